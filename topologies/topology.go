@@ -1,0 +1,175 @@
+package topologies
+
+import (
+	"time"
+
+	"github.com/replab/replab/netem"
+)
+
+// Topology is a validated lab description with every default applied. It is
+// produced once by Read/Parse; nothing downstream re-applies defaults.
+type Topology struct {
+	// Name is the lab name ([a-z0-9-], at most 32 characters).
+	Name        string
+	Description string
+	// Source names where the topology came from: a file path, or
+	// "embedded:<name>.yaml" for a built-in one.
+	Source      string
+	Engine      Engine
+	DCS         DCS
+	Patroni     Patroni
+	Replication Replication
+	// PrimaryRegion is where the leader lives: the region of the failover
+	// candidates. Nodes in other regions replicate asynchronously and carry
+	// Patroni's nosync tag.
+	PrimaryRegion string
+	// Regions in file order.
+	Regions []Region
+	Network Network
+	SLA     SLA
+}
+
+// EngineKind names the database engine. Only postgres exists in v1.
+type EngineKind string
+
+const EnginePostgres EngineKind = "postgres"
+
+// Engine selects the database engine and the node image.
+type Engine struct {
+	Kind    EngineKind // default postgres
+	Version string     // default "15"
+	// Image is a user-supplied node image that follows the image contract
+	// (harness/nodeimage/doc.go). Empty means replab's own offline-built image.
+	Image string
+}
+
+// DCS describes the consensus store Patroni uses.
+type DCS struct {
+	Kind    string // "etcd", the only kind in v1
+	Members int    // default 3; must be odd to tolerate a failure (even warns)
+	Region  string // default: PrimaryRegion
+}
+
+// Patroni holds Patroni's timing knobs. Defaults (ttl 20s, loop_wait 1s,
+// retry_timeout 3s) are the fastest allowed by Patroni 3.2+'s bounds:
+// ttl >= 20s, loop_wait >= 1s, retry_timeout >= 3s, loop_wait+2*retry_timeout <= ttl.
+type Patroni struct {
+	TTL          time.Duration
+	LoopWait     time.Duration
+	RetryTimeout time.Duration
+}
+
+// ReplicationMode is how long the leader waits before acknowledging a commit.
+type ReplicationMode string
+
+const (
+	// Async: the leader waits for nobody. A leader crash can lose the
+	// acknowledged writes its followers had not received yet.
+	Async ReplicationMode = "async"
+	// SemiSync: the leader waits until SyncStandbys standbys have received
+	// (written, not applied) the WAL: Patroni synchronous_mode with
+	// synchronous_commit=remote_write.
+	SemiSync ReplicationMode = "semi-sync"
+	// Sync: the leader waits until SyncStandbys standbys have applied the
+	// WAL: Patroni synchronous_mode with synchronous_commit=remote_apply.
+	Sync ReplicationMode = "sync"
+)
+
+// Replication is the commit acknowledgement policy.
+type Replication struct {
+	Mode ReplicationMode // default semi-sync (the article's production default)
+	// SyncStandbys is how many standbys must confirm; 0 for async, default 1
+	// otherwise. At most the failover candidates in PrimaryRegion minus one.
+	SyncStandbys int
+}
+
+// Region is a named set of nodes sharing a LAN.
+type Region struct {
+	Name  string
+	Nodes []Node
+}
+
+// Node is one PostgreSQL+Patroni member.
+type Node struct {
+	Name   string // unique across the topology, [a-z0-9-]
+	Region string
+	// Failover is true for failover candidates (default true in the primary
+	// region). False maps to Patroni's nofailover tag.
+	Failover bool
+	// NoSync is true for nodes that must never be synchronous standbys:
+	// every node outside PrimaryRegion (cross-region is always async).
+	NoSync bool
+	// Upstream names the node this one replicates from (cascading, Patroni's
+	// replicatefrom tag); empty means the leader.
+	Upstream string
+}
+
+// Backend selects how network impairments are applied.
+type Backend string
+
+const (
+	BackendAuto      Backend = "auto" // default: kernel if sch_netem works, else userspace
+	BackendKernel    Backend = "kernel"
+	BackendUserspace Backend = "userspace"
+)
+
+// Network describes the WAN between regions.
+type Network struct {
+	Backend Backend
+	// Links has one entry per unordered pair of regions when there is more
+	// than one region; each direction gets RTT/2 delay.
+	Links []Link
+	// Tolerance is how far a measured RTT may stray from the declared one:
+	// the larger of TolerancePct of the RTT and ToleranceAbs. Defaults 5% and 1ms.
+	TolerancePct netem.Percent
+	ToleranceAbs time.Duration
+}
+
+// Link is the impairment between two regions, symmetric in both directions.
+type Link struct {
+	Between [2]string // region names, as written
+	RTT     time.Duration
+	Jitter  time.Duration // per direction, added to RTT/2
+	Loss    netem.Percent // per direction
+	Rate    netem.BitRate // per direction; 0 means unlimited
+}
+
+// SLA holds the declared targets. A nil field was not declared and is not
+// evaluated.
+type SLA struct {
+	FailoverTimeMax   *time.Duration
+	LostWritesMax     *int
+	ReplicationLagP99 *time.Duration
+	AvailabilityMin   *netem.Percent
+}
+
+// Nodes returns every node in file order.
+func (t *Topology) Nodes() []Node {
+	var out []Node
+	for _, r := range t.Regions {
+		out = append(out, r.Nodes...)
+	}
+	return out
+}
+
+// Node returns the node with the given name.
+func (t *Topology) Node(name string) (Node, bool) {
+	for _, r := range t.Regions {
+		for _, n := range r.Nodes {
+			if n.Name == name {
+				return n, true
+			}
+		}
+	}
+	return Node{}, false
+}
+
+// Link returns the link between two distinct regions, in either order.
+func (t *Topology) Link(a, b string) (Link, bool) {
+	for _, l := range t.Network.Links {
+		if (l.Between[0] == a && l.Between[1] == b) || (l.Between[0] == b && l.Between[1] == a) {
+			return l, true
+		}
+	}
+	return Link{}, false
+}
