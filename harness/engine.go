@@ -1,0 +1,296 @@
+package harness
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/replab/replab/topologies"
+)
+
+// Ports used inside every container. Host ports are published on 127.0.0.1
+// only and chosen by Docker.
+const (
+	portPostgres = 5432
+	portPatroni  = 8008
+	portEtcd     = 2379
+	portEtcdPeer = 2380
+	portRW       = 5000
+	portRO       = 5001
+	portStats    = 7000
+)
+
+// Paths inside the node image (see docs/image-contract.md).
+const (
+	patroniConfigPath = "/etc/replab/patroni.yml"
+	haproxyConfigPath = "/etc/replab/haproxy.cfg"
+	pgBinDir          = "/usr/lib/postgresql/15/bin"
+	pgDataDir         = "/var/lib/postgresql/data"
+	dcsNamespace      = "/replab/"
+)
+
+// Credentials are generated per lab; nothing is shared between labs.
+type Credentials struct {
+	Superuser  string `json:"superuser"`
+	SuperPass  string `json:"superuser_password"`
+	Replicator string `json:"replicator"`
+	ReplPass   string `json:"replicator_password"`
+	Rewinder   string `json:"rewinder"`
+	RewindPass string `json:"rewinder_password"`
+}
+
+// plan is the pure, address-resolved layout of a lab: which container gets
+// which name, IP and command. It is computed before anything starts, so a
+// bad topology fails before Docker is touched.
+type plan struct {
+	LabID   string
+	Scope   string // Patroni cluster name
+	Subnet  netip.Prefix
+	Gateway netip.Addr
+	Etcd    []member
+	Nodes   []member
+	Proxy   member
+}
+
+type member struct {
+	Name   string // container hostname and DNS alias
+	Region string
+	IP     netip.Addr
+	Node   topologies.Node // zero for etcd and proxy
+}
+
+// newPlan assigns addresses: .2 the proxy, .10+ etcd, .20+ database nodes.
+func newPlan(labID string, t *topologies.Topology, subnet netip.Prefix) (plan, error) {
+	base := subnet.Masked().Addr()
+	nth := func(i int) netip.Addr {
+		a := base.As4()
+		a[3] = byte(i)
+		return netip.AddrFrom4(a)
+	}
+	if subnet.Bits() > 24 {
+		return plan{}, fmt.Errorf("plan lab %s: subnet %s too small, want a /24 or larger", labID, subnet)
+	}
+	p := plan{LabID: labID, Scope: t.Name, Subnet: subnet, Gateway: nth(1)}
+	p.Proxy = member{Name: "haproxy", Region: t.PrimaryRegion, IP: nth(2)}
+	dcsRegion := t.DCS.Region
+	if dcsRegion == "" {
+		dcsRegion = t.PrimaryRegion
+	}
+	for i := 0; i < t.DCS.Members; i++ {
+		p.Etcd = append(p.Etcd, member{Name: fmt.Sprintf("etcd-%d", i+1), Region: dcsRegion, IP: nth(10 + i)})
+	}
+	nodes := t.Nodes()
+	if len(nodes) > 200 {
+		return plan{}, fmt.Errorf("plan lab %s: %d nodes do not fit a /24", labID, len(nodes))
+	}
+	for i, n := range nodes {
+		p.Nodes = append(p.Nodes, member{Name: n.Name, Region: n.Region, IP: nth(20 + i), Node: n})
+	}
+	return p, nil
+}
+
+func (p plan) etcdHosts() []string {
+	out := make([]string, len(p.Etcd))
+	for i, e := range p.Etcd {
+		out[i] = fmt.Sprintf("%s:%d", e.IP, portEtcd)
+	}
+	return out
+}
+
+// etcdCommand is the etcd member's command line. Data lives on a tmpfs: a
+// lab's DCS is rebuilt with the lab, and fsync latency on overlayfs would
+// only add noise to failover timings.
+func (p plan) etcdCommand(i int) []string {
+	e := p.Etcd[i]
+	var initial []string
+	for _, o := range p.Etcd {
+		initial = append(initial, fmt.Sprintf("%s=http://%s:%d", o.Name, o.IP, portEtcdPeer))
+	}
+	return []string{
+		"etcd",
+		"--name", e.Name,
+		"--data-dir", "/var/lib/etcd/data",
+		"--listen-client-urls", fmt.Sprintf("http://0.0.0.0:%d", portEtcd),
+		"--advertise-client-urls", fmt.Sprintf("http://%s:%d", e.IP, portEtcd),
+		"--listen-peer-urls", fmt.Sprintf("http://0.0.0.0:%d", portEtcdPeer),
+		"--initial-advertise-peer-urls", fmt.Sprintf("http://%s:%d", e.IP, portEtcdPeer),
+		"--initial-cluster", strings.Join(initial, ","),
+		"--initial-cluster-state", "new",
+		"--initial-cluster-token", "replab-" + p.LabID,
+		"--heartbeat-interval", "50",
+		"--election-timeout", "500",
+	}
+}
+
+// synchronousCommit maps a replication mode onto PostgreSQL, following the
+// article's three modes:
+//
+//	async      leader waits for nobody          synchronous_commit=on (local flush only)
+//	semi-sync  a standby has received the WAL   synchronous_commit=remote_write
+//	sync       a standby has applied the WAL    synchronous_commit=remote_apply
+//
+// In semi-sync and sync Patroni's synchronous_mode names the standbys in
+// synchronous_standby_names and only promotes one of them.
+func synchronousCommit(m topologies.ReplicationMode) string {
+	switch m {
+	case topologies.SemiSync:
+		return "remote_write"
+	case topologies.Sync:
+		return "remote_apply"
+	}
+	return "on"
+}
+
+func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
+type patroniFile struct {
+	Scope     string            `yaml:"scope"`
+	Namespace string            `yaml:"namespace"`
+	Name      string            `yaml:"name"`
+	RestAPI   map[string]string `yaml:"restapi"`
+	Etcd3     map[string]any    `yaml:"etcd3"`
+	Bootstrap map[string]any    `yaml:"bootstrap"`
+	Postgres  map[string]any    `yaml:"postgresql"`
+	Tags      map[string]any    `yaml:"tags"`
+}
+
+// patroniConfig renders patroni.yml for one node. It is pure and
+// golden-tested.
+func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]byte, error) {
+	syncMode := t.Replication.Mode != topologies.Async
+	dcs := map[string]any{
+		"ttl":                     seconds(t.Patroni.TTL),
+		"loop_wait":               seconds(t.Patroni.LoopWait),
+		"retry_timeout":           seconds(t.Patroni.RetryTimeout),
+		"maximum_lag_on_failover": 16 << 20,
+		"synchronous_mode":        syncMode,
+		"postgresql": map[string]any{
+			"use_pg_rewind": true,
+			"use_slots":     true,
+			"parameters": map[string]any{
+				"synchronous_commit":    synchronousCommit(t.Replication.Mode),
+				"wal_level":             "replica",
+				"hot_standby":           "on",
+				"wal_log_hints":         "on",
+				"max_wal_senders":       20,
+				"max_replication_slots": 20,
+				"wal_keep_size":         "256MB",
+				"max_connections":       100,
+				"shared_buffers":        "32MB",
+				// Feedback keeps replay conflicts (cancelled queries on a
+				// follower) out of baseline runs; chaos turns it off on purpose.
+				"hot_standby_feedback":   "on",
+				"track_commit_timestamp": "on",
+			},
+		},
+	}
+	if syncMode {
+		dcs["synchronous_node_count"] = t.Replication.SyncStandbys
+	}
+	cidr := p.Subnet.Masked().String()
+	cfg := patroniFile{
+		Scope:     p.Scope,
+		Namespace: dcsNamespace,
+		Name:      n.Name,
+		RestAPI: map[string]string{
+			"listen":          fmt.Sprintf("0.0.0.0:%d", portPatroni),
+			"connect_address": fmt.Sprintf("%s:%d", n.IP, portPatroni),
+		},
+		Etcd3: map[string]any{"hosts": p.etcdHosts()},
+		Bootstrap: map[string]any{
+			"dcs":    dcs,
+			// no-sync: a lab's fresh cluster has nothing to lose yet, and
+			// the fsync of initdb costs half a second of bring-up.
+			"initdb": []any{map[string]string{"encoding": "UTF8"}, "data-checksums", "no-sync"},
+			"pg_hba": []string{
+				"local all all trust",
+				"host replication " + c.Replicator + " " + cidr + " scram-sha-256",
+				"host all all " + cidr + " scram-sha-256",
+			},
+		},
+		Postgres: map[string]any{
+			"listen":          fmt.Sprintf("0.0.0.0:%d", portPostgres),
+			"connect_address": fmt.Sprintf("%s:%d", n.IP, portPostgres),
+			"data_dir":        pgDataDir,
+			"bin_dir":         pgBinDir,
+			"pgpass":          "/tmp/pgpass",
+			// A fast checkpoint: the default spread one makes a replica's
+			// base backup of an idle leader wait seconds for nothing.
+			"basebackup": []any{map[string]string{"checkpoint": "fast"}},
+			"authentication": map[string]any{
+				"superuser":   map[string]string{"username": c.Superuser, "password": c.SuperPass},
+				"replication": map[string]string{"username": c.Replicator, "password": c.ReplPass},
+				"rewind":      map[string]string{"username": c.Rewinder, "password": c.RewindPass},
+			},
+			"parameters": map[string]any{
+				"unix_socket_directories": "/var/run/postgresql",
+			},
+		},
+		Tags: map[string]any{
+			"nofailover":    !n.Node.Failover,
+			"noloadbalance": false,
+			"clonefrom":     false,
+			"nosync":        n.Node.NoSync,
+		},
+	}
+	if n.Node.Upstream != "" {
+		for _, o := range p.Nodes {
+			if o.Name == n.Node.Upstream {
+				cfg.Tags["replicatefrom"] = o.Name
+			}
+		}
+	}
+	out, err := yaml.MarshalWithOptions(cfg, yaml.Indent(2))
+	if err != nil {
+		return nil, fmt.Errorf("render patroni config for %s: %w", n.Name, err)
+	}
+	return out, nil
+}
+
+// haproxyConfig renders the endpoint: port 5000 goes to whichever member
+// Patroni's REST API calls the primary, port 5001 round-robins over
+// replicas (the canonical Patroni deployment). Checks run every 500ms and a
+// member is down after two failures, so the endpoint follows a failover
+// within about a second of Patroni.
+func haproxyConfig(p plan) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, `global
+    maxconn 2000
+
+defaults
+    mode tcp
+    log global
+    retries 1
+    timeout connect 1s
+    timeout client 30m
+    timeout server 30m
+    timeout check 1s
+
+listen stats
+    mode http
+    bind *:%d
+    stats enable
+    stats uri /
+
+`, portStats)
+	section := func(name string, port int, check string, nodes []member) {
+		fmt.Fprintf(&b, "listen %s\n    bind *:%d\n    option httpchk OPTIONS %s\n    http-check expect status 200\n", name, port, check)
+		if name == "ro" {
+			b.WriteString("    balance roundrobin\n")
+		}
+		b.WriteString("    default-server inter 500ms fastinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions\n")
+		for _, n := range nodes {
+			fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check port %d\n", n.Name, n.IP, portPostgres, portPatroni)
+		}
+		b.WriteString("\n")
+	}
+	nodes := append([]member(nil), p.Nodes...)
+	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	section("rw", portRW, "/primary", nodes)
+	section("ro", portRO, "/replica", nodes)
+	return []byte(b.String())
+}

@@ -1,0 +1,437 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+	"github.com/testcontainers/testcontainers-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/replab/replab/topologies"
+)
+
+// Lab is a running deployment of one topology. Its methods are safe for
+// concurrent use. A Lab from Up owns its containers; Down removes them.
+type Lab struct {
+	id    string
+	topo  *topologies.Topology
+	cli   *client.Client
+	plan  plan
+	creds Credentials
+	image string
+	log   *slog.Logger
+
+	// ports maps a container name (etcd-1, lab-1, haproxy) to its published
+	// host ports by container port.
+	ports map[string]map[int]int
+	// ids maps a container name to its Docker id.
+	ids map[string]string
+
+	http *http.Client
+
+	mu sync.RWMutex // guards ports and ids
+
+	timings  Timings
+	downOnce sync.Once
+	downErr  error
+}
+
+// Timings are the provisioning phases, each measured on one monotonic clock
+// from the start of Up (resolution: Go's monotonic clock, nanoseconds; the
+// readiness phases are polled every 50ms, so they carry up to 50ms).
+type Timings struct {
+	Image      time.Duration `json:"image"`       // image present (built if missing)
+	Network    time.Duration `json:"network"`     // lab network created
+	Containers time.Duration `json:"containers"`  // every container started
+	Etcd       time.Duration `json:"etcd"`        // etcd answers with a quorum
+	Leader     time.Duration `json:"leader"`      // a leader accepts writes
+	Streaming  time.Duration `json:"streaming"`   // every replica streams
+	Endpoints  time.Duration `json:"endpoints"`   // HAProxy rw and ro answer
+	Total      time.Duration `json:"total"`       // Up returned
+	PollPeriod time.Duration `json:"poll_period"` // resolution of the readiness phases
+}
+
+type options struct {
+	log          *slog.Logger
+	readyTimeout time.Duration
+	keep         bool
+	image        string
+}
+
+// Option configures Up.
+type Option func(*options)
+
+// WithLogger sends progress and diagnostics to l (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithReadyTimeout bounds how long Up waits for the cluster to become ready
+// after the containers started (default 120s).
+func WithReadyTimeout(d time.Duration) Option { return func(o *options) { o.readyTimeout = d } }
+
+// WithKeep marks the lab as kept: it outlives this process, and `replab gc`
+// leaves it alone unless asked for --all.
+func WithKeep() Option { return func(o *options) { o.keep = true } }
+
+// WithImage runs the lab on an image that already exists locally instead of
+// the topology's or replab's own.
+func WithImage(ref string) Option { return func(o *options) { o.image = ref } }
+
+const readyPoll = 50 * time.Millisecond
+
+// Up provisions the topology and returns when it is ready: one member holds
+// the leader lock, every replica streams from its upstream, the synchronous
+// standbys the topology asks for are in place, and both endpoints answer.
+// On any error, or when ctx is cancelled, everything Up created is removed
+// before it returns.
+func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, err error) {
+	if t == nil {
+		return nil, errors.New("provision lab: nil topology")
+	}
+	o := options{log: slog.New(slog.DiscardHandler), readyTimeout: 120 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	start := time.Now()
+	cli, err := Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := &Lab{
+		id:    newLabID(),
+		topo:  t,
+		cli:   cli,
+		log:   o.log,
+		ports: map[string]map[int]int{},
+		ids:   map[string]string{},
+		http:  newHTTPClient(),
+	}
+	l.log = l.log.With("lab", l.id)
+	l.timings.PollPeriod = readyPoll
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if rerr := removeLab(cctx, cli, l.id); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("clean up after failed provisioning: %w", rerr))
+			}
+			removeState(l.id)
+			_ = cli.Close()
+			lab = nil
+		}
+	}()
+
+	l.image, err = ensureImage(ctx, ensureImageRequest{cli: cli, override: o.image, topo: t, log: l.log})
+	if err != nil {
+		return nil, err
+	}
+	l.timings.Image = time.Since(start)
+
+	l.creds, err = newCredentials()
+	if err != nil {
+		return nil, err
+	}
+	owner := strconv.Itoa(os.Getpid())
+	if o.keep {
+		owner = ownerKept
+	}
+	labels := map[string]string{
+		LabelLab:      l.id,
+		LabelTopology: t.Name,
+		LabelOwnerPID: owner,
+		LabelCreated:  time.Now().UTC().Format(time.RFC3339),
+	}
+	l.log.Info("creating lab network")
+	netName, subnet, err := createNetwork(ctx, cli, l.id, labels)
+	if err != nil {
+		return nil, err
+	}
+	l.timings.Network = time.Since(start)
+	if l.plan, err = newPlan(l.id, t, subnet); err != nil {
+		return nil, err
+	}
+	if err := saveState(l.state()); err != nil {
+		return nil, err
+	}
+
+	l.log.Info("starting containers", "etcd", len(l.plan.Etcd), "nodes", len(l.plan.Nodes), "image", l.image)
+	if err := l.startAll(ctx, netName, labels); err != nil {
+		return nil, err
+	}
+	l.timings.Containers = time.Since(start)
+
+	rctx, cancel := context.WithTimeout(ctx, o.readyTimeout)
+	defer cancel()
+	if err := l.waitReady(rctx, start); err != nil {
+		return nil, l.explain(ctx, err)
+	}
+	l.timings.Total = time.Since(start)
+	l.log.Info("lab ready", "total", l.timings.Total.Round(time.Millisecond), "leader", l.timings.Leader.Round(time.Millisecond), "streaming", l.timings.Streaming.Round(time.Millisecond))
+	return l, nil
+}
+
+func newLabID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randomSecret() (string, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate credentials: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func newCredentials() (Credentials, error) {
+	c := Credentials{Superuser: "postgres", Replicator: "replicator", Rewinder: "rewinder"}
+	for _, p := range []*string{&c.SuperPass, &c.ReplPass, &c.RewindPass} {
+		s, err := randomSecret()
+		if err != nil {
+			return Credentials{}, err
+		}
+		*p = s
+	}
+	return c, nil
+}
+
+// createNetwork makes the lab's bridge network on the first free /24 in
+// 172.29.0.0/16-172.31.0.0/16. A fixed subnet lets every container keep its
+// address across kill and restart, which HAProxy, Patroni and netem plans
+// rely on.
+func createNetwork(ctx context.Context, cli *client.Client, labID string, labels map[string]string) (string, netip.Prefix, error) {
+	nets, err := cli.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return "", netip.Prefix{}, fmt.Errorf("list networks: %w", err)
+	}
+	var used []netip.Prefix
+	for _, n := range nets {
+		for _, c := range n.IPAM.Config {
+			if p, err := netip.ParsePrefix(c.Subnet); err == nil {
+				used = append(used, p)
+			}
+		}
+	}
+	name := "replab-" + labID
+	var lastErr error
+	for second := 29; second <= 31; second++ {
+		for third := 0; third < 256; third++ {
+			cand := netip.MustParsePrefix(fmt.Sprintf("172.%d.%d.0/24", second, third))
+			if overlaps(cand, used) {
+				continue
+			}
+			gw := cand.Addr().Next()
+			_, err := cli.NetworkCreate(ctx, name, network.CreateOptions{
+				Driver: "bridge",
+				Labels: labels,
+				IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: cand.String(), Gateway: gw.String()}}},
+			})
+			if err == nil {
+				return name, cand, nil
+			}
+			lastErr = err
+			used = append(used, cand) // taken by a concurrent lab; try the next
+			if ctx.Err() != nil {
+				return "", netip.Prefix{}, fmt.Errorf("create network %s: %w", name, ctx.Err())
+			}
+		}
+	}
+	return "", netip.Prefix{}, fmt.Errorf("create network %s: no free /24 in 172.29-31.x.0: %w", name, lastErr)
+}
+
+func overlaps(p netip.Prefix, used []netip.Prefix) bool {
+	for _, u := range used {
+		if u.Overlaps(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// containerSpec is what startAll needs to run one container.
+type containerSpec struct {
+	m       member
+	role    string
+	cmd     []string
+	user    string
+	ports   []int
+	files   []testcontainers.ContainerFile
+	tmpfs   map[string]string
+	netAdmin bool
+}
+
+func (l *Lab) specs() ([]containerSpec, error) {
+	var out []containerSpec
+	for i, e := range l.plan.Etcd {
+		out = append(out, containerSpec{
+			m: e, role: "etcd", cmd: l.plan.etcdCommand(i), ports: []int{portEtcd},
+			tmpfs: map[string]string{"/var/lib/etcd": "rw,size=256m"}, netAdmin: true,
+		})
+	}
+	for _, n := range l.plan.Nodes {
+		cfg, err := patroniConfig(l.topo, l.plan, n, l.creds)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, containerSpec{
+			m: n, role: "node", cmd: []string{"patroni", patroniConfigPath}, user: "postgres",
+			ports:    []int{portPostgres, portPatroni},
+			files:    []testcontainers.ContainerFile{{Reader: bytes.NewReader(cfg), ContainerFilePath: patroniConfigPath, FileMode: 0o644}},
+			netAdmin: true,
+		})
+	}
+	out = append(out, containerSpec{
+		m: l.plan.Proxy, role: "proxy", cmd: []string{"haproxy", "-W", "-db", "-f", haproxyConfigPath},
+		ports: []int{portRW, portRO, portStats},
+		files: []testcontainers.ContainerFile{{Reader: bytes.NewReader(haproxyConfig(l.plan)), ContainerFilePath: haproxyConfigPath, FileMode: 0o644}},
+	})
+	return out, nil
+}
+
+// startAll starts every container at once: etcd, Patroni and HAProxy all
+// retry until their peers answer, so there is nothing to gain from ordering
+// them and several seconds to lose.
+func (l *Lab) startAll(ctx context.Context, netName string, labels map[string]string) error {
+	specs, err := l.specs()
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	for _, s := range specs {
+		g.Go(func() error {
+			id, ports, err := l.run(gctx, netName, labels, s)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			l.ids[s.m.Name] = id
+			l.ports[s.m.Name] = ports
+			mu.Unlock()
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (l *Lab) containerName(member string) string { return "replab-" + l.id + "-" + member }
+
+func (l *Lab) run(ctx context.Context, netName string, labels map[string]string, s containerSpec) (string, map[int]int, error) {
+	lbl := map[string]string{LabelRole: s.role, LabelRegion: s.m.Region, LabelNode: s.m.Name}
+	for k, v := range labels {
+		lbl[k] = v
+	}
+	var exposed []string
+	for _, p := range s.ports {
+		exposed = append(exposed, fmt.Sprintf("127.0.0.1::%d/tcp", p))
+	}
+	ip := s.m.IP.String()
+	req := testcontainers.GenericContainerRequest{
+		ContainerRequest: testcontainers.ContainerRequest{
+			Image:        l.image,
+			Name:         l.containerName(s.m.Name),
+			Cmd:          s.cmd,
+			Labels:       lbl,
+			ExposedPorts: exposed,
+			Files:        s.files,
+			Networks:     []string{netName},
+			NetworkAliases: map[string][]string{netName: {s.m.Name}},
+			ConfigModifier: func(c *container.Config) {
+				c.Hostname = s.m.Name
+				c.User = s.user
+				c.Env = append(c.Env, "LANG=C.UTF-8")
+			},
+			HostConfigModifier: func(h *container.HostConfig) {
+				init := true
+				h.Init = &init
+				h.Privileged = false
+				if s.netAdmin {
+					h.CapAdd = append(h.CapAdd, "NET_ADMIN")
+				}
+				h.Tmpfs = s.tmpfs
+				h.ShmSize = 64 << 20
+			},
+			EndpointSettingsModifier: func(es map[string]*network.EndpointSettings) {
+				if e, ok := es[netName]; ok {
+					e.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: ip}
+				}
+			},
+		},
+		Started: true,
+		Logger:  silentLogger{},
+	}
+	c, err := testcontainers.GenericContainer(ctx, req)
+	if err != nil {
+		return "", nil, fmt.Errorf("start %s %s: %w", s.role, s.m.Name, err)
+	}
+	dc := c.(*testcontainers.DockerContainer)
+	insp, err := dc.Inspect(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("inspect %s: %w", s.m.Name, err)
+	}
+	ports := map[int]int{}
+	for _, p := range s.ports {
+		bs := insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", p))]
+		for _, b := range bs {
+			if b.HostIP == "127.0.0.1" {
+				hp, _ := strconv.Atoi(b.HostPort)
+				ports[p] = hp
+			}
+		}
+		if ports[p] == 0 {
+			return "", nil, fmt.Errorf("start %s: port %d not published on 127.0.0.1", s.m.Name, p)
+		}
+	}
+	return dc.GetContainerID(), ports, nil
+}
+
+// silentLogger keeps testcontainers' emoji progress out of replab's output;
+// replab logs its own progress through slog.
+type silentLogger struct{}
+
+func (silentLogger) Printf(string, ...any) {}
+
+// ID is the lab's short random id, also the value of its replab.lab label.
+func (l *Lab) ID() string { return l.id }
+
+// Topology is the topology the lab runs.
+func (l *Lab) Topology() *topologies.Topology { return l.topo }
+
+// Timings returns the provisioning phases.
+func (l *Lab) Timings() Timings { return l.timings }
+
+// Image is the node image reference the lab runs on.
+func (l *Lab) Image() string { return l.image }
+
+// Down removes every container and network of the lab. It is idempotent and
+// treats not-found as success; it runs even when ctx is already cancelled
+// (bounded by 30s), so it can sit in a deferred cleanup.
+func (l *Lab) Down(ctx context.Context) error {
+	l.downOnce.Do(func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		start := time.Now()
+		l.downErr = removeLab(cctx, l.cli, l.id)
+		if l.downErr == nil {
+			removeState(l.id)
+		}
+		l.log.Info("lab removed", "took", time.Since(start).Round(time.Millisecond))
+		_ = l.cli.Close()
+	})
+	return l.downErr
+}

@@ -1,0 +1,159 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/replab/replab/topologies"
+)
+
+// labState is what another replab process needs to reach a running lab
+// (`replab status`, `replab down`, `replab chaos`): the resolved topology,
+// the address plan and the per-lab credentials. It is written 0600 under the
+// user's state directory and removed with the lab.
+type labState struct {
+	ID       string               `json:"id"`
+	Topology *topologies.Topology `json:"topology"`
+	Subnet   string               `json:"subnet"`
+	Image    string               `json:"image"`
+	Creds    Credentials          `json:"credentials"`
+}
+
+// StateDir is where lab state files live: $REPLAB_STATE_DIR, else
+// $XDG_STATE_HOME/replab, else ~/.local/state/replab.
+func StateDir() string {
+	if d := os.Getenv("REPLAB_STATE_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "replab")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "replab-state")
+	}
+	return filepath.Join(home, ".local", "state", "replab")
+}
+
+func statePath(id string) string { return filepath.Join(StateDir(), "labs", id+".json") }
+
+func (l *Lab) state() labState {
+	return labState{ID: l.id, Topology: l.topo, Subnet: l.plan.Subnet.String(), Image: l.image, Creds: l.creds}
+}
+
+func saveState(s labState) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode lab state: %w", err)
+	}
+	p := statePath(s.ID)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("save lab state: %w", err)
+	}
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		return fmt.Errorf("save lab state: %w", err)
+	}
+	return nil
+}
+
+func removeState(id string) { _ = os.Remove(statePath(id)) }
+
+// ErrNoLab is returned by Attach when no running lab matches.
+var ErrNoLab = errors.New("no running replab lab")
+
+// Attach returns a handle on a lab started by another replab process (or
+// kept with --keep). With an empty id it picks the only running lab, and
+// fails with the list when there are several. The handle's Down removes the
+// lab.
+func Attach(ctx context.Context, id string) (*Lab, error) {
+	cli, err := Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter(id)})
+	if err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("list replab containers: %w", err)
+	}
+	labs := map[string]bool{}
+	for _, c := range ctrs {
+		labs[c.Labels[LabelLab]] = true
+	}
+	if len(labs) == 0 {
+		_ = cli.Close()
+		if id != "" {
+			return nil, fmt.Errorf("%w with id %s (replab up starts one)", ErrNoLab, id)
+		}
+		return nil, fmt.Errorf("%w (replab up starts one)", ErrNoLab)
+	}
+	if len(labs) > 1 {
+		var ids []string
+		for k := range labs {
+			ids = append(ids, k)
+		}
+		sort.Strings(ids)
+		_ = cli.Close()
+		return nil, fmt.Errorf("attach lab: %d labs are running (%v): name one with --lab", len(ids), ids)
+	}
+	for k := range labs {
+		id = k
+	}
+	b, err := os.ReadFile(statePath(id))
+	if err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("attach lab %s: read its state file: %w (a lab whose state is gone can only be removed: replab gc --all)", id, err)
+	}
+	var s labState
+	if err := json.Unmarshal(b, &s); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("attach lab %s: decode %s: %w", id, statePath(id), err)
+	}
+	subnet, err := netip.ParsePrefix(s.Subnet)
+	if err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("attach lab %s: subnet %q: %w", id, s.Subnet, err)
+	}
+	l := &Lab{id: id, topo: s.Topology, cli: cli, creds: s.Creds, image: s.Image, log: discardLogger(), http: newHTTPClient(), ports: map[string]map[int]int{}, ids: map[string]string{}}
+	if l.plan, err = newPlan(id, s.Topology, subnet); err != nil {
+		_ = cli.Close()
+		return nil, err
+	}
+	for _, c := range ctrs {
+		name := c.Labels[LabelNode]
+		l.ids[name] = c.ID
+		ports := map[int]int{}
+		for _, p := range c.Ports {
+			if p.IP == "127.0.0.1" && p.PublicPort != 0 {
+				ports[int(p.PrivatePort)] = int(p.PublicPort)
+			}
+		}
+		l.ports[name] = ports
+	}
+	// A stopped container publishes nothing in the listing: inspect it.
+	for name, ports := range l.ports {
+		if len(ports) > 0 {
+			continue
+		}
+		insp, err := cli.ContainerInspect(ctx, l.ids[name])
+		if err != nil {
+			continue
+		}
+		for p, bs := range insp.HostConfig.PortBindings {
+			for _, b := range bs {
+				if hp, err := strconv.Atoi(b.HostPort); err == nil && hp != 0 {
+					ports[p.Int()] = hp
+				}
+			}
+		}
+	}
+	return l, nil
+}
