@@ -202,7 +202,7 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 		},
 		Etcd3: map[string]any{"hosts": p.etcdHosts()},
 		Bootstrap: map[string]any{
-			"dcs":    dcs,
+			"dcs": dcs,
 			// no-sync: a lab's fresh cluster has nothing to lose yet, and
 			// the fsync of initdb costs half a second of bring-up.
 			"initdb": []any{map[string]string{"encoding": "UTF8"}, "data-checksums", "no-sync"},

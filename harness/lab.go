@@ -265,13 +265,13 @@ func overlaps(p netip.Prefix, used []netip.Prefix) bool {
 
 // containerSpec is what startAll needs to run one container.
 type containerSpec struct {
-	m       member
-	role    string
-	cmd     []string
-	user    string
-	ports   []int
-	files   []testcontainers.ContainerFile
-	tmpfs   map[string]string
+	m        member
+	role     string
+	cmd      []string
+	user     string
+	ports    []int
+	files    []testcontainers.ContainerFile
+	tmpfs    map[string]string
 	netAdmin bool
 }
 
@@ -343,13 +343,13 @@ func (l *Lab) run(ctx context.Context, netName string, labels map[string]string,
 	ip := s.m.IP.String()
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image:        l.image,
-			Name:         l.containerName(s.m.Name),
-			Cmd:          s.cmd,
-			Labels:       lbl,
-			ExposedPorts: exposed,
-			Files:        s.files,
-			Networks:     []string{netName},
+			Image:          l.image,
+			Name:           l.containerName(s.m.Name),
+			Cmd:            s.cmd,
+			Labels:         lbl,
+			ExposedPorts:   exposed,
+			Files:          s.files,
+			Networks:       []string{netName},
 			NetworkAliases: map[string][]string{netName: {s.m.Name}},
 			ConfigModifier: func(c *container.Config) {
 				c.Hostname = s.m.Name

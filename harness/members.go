@@ -204,8 +204,8 @@ func (l *Lab) Members(ctx context.Context) ([]Member, error) {
 	nodes := l.plan.Nodes
 	out := make([]Member, len(nodes))
 	type res struct {
-		i  int
-		st patroniStatus
+		i   int
+		st  patroniStatus
 		err error
 	}
 	ch := make(chan res, len(nodes))
