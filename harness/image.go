@@ -2,12 +2,11 @@ package harness
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/docker/docker/client"
 
+	"github.com/replab/replab/harness/nodeimage"
 	"github.com/replab/replab/topologies"
 )
 
@@ -18,17 +17,42 @@ type ensureImageRequest struct {
 	log      *slog.Logger
 }
 
-// ensureImage returns the node image to run. TEMPORARY until nodeimage lands.
+// ensureImage returns the node image to run: an explicit override, the
+// topology's engine.image (which must exist locally), or replab's own image,
+// built from Debian packages the first time.
 func ensureImage(ctx context.Context, r ensureImageRequest) (string, error) {
 	ref := r.override
-	if ref == "" {
+	if ref == "" && r.topo != nil {
 		ref = r.topo.Engine.Image
 	}
-	if ref == "" {
-		ref = os.Getenv("REPLAB_NODE_IMAGE")
+	img, err := nodeimage.Ensure(ctx, nodeimage.EnsureRequest{
+		Docker:   r.cli,
+		Image:    ref,
+		Progress: func(line string) { r.log.Info(line) },
+	})
+	if err != nil {
+		return "", err
 	}
-	if _, err := r.cli.ImageInspect(ctx, ref); err != nil {
-		return "", fmt.Errorf("find image %q: %w", ref, err)
+	return img.Ref, nil
+}
+
+// ImageRequest configures EnsureImage.
+type ImageRequest struct {
+	Log *slog.Logger // progress lines (default: discard)
+}
+
+// ImageInfo describes the node image EnsureImage found or built.
+type ImageInfo = nodeimage.Image
+
+// EnsureImage builds replab's node image if it is missing (`replab images`).
+func EnsureImage(ctx context.Context, req ImageRequest) (ImageInfo, error) {
+	if req.Log == nil {
+		req.Log = discardLogger()
 	}
-	return ref, nil
+	cli, err := Connect(ctx)
+	if err != nil {
+		return ImageInfo{}, err
+	}
+	defer cli.Close()
+	return nodeimage.Ensure(ctx, nodeimage.EnsureRequest{Docker: cli, Progress: func(line string) { req.Log.Info(line) }})
 }

@@ -418,6 +418,10 @@ func (l *Lab) Timings() Timings { return l.timings }
 // Image is the node image reference the lab runs on.
 func (l *Lab) Image() string { return l.image }
 
+// Close releases the Docker client without touching the lab (for handles
+// from Attach that only looked).
+func (l *Lab) Close() { _ = l.cli.Close() }
+
 // Down removes every container and network of the lab. It is idempotent and
 // treats not-found as success; it runs even when ctx is already cancelled
 // (bounded by 30s), so it can sit in a deferred cleanup.

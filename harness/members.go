@@ -152,7 +152,8 @@ type replicationRow struct {
 	replay    uint64
 }
 
-func parseLSN(s string) uint64 {
+// ParseLSN reads a PostgreSQL LSN ("0/3000060"); 0 when malformed.
+func ParseLSN(s string) uint64 {
 	hi, lo, ok := strings.Cut(s, "/")
 	if !ok {
 		return 0
@@ -192,7 +193,7 @@ func (l *Lab) replication(ctx context.Context, node string) (map[string]replicat
 		if err := rows.Scan(&r.app, &r.state, &r.syncState, &replay); err != nil {
 			return nil, fmt.Errorf("read pg_stat_replication on %s: %w", node, err)
 		}
-		r.replay = parseLSN(replay)
+		r.replay = ParseLSN(replay)
 		out[r.app] = r
 	}
 	return out, rows.Err()
@@ -305,3 +306,9 @@ var (
 	ErrNoLeader    = errors.New("no member holds the leader role")
 	ErrManyLeaders = errors.New("more than one leader")
 )
+
+// LeaderName returns the name of the member that leads now.
+func (l *Lab) LeaderName(ctx context.Context) (string, error) {
+	m, err := l.Leader(ctx)
+	return m.Name, err
+}

@@ -1,0 +1,305 @@
+package experiment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/harness"
+	"github.com/replab/replab/results"
+	"github.com/replab/replab/topologies"
+)
+
+// LeaderKillRequest configures the leader-loss experiment.
+type LeaderKillRequest struct {
+	Topology *topologies.Topology
+	Log      *slog.Logger
+	// OutDir receives results/<run-id>/ (default "results").
+	OutDir string
+	// Warmup is how long the writer runs before the fault (default 5s).
+	Warmup time.Duration
+	// Settle is how long the writer keeps running after the first write
+	// the new leader acknowledged (default 3s).
+	Settle time.Duration
+	// Timeout bounds the wait for a new leader and for the old one to
+	// rejoin (default 90s each).
+	Timeout time.Duration
+	// Rate is the writer's rate (default 100/s).
+	Rate float64
+	// Keep leaves the lab running at the end (its id is in the result).
+	Keep bool
+	// Lab runs the experiment on an already provisioned lab instead of a
+	// new one; it is not removed at the end.
+	Lab *harness.Lab
+}
+
+// LeaderKillResult is what the experiment measured.
+type LeaderKillResult struct {
+	RunID      string
+	Dir        string // where results.json and friends were written
+	LabID      string
+	Timings    harness.Timings
+	OldLeader  string
+	NewLeader  string
+	// MostAdvanced lists the followers that had received the most WAL at
+	// the moment of the fault; the new leader should be one of them.
+	MostAdvanced []string
+	Rejoined     bool // the old leader came back as a streaming replica
+	RejoinTime   time.Duration
+	History      results.History
+	Verdict      results.Verdict
+}
+
+func (r *LeaderKillRequest) defaults() {
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	if r.OutDir == "" {
+		r.OutDir = "results"
+	}
+	if r.Warmup <= 0 {
+		r.Warmup = 5 * time.Second
+	}
+	if r.Settle <= 0 {
+		r.Settle = 3 * time.Second
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = 90 * time.Second
+	}
+	if r.Rate <= 0 {
+		r.Rate = 100
+	}
+}
+
+// NewRunID returns a sortable, unique run id: UTC time plus 4 random hex digits.
+func NewRunID() string {
+	return time.Now().UTC().Format("20060102T150405Z") + fmt.Sprintf("-%04x", os.Getpid()&0xffff)
+}
+
+// LeaderKill provisions the topology (unless req.Lab is set), runs a writer
+// through the read-write endpoint, SIGKILLs the leader's container, waits
+// for a new leader and for writes to resume, starts the old leader again and
+// waits for it to rejoin as a replica, reads every write back, and evaluates
+// the topology's SLA. The results directory is written even when a later
+// step fails, so a failure can be studied.
+func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResult, err error) {
+	req.defaults()
+	log := req.Log
+	lab := req.Lab
+	if lab == nil {
+		lab, err = harness.Up(ctx, req.Topology, harness.WithLogger(log))
+		if err != nil {
+			return res, err
+		}
+		if !req.Keep {
+			defer func() { err = errors.Join(err, lab.Down(ctx)) }()
+		}
+	}
+	res.LabID = lab.ID()
+	res.Timings = lab.Timings()
+	topo := lab.Topology()
+
+	res.RunID = NewRunID()
+	rec := results.NewRecorder(results.RunMeta{
+		ID: res.RunID, Topology: topo.Name, Backend: "none", Started: time.Now(),
+		Mode:   string(topo.Replication.Mode),
+		Labels: map[string]string{"experiment": "leader-kill", "lab": lab.ID()},
+	})
+	inj := chaos.NewInjector(lab, rec)
+	defer func() { err = errors.Join(err, inj.HealAll(ctx)) }()
+
+	if err := lab.PrepareWorkload(ctx); err != nil {
+		return res, err
+	}
+	wctx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
+	monitor := lab.StartMonitor(wctx, rec)
+	lag := lab.StartLagSampler(wctx, rec)
+	writer := lab.StartWriter(wctx, rec, harness.WriterConfig{Rate: req.Rate})
+	stopWorkloads := func() { writer.Stop(); lag.Stop(); monitor.Stop() }
+
+	log.Info("writer running", "rate", req.Rate, "warmup", req.Warmup)
+	if err := sleep(ctx, req.Warmup); err != nil {
+		stopWorkloads()
+		return res, err
+	}
+
+	before, err := lab.Members(ctx)
+	if err != nil {
+		stopWorkloads()
+		return res, err
+	}
+	res.MostAdvanced = mostAdvanced(before)
+	fault, err := inj.Inject(ctx, chaos.Kill(chaos.Leader))
+	if err != nil {
+		stopWorkloads()
+		return res, err
+	}
+	res.OldLeader = fault.Target
+	log.Info("killed the leader with SIGKILL", "leader", res.OldLeader, "most_advanced_followers", res.MostAdvanced)
+
+	res.NewLeader, err = waitNewLeader(ctx, lab, res.OldLeader, req.Timeout)
+	if err != nil {
+		stopWorkloads()
+		return res, writeAnyway(req, rec, &res, err)
+	}
+	if err := waitWriteAfter(ctx, rec, fault.Injected, req.Timeout); err != nil {
+		stopWorkloads()
+		return res, writeAnyway(req, rec, &res, err)
+	}
+	log.Info("new leader accepts writes", "leader", res.NewLeader)
+	if err := sleep(ctx, req.Settle); err != nil {
+		stopWorkloads()
+		return res, err
+	}
+
+	log.Info("starting the old leader again", "node", res.OldLeader)
+	healedAt := time.Now()
+	if err := fault.Heal(ctx); err != nil {
+		stopWorkloads()
+		return res, writeAnyway(req, rec, &res, err)
+	}
+	if err := waitStreaming(ctx, lab, res.OldLeader, req.Timeout); err != nil {
+		log.Warn("old leader did not rejoin", "node", res.OldLeader, "err", err)
+	} else {
+		res.Rejoined = true
+		res.RejoinTime = time.Since(healedAt)
+		log.Info("old leader rejoined as a replica", "node", res.OldLeader, "after", res.RejoinTime.Round(time.Millisecond))
+	}
+	stopWorkloads()
+
+	rctx, cancel := context.WithTimeout(ctx, req.Timeout)
+	defer cancel()
+	if _, err := lab.ReadBack(rctx, rec); err != nil {
+		return res, writeAnyway(req, rec, &res, err)
+	}
+	return res, writeAnyway(req, rec, &res, nil)
+}
+
+// writeAnyway evaluates and writes the run directory, joining any error.
+func writeAnyway(req LeaderKillRequest, rec *results.Recorder, res *LeaderKillResult, cause error) error {
+	res.History = rec.History()
+	res.Verdict = results.Evaluate(res.History, Targets(req.topology(res)))
+	res.Dir = filepath.Join(req.OutDir, res.RunID)
+	if err := results.WriteRun(res.Dir, res.History, res.Verdict); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+func (r LeaderKillRequest) topology(res *LeaderKillResult) *topologies.Topology {
+	if r.Lab != nil {
+		return r.Lab.Topology()
+	}
+	return r.Topology
+}
+
+// Targets converts a topology's SLA into the checker's targets.
+func Targets(t *topologies.Topology) results.Targets {
+	var out results.Targets
+	if t == nil {
+		return out
+	}
+	out.FailoverTimeMax = t.SLA.FailoverTimeMax
+	out.LostWritesMax = t.SLA.LostWritesMax
+	out.ReplicationLagP99 = t.SLA.ReplicationLagP99
+	if t.SLA.AvailabilityMin != nil {
+		v := float64(*t.SLA.AvailabilityMin)
+		out.AvailabilityMin = &v
+	}
+	return out
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// mostAdvanced returns the replicas with the highest received LSN.
+func mostAdvanced(ms []harness.Member) []string {
+	var best uint64
+	var out []string
+	for _, m := range ms {
+		if m.Role != harness.RoleReplica {
+			continue
+		}
+		v := harness.ParseLSN(m.ReceivedLSN)
+		switch {
+		case v > best:
+			best, out = v, []string{m.Name}
+		case v == best:
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}
+
+func poll(ctx context.Context, timeout time.Duration, what string, f func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		ok, err := f()
+		if ok {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w (last error: %v)", what, ctx.Err(), last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func waitNewLeader(ctx context.Context, lab *harness.Lab, old string, timeout time.Duration) (string, error) {
+	var name string
+	err := poll(ctx, timeout, "a new leader", func() (bool, error) {
+		m, err := lab.Leader(ctx)
+		if err != nil || m.Name == old || m.State != "running" {
+			return false, err
+		}
+		name = m.Name
+		return true, nil
+	})
+	return name, err
+}
+
+// waitWriteAfter waits until the history holds an acknowledged write
+// invoked after the fault.
+func waitWriteAfter(ctx context.Context, rec *results.Recorder, after time.Duration, timeout time.Duration) error {
+	return poll(ctx, timeout, "the first acknowledged write after the fault", func() (bool, error) {
+		for _, op := range rec.History().Ops {
+			if op.Kind == results.OpWrite && op.Outcome == results.OK && op.Invoke >= after {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+func waitStreaming(ctx context.Context, lab *harness.Lab, name string, timeout time.Duration) error {
+	return poll(ctx, timeout, name+" streaming again", func() (bool, error) {
+		ms, err := lab.Members(ctx)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range ms {
+			if m.Name == name {
+				return m.Role == harness.RoleReplica && m.State == "streaming", nil
+			}
+		}
+		return false, nil
+	})
+}

@@ -1,0 +1,172 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// Container roles, also the values of the replab.role label.
+const (
+	RoleEtcd  = "etcd"
+	RoleNode  = "node"
+	RoleProxy = "proxy"
+)
+
+// Host is one container of the lab as chaos and netem see it.
+type Host struct {
+	Name   string // node name, etcd-N, or haproxy
+	Role   string // RoleEtcd, RoleNode or RoleProxy
+	Region string
+	IP     string // address on the lab network, fixed for the lab's life
+}
+
+// Hosts lists every container of the lab: etcd members, database nodes and
+// the proxy.
+func (l *Lab) Hosts() []Host {
+	var out []Host
+	for _, e := range l.plan.Etcd {
+		out = append(out, Host{Name: e.Name, Role: RoleEtcd, Region: e.Region, IP: e.IP.String()})
+	}
+	for _, n := range l.plan.Nodes {
+		out = append(out, Host{Name: n.Name, Role: RoleNode, Region: n.Region, IP: n.IP.String()})
+	}
+	p := l.plan.Proxy
+	return append(out, Host{Name: p.Name, Role: RoleProxy, Region: p.Region, IP: p.IP.String()})
+}
+
+func (l *Lab) containerID(name string) (string, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	id, ok := l.ids[name]
+	if !ok {
+		return "", fmt.Errorf("%w: %q", ErrUnknownTarget, name)
+	}
+	return id, nil
+}
+
+// Kill sends a signal (e.g. "SIGKILL") to a container's init, which passes
+// it to the whole process tree: the node dies at once, as on power loss.
+func (l *Lab) Kill(ctx context.Context, name, signal string) error {
+	id, err := l.containerID(name)
+	if err != nil {
+		return err
+	}
+	if err := l.cli.ContainerKill(ctx, id, signal); err != nil {
+		return fmt.Errorf("kill %s with %s: %w", name, signal, err)
+	}
+	return nil
+}
+
+// Stop stops a container gracefully: SIGTERM, then SIGKILL after grace.
+// Patroni releases the leader lock on the way down.
+func (l *Lab) Stop(ctx context.Context, name string, grace time.Duration) error {
+	id, err := l.containerID(name)
+	if err != nil {
+		return err
+	}
+	secs := int(grace / time.Second)
+	if err := l.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil {
+		return fmt.Errorf("stop %s: %w", name, err)
+	}
+	return nil
+}
+
+// Start starts a stopped or killed container again, with the same address,
+// and re-reads its published ports (Docker picks new host ports).
+func (l *Lab) Start(ctx context.Context, name string) error {
+	id, err := l.containerID(name)
+	if err != nil {
+		return err
+	}
+	if err := l.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	return l.refreshPorts(ctx, name)
+}
+
+// Pause freezes every process of a container (cgroup freezer).
+func (l *Lab) Pause(ctx context.Context, name string) error {
+	id, err := l.containerID(name)
+	if err != nil {
+		return err
+	}
+	if err := l.cli.ContainerPause(ctx, id); err != nil {
+		return fmt.Errorf("pause %s: %w", name, err)
+	}
+	return nil
+}
+
+// Unpause thaws a paused container. Not paused is success.
+func (l *Lab) Unpause(ctx context.Context, name string) error {
+	id, err := l.containerID(name)
+	if err != nil {
+		return err
+	}
+	if err := l.cli.ContainerUnpause(ctx, id); err != nil && !strings.Contains(err.Error(), "is not paused") {
+		return fmt.Errorf("unpause %s: %w", name, err)
+	}
+	return nil
+}
+
+// SetCPUs limits a container to a share of CPUs (0.2 = a fifth of one
+// core); 0 removes the limit.
+func (l *Lab) SetCPUs(ctx context.Context, name string, cpus float64) error {
+	id, err := l.containerID(name)
+	if err != nil {
+		return err
+	}
+	res := container.Resources{CPUPeriod: 100000, CPUQuota: int64(cpus * 100000)}
+	if cpus <= 0 {
+		res.CPUQuota = -1
+	}
+	if _, err := l.cli.ContainerUpdate(ctx, id, container.UpdateConfig{Resources: res}); err != nil {
+		return fmt.Errorf("set cpu quota of %s: %w", name, err)
+	}
+	return nil
+}
+
+// ExecRequest is a command to run inside a container.
+type ExecRequest struct {
+	Cmd  []string
+	User string // default: the container's user; "root" for netfilter work
+}
+
+// ExecResult is what an exec returned.
+type ExecResult struct {
+	ExitCode int
+	Stdout   []byte
+	Stderr   []byte
+}
+
+// Exec runs a command inside a container and waits for it. A non-zero exit
+// is not an error; the caller reads ExitCode.
+func (l *Lab) Exec(ctx context.Context, name string, req ExecRequest) (ExecResult, error) {
+	id, err := l.containerID(name)
+	if err != nil {
+		return ExecResult{}, err
+	}
+	ex, err := l.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: req.Cmd, User: req.User, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec %q in %s: %w", strings.Join(req.Cmd, " "), name, err)
+	}
+	att, err := l.cli.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec %q in %s: %w", strings.Join(req.Cmd, " "), name, err)
+	}
+	defer att.Close()
+	var stdout, stderr bytes.Buffer
+	if _, err := stdcopy.StdCopy(&stdout, &stderr, att.Reader); err != nil {
+		return ExecResult{}, fmt.Errorf("exec %q in %s: read output: %w", strings.Join(req.Cmd, " "), name, err)
+	}
+	insp, err := l.cli.ContainerExecInspect(ctx, ex.ID)
+	if err != nil {
+		return ExecResult{}, fmt.Errorf("exec %q in %s: %w", strings.Join(req.Cmd, " "), name, err)
+	}
+	return ExecResult{ExitCode: insp.ExitCode, Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}, nil
+}

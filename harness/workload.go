@@ -1,0 +1,384 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/replab/replab/results"
+)
+
+// The workload's tables. Ids are not unique on purpose: a duplicate is a
+// finding, not a constraint error.
+const schemaSQL = `
+CREATE TABLE IF NOT EXISTS replab_writes (id bigint NOT NULL, process text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE INDEX IF NOT EXISTS replab_writes_id ON replab_writes (id);
+`
+
+// PrepareWorkload creates the workload's tables through the read-write
+// endpoint.
+func (l *Lab) PrepareWorkload(ctx context.Context) error {
+	c, err := l.Connect(ctx, EndpointRW)
+	if err != nil {
+		return fmt.Errorf("prepare workload: %w", err)
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	if _, err := c.Exec(ctx, schemaSQL); err != nil {
+		return fmt.Errorf("prepare workload: create tables: %w", err)
+	}
+	return nil
+}
+
+// WriterConfig configures a writer.
+type WriterConfig struct {
+	// Rate is writes per second (default 100).
+	Rate float64
+	// OpTimeout bounds one write, connect included (default 1s). A write
+	// that times out after being sent has an unknown outcome.
+	OpTimeout time.Duration
+	// Process names the writer in the history (default "writer-0").
+	Process string
+	// Target is an endpoint or node name (default EndpointRW).
+	Target string
+	// FirstKey is the first id written (default 1); ids go up by one.
+	FirstKey int64
+}
+
+// Workload is a running client; Stop ends it and waits.
+type Workload struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Stop ends the workload and waits for its last operation to complete.
+func (w *Workload) Stop() {
+	w.cancel()
+	<-w.done
+}
+
+func startWorkload(ctx context.Context, run func(context.Context)) *Workload {
+	ctx, cancel := context.WithCancel(ctx)
+	w := &Workload{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		run(ctx)
+	}()
+	return w
+}
+
+// StartWriter inserts sequential ids at a steady rate, recording each write
+// with its invoke and complete times, the member that served it and its
+// outcome: ok, failed (certainly not committed) or unknown (the connection
+// died or timed out after the statement was sent).
+func (l *Lab) StartWriter(ctx context.Context, rec *results.Recorder, cfg WriterConfig) *Workload {
+	if cfg.Rate <= 0 {
+		cfg.Rate = 100
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = time.Second
+	}
+	if cfg.Process == "" {
+		cfg.Process = "writer-0"
+	}
+	if cfg.Target == "" {
+		cfg.Target = EndpointRW
+	}
+	if cfg.FirstKey == 0 {
+		cfg.FirstKey = 1
+	}
+	return startWorkload(ctx, func(ctx context.Context) {
+		var conn *pgx.Conn
+		defer func() {
+			if conn != nil {
+				_ = conn.Close(context.WithoutCancel(ctx))
+			}
+		}()
+		tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
+		defer tick.Stop()
+		key := cfg.FirstKey
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			p := rec.Begin(results.OpStart{Kind: results.OpWrite, Process: cfg.Process, Target: cfg.Target, Key: key})
+			var end results.OpEnd
+			conn, end = l.writeOnce(ctx, conn, cfg, key)
+			p.End(end)
+			key++
+		}
+	})
+}
+
+// writeOnce performs one insert, reconnecting first if needed, and
+// classifies the outcome.
+func (l *Lab) writeOnce(ctx context.Context, conn *pgx.Conn, cfg WriterConfig, key int64) (*pgx.Conn, results.OpEnd) {
+	octx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
+	defer cancel()
+	if conn == nil {
+		c, err := l.Connect(octx, cfg.Target)
+		if err != nil {
+			return nil, results.OpEnd{Outcome: results.Failed, Err: err}
+		}
+		conn = c
+	}
+	var addr string
+	err := conn.QueryRow(octx, `INSERT INTO replab_writes (id, process) VALUES ($1, $2) RETURNING host(inet_server_addr())`, key, cfg.Process).Scan(&addr)
+	if err == nil {
+		return conn, results.OpEnd{Outcome: results.OK, Member: l.nodeByIP(addr)}
+	}
+	_ = conn.Close(context.WithoutCancel(ctx))
+	return nil, results.OpEnd{Outcome: classify(err), Err: err}
+}
+
+// classify decides whether a failed write may have committed. A server
+// error (read-only, shutting down) or a statement never sent certainly did
+// not; a connection lost or timed out after sending might have.
+func classify(err error) results.Outcome {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// 57P01 admin_shutdown and 57P02 crash_shutdown can arrive after
+		// the commit record was written: unknown.
+		if pgErr.Code == "57P01" || pgErr.Code == "57P02" {
+			return results.Unknown
+		}
+		return results.Failed
+	}
+	if pgconn.SafeToRetry(err) {
+		return results.Failed
+	}
+	return results.Unknown
+}
+
+func (l *Lab) nodeByIP(ip string) string {
+	for _, n := range l.plan.Nodes {
+		if n.IP.String() == ip {
+			return n.Name
+		}
+	}
+	return ip
+}
+
+// ReadBack reads every id from the current leader, once the cluster has a
+// writable leader again, and records it as the final state. It waits up to
+// the context's deadline.
+func (l *Lab) ReadBack(ctx context.Context, rec *results.Recorder) (results.FinalState, error) {
+	for {
+		fs, err := l.readBackOnce(ctx)
+		if err == nil {
+			rec.RecordFinal(fs)
+			return fs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return results.FinalState{}, fmt.Errorf("read back writes: %w (last error: %v)", ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (l *Lab) readBackOnce(ctx context.Context) (results.FinalState, error) {
+	leader, err := l.Leader(ctx)
+	if err != nil {
+		return results.FinalState{}, err
+	}
+	c, err := l.Connect(ctx, leader.Name)
+	if err != nil {
+		return results.FinalState{}, err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	var inRecovery bool
+	if err := c.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&inRecovery); err != nil || inRecovery {
+		return results.FinalState{}, fmt.Errorf("read back from %s: not a writable leader yet (%v)", leader.Name, err)
+	}
+	rows, err := c.Query(ctx, `SELECT id FROM replab_writes ORDER BY id`)
+	if err != nil {
+		return results.FinalState{}, fmt.Errorf("read back from %s: %w", leader.Name, err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return results.FinalState{}, fmt.Errorf("read back from %s: %w", leader.Name, err)
+	}
+	return results.FinalState{Member: leader.Name, Keys: keys, Timeline: leader.Timeline}, nil
+}
+
+// MonitorPeriod is how often the monitor polls the DCS leader key and each
+// member's REST API: the resolution of the leader events it records.
+const MonitorPeriod = 50 * time.Millisecond
+
+// StartMonitor records the cluster's side of a failover on the run's
+// clock: the DCS leader key disappearing (leader.key_gone), a new holder of
+// the key (leader.changed), a member finishing promotion (leader.promoted,
+// from its Patroni REST API) and timeline switches. Each event carries
+// MonitorPeriod as its resolution.
+func (l *Lab) StartMonitor(ctx context.Context, rec *results.Recorder) *Workload {
+	return startWorkload(ctx, func(ctx context.Context) {
+		var (
+			keyHolder = "?" // unknown until the first read
+			leaders   = map[string]bool{}
+			timeline  = 0
+			mu        sync.Mutex
+		)
+		tick := time.NewTicker(MonitorPeriod)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			holder, err := l.leaderKey(ctx)
+			if err == nil && holder != keyHolder {
+				switch {
+				case holder == "":
+					rec.Event(results.Event{Kind: results.EventLeaderKeyGone, Node: keyHolder, Resolution: MonitorPeriod})
+				case keyHolder != "?":
+					rec.Event(results.Event{Kind: results.EventLeaderChanged, Node: holder, Resolution: MonitorPeriod})
+				default:
+					rec.Event(results.Event{Kind: results.EventLeaderChanged, Node: holder, Detail: "initial", Resolution: MonitorPeriod})
+				}
+				keyHolder = holder
+			}
+			var wg sync.WaitGroup
+			for _, n := range l.plan.Nodes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					st, err := l.patroni(ctx, n.Name)
+					mu.Lock()
+					defer mu.Unlock()
+					isLeader := err == nil && normaliseRole(st.Role) == RoleLeader && st.State == "running"
+					if isLeader && !leaders[n.Name] {
+						rec.Event(results.Event{Kind: results.EventPromoted, Node: n.Name, Detail: "timeline " + strconv.Itoa(st.Timeline), Resolution: MonitorPeriod})
+					}
+					if isLeader && st.Timeline > timeline {
+						if timeline != 0 {
+							rec.Event(results.Event{Kind: results.EventTimeline, Node: n.Name, Detail: strconv.Itoa(st.Timeline), Resolution: MonitorPeriod})
+						}
+						timeline = st.Timeline
+					}
+					if err == nil || ctx.Err() == nil {
+						leaders[n.Name] = isLeader
+					}
+				}()
+			}
+			wg.Wait()
+		}
+	})
+}
+
+// leaderKey reads Patroni's leader key from etcd's v3 JSON gateway on the
+// first member that answers; "" means no key.
+func (l *Lab) leaderKey(ctx context.Context) (string, error) {
+	key := base64.StdEncoding.EncodeToString([]byte(dcsNamespace + l.plan.Scope + "/leader"))
+	body := []byte(`{"key":"` + key + `"}`)
+	var lastErr error
+	for _, e := range l.plan.Etcd {
+		port := l.hostPort(e.Name, portEtcd)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(port))+"/v3/kv/range", bytes.NewReader(body))
+		if err != nil {
+			return "", err
+		}
+		resp, err := l.http.Do(req)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			lastErr = fmt.Errorf("etcd %s: status %d: %v", e.Name, resp.StatusCode, err)
+			continue
+		}
+		var out struct {
+			Kvs []struct {
+				Value string `json:"value"`
+			} `json:"kvs"`
+		}
+		if err := json.Unmarshal(b, &out); err != nil {
+			lastErr = err
+			continue
+		}
+		if len(out.Kvs) == 0 {
+			return "", nil
+		}
+		v, err := base64.StdEncoding.DecodeString(out.Kvs[0].Value)
+		if err != nil {
+			return "", fmt.Errorf("decode leader key: %w", err)
+		}
+		return string(v), nil
+	}
+	return "", fmt.Errorf("read leader key: %w", lastErr)
+}
+
+// LagPeriod is how often StartLagSampler reads pg_stat_replication.
+const LagPeriod = 100 * time.Millisecond
+
+// StartLagSampler records, every LagPeriod, each follower's write, flush and
+// replay lag (seconds) and byte lag as the current leader's
+// pg_stat_replication reports them.
+func (l *Lab) StartLagSampler(ctx context.Context, rec *results.Recorder) *Workload {
+	return startWorkload(ctx, func(ctx context.Context) {
+		var conn *pgx.Conn
+		defer func() {
+			if conn != nil {
+				_ = conn.Close(context.WithoutCancel(ctx))
+			}
+		}()
+		tick := time.NewTicker(LagPeriod)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			octx, cancel := context.WithTimeout(ctx, LagPeriod*5)
+			if conn == nil {
+				c, err := l.Connect(octx, EndpointRW)
+				if err != nil {
+					cancel()
+					continue
+				}
+				conn = c
+			}
+			rows, err := conn.Query(octx, `SELECT application_name,
+				coalesce(extract(epoch FROM write_lag), 0)::float8,
+				coalesce(extract(epoch FROM flush_lag), 0)::float8,
+				coalesce(extract(epoch FROM replay_lag), 0)::float8,
+				coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::float8
+				FROM pg_stat_replication`)
+			if err == nil {
+				for rows.Next() {
+					var app string
+					var w, f, r, b float64
+					if rows.Scan(&app, &w, &f, &r, &b) == nil {
+						rec.Sample(results.Sample{Metric: results.MetricLagWriteSeconds, Node: app, Value: w})
+						rec.Sample(results.Sample{Metric: results.MetricLagFlushSeconds, Node: app, Value: f})
+						rec.Sample(results.Sample{Metric: results.MetricLagReplaySeconds, Node: app, Value: r})
+						rec.Sample(results.Sample{Metric: results.MetricLagBytes, Node: app, Value: b})
+					}
+				}
+				err = rows.Err()
+			}
+			cancel()
+			if err != nil {
+				_ = conn.Close(context.WithoutCancel(ctx))
+				conn = nil
+			}
+		}
+	})
+}
