@@ -1,0 +1,63 @@
+# replab: make lab runs the main job, make test runs every test.
+# Each target prints what it does; nothing here needs more than Go and Docker.
+
+GO       ?= go
+GINKGO   ?= $(GO) tool ginkgo
+BIN      := bin
+REPLAB   := $(BIN)/replab
+AGENT    := $(BIN)/replab-agent
+KEEP     ?=
+TOPOLOGY ?=
+SUITE_LABELS ?= tier:smoke
+PKGS_UNIT = $$($(GO) list ./... | grep -v -e /suites$$ -e /internal/smoke)
+
+.PHONY: all build lab images test unit suites vet fmt-check bench bench-provision bench-netem bench-results fuzz gc clean
+
+all: build
+
+build: ## Build replab and the netem agent (static) into bin/
+	@mkdir -p $(BIN)
+	$(GO) build -o $(REPLAB) ./cmd/replab
+	CGO_ENABLED=0 $(GO) build -o $(AGENT) ./cmd/replab-agent
+
+lab: build ## The main job: image if missing, default lab up, leader killed under load, summary, teardown (KEEP=1 keeps it)
+	$(REPLAB) lab $(if $(TOPOLOGY),-f $(TOPOLOGY)) $(if $(KEEP),--keep)
+
+images: build ## Build the node image from Debian packages (no-op when present)
+	$(REPLAB) images
+
+test: vet unit suites ## Unit tests, then the Ginkgo suites against real containers
+
+vet: fmt-check
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit: build
+	REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GO) test -count=1 $(PKGS_UNIT)
+
+suites: build images
+	REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GINKGO) -v --label-filter='$(SUITE_LABELS)' --timeout=60m \
+		--json-report=ginkgo.json --junit-report=junit.xml --output-dir=results ./suites
+
+bench: bench-provision bench-results bench-netem
+
+bench-provision: build images ## Provisioning phase timings for the default lab (warm image)
+	$(GO) test -run '^$$' -bench BenchmarkProvision -benchtime 3x -count 1 ./harness/
+
+bench-results: ## Recorder throughput and per-operation overhead
+	$(GO) test -run '^$$' -bench . -count 1 ./results/
+
+bench-netem: build ## RTT error per delay and userspace throughput, per backend
+	REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./netem/
+
+fuzz: ## Fuzz the topology reader for a minute
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./topologies/
+
+gc: build ## Remove what killed runs left behind
+	$(REPLAB) gc
+
+clean:
+	rm -rf $(BIN)
