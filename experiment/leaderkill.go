@@ -40,12 +40,12 @@ type LeaderKillRequest struct {
 
 // LeaderKillResult is what the experiment measured.
 type LeaderKillResult struct {
-	RunID      string
-	Dir        string // where results.json and friends were written
-	LabID      string
-	Timings    harness.Timings
-	OldLeader  string
-	NewLeader  string
+	RunID     string
+	Dir       string // where results.json and friends were written
+	LabID     string
+	Timings   harness.Timings
+	OldLeader string
+	NewLeader string
 	// MostAdvanced lists the followers that had received the most WAL at
 	// the moment of the fault; the new leader should be one of them.
 	MostAdvanced []string
