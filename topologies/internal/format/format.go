@@ -1,0 +1,167 @@
+// Package format mirrors the topology file as Go types: one struct per YAML
+// mapping, with yaml tags naming the keys and jsonschema tags carrying the
+// descriptions, enums and bounds that editors show.
+//
+// These types are the single source of truth for the file's shape: the
+// topologies decoder walks them to accept keys (anything else is an unknown
+// key) and internal/schemagen reflects them into schema.json. Values stay as
+// written (durations, percentages and rates are text); parsing, defaults and
+// cross-field rules live in package topologies.
+//
+// It imports nothing but the standard library, so that linking the decoder
+// does not link the schema generator.
+package format
+
+// Text is implemented by the string-typed scalars that topologies parses
+// after decoding. The decoder uses it to describe the value it wants in type
+// errors and to decide whether a bare YAML number is acceptable.
+type Text interface {
+	// Want describes the expected value, like "a duration like 80ms".
+	Want() string
+	// NumbersAllowed reports whether a bare YAML number (15, 0.1) is read
+	// as its literal text.
+	NumbersAllowed() bool
+}
+
+// Duration is a Go duration as written ("80ms", "1m30s"). Bare numbers are
+// rejected because a duration without a unit is ambiguous.
+type Duration string
+
+// Want implements Text.
+func (Duration) Want() string { return "a duration with a unit, like 80ms" }
+
+// NumbersAllowed implements Text: durations need units.
+func (Duration) NumbersAllowed() bool { return false }
+
+// Percent is a percentage as written ("0.1%", "5%"); a bare number (0.1)
+// means percent too.
+type Percent string
+
+// Want implements Text.
+func (Percent) Want() string { return "a percentage, like 0.1%" }
+
+// NumbersAllowed implements Text.
+func (Percent) NumbersAllowed() bool { return true }
+
+// Rate is a tc-style bit rate as written ("100mbit", "1gbit"); the unit is
+// required.
+type Rate string
+
+// Want implements Text.
+func (Rate) Want() string { return "a rate with a unit, like 100mbit" }
+
+// NumbersAllowed implements Text: rates need units.
+func (Rate) NumbersAllowed() bool { return false }
+
+// Version is an engine version as written ("15", "15.4"); a bare number is
+// read as its literal text so that 15.10 stays "15.10".
+type Version string
+
+// Want implements Text.
+func (Version) Want() string { return `a version, like "15"` }
+
+// NumbersAllowed implements Text.
+func (Version) NumbersAllowed() bool { return true }
+
+// File is a whole topology file.
+type File struct {
+	Name          string            `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,minLength=1,maxLength=32" jsonschema_description:"Lab name: 1 to 32 characters from a-z, 0-9 and -, not starting or ending with -. Prefixes every container and network."`
+	Description   string            `yaml:"description" jsonschema_description:"One line for humans, shown in reports."`
+	Engine        Engine            `yaml:"engine" jsonschema_description:"Database engine and node image. Default: postgres 15 on replab's own image."`
+	DCS           DCS               `yaml:"dcs" jsonschema_description:"Consensus store Patroni uses. Default: 3 etcd members in the primary region."`
+	Patroni       Patroni           `yaml:"patroni" jsonschema_description:"Patroni timing. Defaults (ttl 20s, loop_wait 1s, retry_timeout 3s) are the fastest Patroni 3.2+ accepts."`
+	Replication   Replication       `yaml:"replication" jsonschema_description:"Commit acknowledgement policy. Default: semi-sync with 1 synchronous standby."`
+	PrimaryRegion string            `yaml:"primary_region" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region of the leader and of every failover candidate. Default: the region whose nodes are failover candidates."`
+	Regions       map[string]Region `yaml:"regions" jsonschema:"required" jsonschema_description:"Regions by name, in the order they are created. Each is a LAN of nodes; links between regions are declared under network.links."`
+	Network       Network           `yaml:"network" jsonschema_description:"The WAN between regions and how impairments are applied."`
+	SLA           SLA               `yaml:"sla" jsonschema_description:"Targets a run is judged against. Undeclared targets are not evaluated."`
+}
+
+// Engine selects the database engine and the node image.
+type Engine struct {
+	Kind    string  `yaml:"kind" jsonschema:"enum=postgres,default=postgres" jsonschema_description:"Database engine. Only postgres in v1."`
+	Version Version `yaml:"version" jsonschema_description:"Major (or major.minor) engine version. Default \"15\"."`
+	Image   string  `yaml:"image" jsonschema_description:"A node image you built that follows replab's image contract. Default: replab's own image, built offline."`
+}
+
+// DCS describes the consensus store.
+type DCS struct {
+	Kind    string `yaml:"kind" jsonschema:"enum=etcd,default=etcd" jsonschema_description:"Consensus store. Only etcd in v1."`
+	Members int    `yaml:"members" jsonschema:"minimum=1,maximum=7,default=3" jsonschema_description:"Number of etcd members, 1 to 7. Use an odd number: an even one tolerates no more failures than one fewer."`
+	Region  string `yaml:"region" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region the etcd members run in. Default: the primary region."`
+}
+
+// Patroni holds Patroni's timing knobs.
+type Patroni struct {
+	TTL          Duration `yaml:"ttl" jsonschema:"default=20s" jsonschema_description:"Leader lock time to live. At least 20s, and at least loop_wait + 2 * retry_timeout."`
+	LoopWait     Duration `yaml:"loop_wait" jsonschema:"default=1s" jsonschema_description:"Pause between Patroni's HA loops. At least 1s."`
+	RetryTimeout Duration `yaml:"retry_timeout" jsonschema:"default=3s" jsonschema_description:"Timeout for DCS and PostgreSQL operations. At least 3s."`
+}
+
+// Replication is the commit acknowledgement policy.
+type Replication struct {
+	Mode         string `yaml:"mode" jsonschema:"enum=async,enum=semi-sync,enum=sync,default=semi-sync" jsonschema_description:"async: the leader waits for nobody. semi-sync: it waits until sync_standbys standbys have received the WAL (synchronous_commit=remote_write). sync: until they have applied it (remote_apply)."`
+	SyncStandbys int    `yaml:"sync_standbys" jsonschema:"minimum=0" jsonschema_description:"Synchronous standbys the leader waits for. Default 1 for semi-sync and sync, 0 for async. At most the failover candidates in the primary region minus one."`
+}
+
+// Region is one LAN of nodes.
+type Region struct {
+	Nodes []Node `yaml:"nodes" jsonschema:"required,minItems=1" jsonschema_description:"PostgreSQL+Patroni members in this region."`
+}
+
+// Node is one PostgreSQL+Patroni member.
+type Node struct {
+	Name     string `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,minLength=1,maxLength=24" jsonschema_description:"Node name, unique across the topology: 1 to 24 characters from a-z, 0-9 and -, not starting or ending with -."`
+	Failover bool   `yaml:"failover" jsonschema_description:"Whether the node may become leader. Default true in the primary region, false elsewhere (cross-region failover candidates are not supported in v1)."`
+	Upstream string `yaml:"upstream" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Node this one replicates from (cascading replication). Default: the leader."`
+}
+
+// Network describes the WAN between regions.
+type Network struct {
+	Backend   string    `yaml:"backend" jsonschema:"enum=auto,enum=kernel,enum=userspace,default=auto" jsonschema_description:"How impairments are applied: kernel (tc netem), userspace (replab's queue agent) or auto (kernel when sch_netem works, else userspace)."`
+	Tolerance Tolerance `yaml:"tolerance" jsonschema_description:"How far a measured RTT may stray from the declared one. Default: the larger of 5% and 1ms."`
+	Links     []Link    `yaml:"links" jsonschema_description:"One entry per pair of regions when there are two or more."`
+}
+
+// Tolerance bounds how far a measured RTT may stray from the declared one.
+type Tolerance struct {
+	Pct Percent  `yaml:"pct" jsonschema:"default=5%" jsonschema_description:"Relative tolerance, in percent of the declared RTT."`
+	Abs Duration `yaml:"abs" jsonschema:"default=1ms" jsonschema_description:"Absolute tolerance."`
+}
+
+// Link is the impairment between two regions, symmetric in both directions.
+type Link struct {
+	Between []string `yaml:"between" jsonschema:"required,minItems=2,maxItems=2" jsonschema_description:"The two regions this link joins, in either order."`
+	RTT     Duration `yaml:"rtt" jsonschema:"required" jsonschema_description:"Round-trip time between the regions; each direction gets rtt/2."`
+	Jitter  Duration `yaml:"jitter" jsonschema_description:"Delay variation per direction, at most rtt/2. Default 0."`
+	Loss    Percent  `yaml:"loss" jsonschema_description:"Packet loss per direction, 0% to 100%. Default 0%."`
+	Rate    Rate     `yaml:"rate" jsonschema_description:"Bandwidth per direction, like 100mbit. Default: unlimited."`
+}
+
+// SLA holds the declared targets.
+type SLA struct {
+	FailoverTime   FailoverTime   `yaml:"failover_time" jsonschema_description:"Longest acceptable time from losing the leader to accepting writes again."`
+	LostWrites     LostWrites     `yaml:"lost_writes" jsonschema_description:"Most acknowledged writes that may be lost."`
+	ReplicationLag ReplicationLag `yaml:"replication_lag" jsonschema_description:"Replication lag target."`
+	Availability   Availability   `yaml:"availability" jsonschema_description:"Share of the run during which writes succeed."`
+}
+
+// FailoverTime is the failover time target.
+type FailoverTime struct {
+	Max Duration `yaml:"max" jsonschema:"required" jsonschema_description:"Longest acceptable failover, like 30s. Must be positive."`
+}
+
+// LostWrites is the lost acknowledged writes target.
+type LostWrites struct {
+	Max int `yaml:"max" jsonschema:"required,minimum=0" jsonschema_description:"Most acknowledged writes that may be lost; 0 for none."`
+}
+
+// ReplicationLag is the replication lag target.
+type ReplicationLag struct {
+	P99 Duration `yaml:"p99" jsonschema:"required" jsonschema_description:"99th percentile of replication lag across replicas, like 2s."`
+}
+
+// Availability is the write availability target.
+type Availability struct {
+	Min Percent `yaml:"min" jsonschema:"required" jsonschema_description:"Lowest acceptable write availability, above 0% and at most 100%, like 99.9%."`
+}
