@@ -5,4 +5,120 @@
 //
 // It must not import Docker, Ginkgo, harness, chaos or suites. It may import
 // netem for the unit types (Percent, BitRate) that links carry.
+//
+// # Loading
+//
+// Read (a path), Parse (bytes and a name for messages), Builtin (a shipped
+// file by name, see BuiltinNames), Load (a path or a built-in name, as a
+// user types it) and Default (DefaultName, "single-region") all return a
+// *Topology whose every default is applied. Nothing downstream re-applies
+// defaults or re-validates.
+//
+// A file that fails comes back as Errors: every problem found at once,
+// sorted by position, each formatted like a compiler message with a fix
+// where there is one:
+//
+//	three-region.yaml:14:9: regions.eu-west.nodes[1].upstream: unknown node "euw-9" (did you mean "euw-1"? nodes: aps-1, euw-1, use-1, use-2, use-3)
+//
+// Warnings (an even etcd member count, an SLA failover target below
+// Patroni's ttl, lost_writes max 0 with async replication) never fail a
+// load: they are in Topology.Warnings, and alongside the errors when
+// something else fails.
+//
+// # File format
+//
+// Only name and regions are required. Keys are lower_snake_case; an unknown
+// key is an error, not ignored; an empty value (key: with nothing after it)
+// means the default. Durations use Go syntax (80ms, 1m30s), percentages
+// may omit the % sign, rates take tc units (100mbit, 1gbit; kbps/mbps mean
+// bytes per second). Anchors and aliases work; merge keys (<<) and tags do
+// not.
+//
+//	name: three-region                        # required; [a-z0-9-], at most 32
+//	description: ...                          # free text
+//	engine: {kind: postgres, version: "15"}   # defaults; image: your own node image
+//	dcs: {kind: etcd, members: 3, region: us-east}   # defaults: etcd, 3, primary region
+//	patroni: {ttl: 20s, loop_wait: 1s, retry_timeout: 3s}  # defaults, Patroni 3.2+ minimums
+//	replication: {mode: semi-sync, sync_standbys: 1}       # async | semi-sync | sync
+//	primary_region: us-east                   # default: the region with failover candidates
+//	regions:                                  # required; file order is kept
+//	  us-east:
+//	    nodes:                                # names [a-z0-9-], at most 24, unique
+//	      - {name: use-1}                     # failover defaults to true in the primary region
+//	  eu-west:
+//	    nodes: [{name: euw-1, failover: false}]           # false elsewhere; true is an error
+//	  ap-southeast:
+//	    nodes: [{name: aps-1, failover: false, upstream: euw-1}]   # cascading replication
+//	network:
+//	  backend: auto                           # default; kernel | userspace | auto
+//	  tolerance: {pct: 5%, abs: 1ms}          # defaults
+//	  links:                                  # one per pair of regions when there are 2+
+//	    - {between: [us-east, eu-west], rtt: 80ms, jitter: 4ms, loss: 0.1%, rate: 100mbit}
+//	sla:                                      # each target optional
+//	  failover_time: {max: 30s}
+//	  lost_writes: {max: 0}
+//	  replication_lag: {p99: 2s}
+//	  availability: {min: 99.9%}
+//
+// The built-in three-region topology, as the lab builds it:
+//
+//	          us-east (primary: leader + 2 candidates, 3 etcd)
+//	         ┌────────────────────────────┐
+//	         │ use-1    use-2    use-3    │
+//	         └─────┬──────────────┬───────┘
+//	     80ms RTT  │              │  200ms RTT
+//	┌──────────────┴──┐        ┌──┴───────────────┐
+//	│ eu-west: euw-1  ├────────┤ ap-southeast:    │
+//	│ async, nosync   │ 150ms  │ aps-1, async     │
+//	└─────────────────┘        └──────────────────┘
+//
+// # Defaults and rules
+//
+// Applied once, by Parse:
+//
+//   - engine: postgres, version "15", replab's own image.
+//   - dcs: etcd, 3 members (1 to 7; an even count warns: it tolerates no
+//     more failures than one fewer), in the primary region.
+//   - patroni: ttl 20s, loop_wait 1s, retry_timeout 3s. Patroni 3.2+
+//     refuses ttl < 20s, loop_wait < 1s, retry_timeout < 3s and
+//     loop_wait + 2*retry_timeout > ttl, so these are errors.
+//   - replication: semi-sync; sync_standbys 1 for semi-sync and sync, 0 (and
+//     only 0) for async. Synchronous standbys must be promotable, so
+//     sync_standbys is at most the failover candidates in the primary region
+//     minus one (the leader is a candidate too).
+//   - primary region: primary_region, else the one region whose nodes may
+//     fail over (failover defaults to true everywhere for this inference;
+//     candidates in two regions without primary_region is an error).
+//   - nodes: failover defaults to true in the primary region and false
+//     elsewhere; cross-region failover candidates are not supported in v1.
+//     Every node outside the primary region has NoSync (Patroni's nosync
+//     tag): cross-region replication is always asynchronous. At least one
+//     candidate is required.
+//   - network: backend auto, tolerance 5% and 1ms; jitter at most rtt/2;
+//     loss 0% to 100%; rate unlimited.
+//   - sla: undeclared targets stay nil and are not evaluated; failover_time
+//     must be positive, lost_writes and replication_lag not negative,
+//     availability above 0% and at most 100%.
+//
+// # Replication modes
+//
+// How each mode maps onto PostgreSQL and Patroni (harness renders it):
+//
+//   - async: synchronous_mode off; the leader waits for nobody and a crash
+//     can lose acknowledged writes.
+//   - semi-sync: synchronous_mode on, synchronous_node_count = SyncStandbys,
+//     synchronous_commit = remote_write: standbys have received the WAL, not
+//     applied it. Patroni 3.0 names the standbys (FIRST n); Patroni 4 can
+//     use a quorum (ANY n).
+//   - sync: as semi-sync with synchronous_commit = remote_apply: standbys
+//     have applied the WAL.
+//
+// # Schema
+//
+// schema.json (Schema) is generated from the Go types in internal/format,
+// which the decoder also walks, so editors and replab agree on the keys:
+//
+//	go generate ./topologies
+//
+// A test fails when schema.json is stale.
 package topologies

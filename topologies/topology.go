@@ -27,6 +27,10 @@ type Topology struct {
 	Regions []Region
 	Network Network
 	SLA     SLA
+	// Warnings are the problems that did not stop the topology from
+	// loading (an even etcd member count, an SLA target below Patroni's
+	// ttl). Nil when there are none. Show them to the user.
+	Warnings Errors
 }
 
 // EngineKind names the database engine. Only postgres exists in v1.
@@ -172,4 +176,26 @@ func (t *Topology) Link(a, b string) (Link, bool) {
 		}
 	}
 	return Link{}, false
+}
+
+// Candidates returns the failover candidates in file order. They are all in
+// PrimaryRegion.
+func (t *Topology) Candidates() []Node {
+	var out []Node
+	for _, n := range t.Nodes() {
+		if n.Failover {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Region returns the region with the given name.
+func (t *Topology) Region(name string) (Region, bool) {
+	for _, r := range t.Regions {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Region{}, false
 }

@@ -1,0 +1,762 @@
+package topologies
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/replab/replab/netem"
+	"github.com/replab/replab/topologies/internal/format"
+)
+
+// Defaults, applied once by resolve. They are documented on the model's
+// types and in doc.go; keep the three in step.
+const (
+	defaultEngineVersion = "15"
+	defaultDCSMembers    = 3
+	defaultTTL           = 20 * time.Second
+	defaultLoopWait      = 1 * time.Second
+	defaultRetryTimeout  = 3 * time.Second
+	defaultMode          = SemiSync
+	defaultBackend       = BackendAuto
+	defaultTolerancePct  = netem.Percent(5)
+	defaultToleranceAbs  = 1 * time.Millisecond
+)
+
+// Patroni 3.2+ refuses timings outside these bounds (older Patroni accepts
+// them but misbehaves); replab enforces them so topologies keep working on
+// newer images.
+const (
+	minTTL          = 20 * time.Second
+	minLoopWait     = 1 * time.Second
+	minRetryTimeout = 3 * time.Second
+)
+
+// Name lengths: lab and region names prefix Docker networks and
+// containers; node names become host names and Patroni member names.
+const (
+	maxLabName    = 32
+	maxRegionName = 32
+	maxNodeName   = 24
+	maxDCSMembers = 7
+)
+
+// DCSEtcd is the only consensus store kind in v1.
+const DCSEtcd = "etcd"
+
+// EngineKinds lists the valid engine kinds.
+func EngineKinds() []EngineKind { return []EngineKind{EnginePostgres} }
+
+// DCSKinds lists the valid consensus store kinds.
+func DCSKinds() []string { return []string{DCSEtcd} }
+
+// ReplicationModes lists the valid replication modes, weakest first.
+func ReplicationModes() []ReplicationMode { return []ReplicationMode{Async, SemiSync, Sync} }
+
+// Backends lists the valid network backends.
+func Backends() []Backend { return []Backend{BackendAuto, BackendKernel, BackendUserspace} }
+
+// nodeRef is a node being resolved, with where it came from.
+type nodeRef struct {
+	region, path string
+	ri, ni       int // index into Topology.Regions and Region.Nodes
+	hasFailover  bool
+}
+
+// resolver validates a decoded file and builds the Topology, applying every
+// default. It reports all problems it can find; a check that depends on a
+// value already reported as wrong is skipped rather than piled on.
+type resolver struct {
+	doc *document
+	f   *format.File
+	rep *report
+	t   *Topology
+
+	regions []string            // valid region names, file order
+	nodes   map[string]*nodeRef // by node name, first occurrence
+	order   []string            // node names, file order, no duplicates
+	primary string              // "" when it could not be determined
+	// skipped counts, per region, the nodes that could not be resolved
+	// (already reported). Any of them might have been a candidate, so
+	// candidate counts are lower bounds there.
+	skipped map[string]int
+}
+
+func resolve(doc *document, rep *report) *Topology {
+	r := &resolver{doc: doc, f: &doc.file, rep: rep, t: &Topology{}, nodes: map[string]*nodeRef{}, skipped: map[string]int{}}
+	r.name()
+	r.engine()
+	r.regionsAndNodes()
+	r.primaryRegion()
+	r.upstreams()
+	r.dcs()
+	r.patroni()
+	r.replication()
+	r.network()
+	r.sla()
+	return r.t
+}
+
+func (r *resolver) errorf(path, format string, args ...any) {
+	r.rep.errorf(r.doc.at(path), path, format, args...)
+}
+
+// missing reports whether path is absent (and not merely broken).
+func (r *resolver) missing(path string) bool {
+	return !r.doc.has(path) && !r.doc.broken(path)
+}
+
+func (r *resolver) name() {
+	f := r.f
+	r.t.Name, r.t.Description = f.Name, f.Description
+	switch {
+	case r.missing("name"):
+		r.rep.errorf(r.doc.root, "name", "missing: add a lab name, like name: my-lab")
+	case r.doc.has("name") && !validName(f.Name, maxLabName):
+		r.errorf("name", "invalid name %q: %s", f.Name, nameRule(maxLabName))
+	}
+}
+
+func (r *resolver) engine() {
+	e := r.f.Engine
+	r.t.Engine = Engine{Kind: EnginePostgres, Version: defaultEngineVersion, Image: e.Image}
+	if r.doc.has("engine.kind") {
+		r.t.Engine.Kind = EngineKind(e.Kind)
+		if !slices.Contains(EngineKinds(), r.t.Engine.Kind) {
+			r.errorf("engine.kind", "unknown engine kind %q%s", e.Kind, suggest(e.Kind, strs(EngineKinds()), "valid kinds"))
+		}
+	}
+	if r.doc.has("engine.version") {
+		r.t.Engine.Version = string(e.Version)
+		if !versionRE.MatchString(r.t.Engine.Version) {
+			r.errorf("engine.version", "invalid version %q: want digits and dots, like \"15\"", e.Version)
+		}
+	}
+	if r.doc.has("engine.image") && (e.Image == "" || strings.ContainsFunc(e.Image, isSpace)) {
+		r.errorf("engine.image", "invalid image %q: want an image reference without spaces, like my/postgres-patroni:15", e.Image)
+	}
+}
+
+var versionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+
+// regionsAndNodes builds Topology.Regions in file order and checks region
+// and node names. Failover and NoSync are settled later, once the primary
+// region is known.
+func (r *resolver) regionsAndNodes() {
+	f := r.f
+	if r.missing("regions") {
+		r.rep.errorf(r.doc.root, "regions", "missing: declare at least one region, like regions: {local: {nodes: [{name: lab-1}]}}")
+		return
+	}
+	if !r.doc.has("regions") {
+		return
+	}
+	if len(f.Regions) == 0 {
+		r.errorf("regions", "no regions: declare at least one region with nodes, like local: {nodes: [{name: lab-1}]}")
+		return
+	}
+	firstAt := map[string]string{} // node name -> path of its first use
+	for _, name := range r.doc.sortedKeys("regions", slices.Collect(maps.Keys(f.Regions))) {
+		p := childPath("regions", name)
+		if !validName(name, maxRegionName) {
+			r.rep.errorf(r.doc.keyAt(p), p, "invalid region name %q: %s", name, nameRule(maxRegionName))
+		}
+		if r.doc.broken(p) {
+			continue
+		}
+		reg := f.Regions[name]
+		ri := len(r.t.Regions)
+		r.t.Regions = append(r.t.Regions, Region{Name: name})
+		r.regions = append(r.regions, name)
+		if len(reg.Nodes) == 0 && !r.doc.broken(p+".nodes") {
+			r.rep.errorf(r.doc.keyAt(p), p, "region has no nodes: add nodes: [{name: %s-1}]", name)
+			continue
+		}
+		for i, n := range reg.Nodes {
+			np := fmt.Sprintf("%s.nodes[%d]", p, i)
+			if r.doc.broken(np) {
+				r.skipped[name]++
+				continue
+			}
+			switch {
+			case r.missing(np + ".name"):
+				r.rep.errorf(r.doc.at(np), np+".name", "missing: every node needs a name, like {name: %s-%d}", name, i+1)
+			case !r.doc.has(np + ".name"):
+			case !validName(n.Name, maxNodeName):
+				r.errorf(np+".name", "invalid node name %q: %s", n.Name, nameRule(maxNodeName))
+			case firstAt[n.Name] != "":
+				prev := firstAt[n.Name]
+				r.errorf(np+".name", "duplicate node name %q (first at %s, line %d): node names are unique across the topology",
+					n.Name, prev, r.doc.at(prev+".name").line)
+			}
+			if n.Name == "" || firstAt[n.Name] != "" {
+				r.skipped[name]++
+			} else {
+				firstAt[n.Name] = np
+				r.nodes[n.Name] = &nodeRef{region: name, path: np, ri: ri, ni: len(r.t.Regions[ri].Nodes), hasFailover: r.doc.has(np + ".failover")}
+				r.order = append(r.order, n.Name)
+			}
+			r.t.Regions[ri].Nodes = append(r.t.Regions[ri].Nodes, Node{
+				Name: n.Name, Region: name, Failover: n.Failover, Upstream: n.Upstream,
+			})
+		}
+	}
+}
+
+// node returns the resolved node a reference points at.
+func (r *resolver) node(ref *nodeRef) *Node { return &r.t.Regions[ref.ri].Nodes[ref.ni] }
+
+// primaryRegion settles PrimaryRegion, then every node's Failover and
+// NoSync: failover defaults to true in the primary region and is refused
+// elsewhere; every node outside the primary region is nosync.
+func (r *resolver) primaryRegion() {
+	if len(r.regions) == 0 {
+		return
+	}
+	if r.doc.has("primary_region") {
+		pr := r.f.PrimaryRegion
+		if !slices.Contains(r.regions, pr) {
+			r.errorf("primary_region", "unknown region %q%s", pr, suggest(pr, r.regions, "regions"))
+			return
+		}
+		r.primary = pr
+	} else if r.doc.broken("primary_region") {
+		return
+	} else {
+		// Without primary_region, failover defaults to true everywhere: the
+		// primary region is the one region that has candidates.
+		var cands []string
+		for _, name := range r.order {
+			ref := r.nodes[name]
+			if (!ref.hasFailover || r.node(ref).Failover) && !slices.Contains(cands, ref.region) {
+				cands = append(cands, ref.region)
+			}
+		}
+		switch {
+		case len(cands) == 1:
+			r.primary = cands[0]
+		case len(cands) > 1:
+			all := "all"
+			if len(cands) == 2 {
+				all = "both"
+			}
+			r.rep.errorf(r.doc.keyAt("regions"), "primary_region",
+				"cannot tell which region is primary: %s %s have failover candidates (failover defaults to true); add primary_region: %s, and failover: false to the nodes outside it",
+				andList(cands), all, cands[0])
+			return
+		case len(r.regions) == 1:
+			r.primary = r.regions[0]
+		default:
+			if len(r.order) > 0 {
+				r.rep.errorf(r.doc.keyAt("regions"), "regions",
+					"no failover candidate: every node has failover: false; remove it from the nodes of the region the leader should live in")
+			}
+			return
+		}
+	}
+	r.t.PrimaryRegion = r.primary
+	candidates := 0
+	for _, name := range r.order {
+		ref := r.nodes[name]
+		n := r.node(ref)
+		if ref.region == r.primary {
+			if !ref.hasFailover {
+				n.Failover = true
+			}
+			if n.Failover {
+				candidates++
+			}
+			continue
+		}
+		n.NoSync = true
+		if ref.hasFailover && n.Failover {
+			r.errorf(ref.path+".failover",
+				"cross-region failover candidates are not supported in v1: %s is in %s but the primary region is %s; set failover: false (replicas outside %s replicate asynchronously)",
+				name, ref.region, r.primary, r.primary)
+		}
+		n.Failover = false
+	}
+	// Nodes that are duplicates (not in r.nodes) still get region defaults.
+	for ri := range r.t.Regions {
+		for ni := range r.t.Regions[ri].Nodes {
+			n := &r.t.Regions[ri].Nodes[ni]
+			if ref := r.nodes[n.Name]; ref != nil && ref.ri == ri && ref.ni == ni {
+				continue
+			}
+			n.NoSync = n.Region != r.primary
+			n.Failover = n.Failover && !n.NoSync
+		}
+	}
+	if candidates == 0 && r.primaryHasNodes() && r.skipped[r.primary] == 0 {
+		p := childPath("regions", r.primary)
+		r.rep.errorf(r.doc.keyAt(p), p, "no failover candidate in primary region %s: let at least one of its nodes fail over (remove failover: false; true is the default there)", r.primary)
+	}
+}
+
+func (r *resolver) primaryHasNodes() bool {
+	for _, name := range r.order {
+		if r.nodes[name].region == r.primary {
+			return true
+		}
+	}
+	return false
+}
+
+// candidates counts the failover candidates in the primary region.
+func (r *resolver) candidates() int {
+	c := 0
+	for _, name := range r.order {
+		if ref := r.nodes[name]; ref.region == r.primary && r.node(ref).Failover {
+			c++
+		}
+	}
+	return c
+}
+
+// upstreams checks cascading replication: every upstream names another
+// existing node, and following upstreams always ends at a node that
+// replicates from the leader.
+func (r *resolver) upstreams() {
+	valid := map[string]string{} // node -> upstream, for cycle detection
+	for _, name := range r.order {
+		ref := r.nodes[name]
+		up := r.node(ref).Upstream
+		p := ref.path + ".upstream"
+		if !r.doc.has(p) {
+			continue
+		}
+		switch {
+		case up == name:
+			r.errorf(p, "a node cannot replicate from itself: remove upstream, or name another node")
+		case r.nodes[up] == nil:
+			r.errorf(p, "unknown node %q%s", up, suggest(up, sorted(r.order), "nodes"))
+		default:
+			valid[name] = up
+		}
+	}
+	state := map[string]int{} // 0 unvisited, 1 on the current chain, 2 done
+	for _, start := range r.order {
+		var chain []string
+		cur := start
+		for state[cur] == 0 {
+			state[cur] = 1
+			chain = append(chain, cur)
+			next, ok := valid[cur]
+			if !ok {
+				break
+			}
+			cur = next
+		}
+		if state[cur] == 1 && valid[chain[len(chain)-1]] == cur {
+			cycle := chain[slices.Index(chain, cur):]
+			// Report at the member that comes first in the file.
+			first := 0
+			for i, n := range cycle {
+				if slices.Index(r.order, n) < slices.Index(r.order, cycle[first]) {
+					first = i
+				}
+			}
+			cycle = append(cycle[first:], cycle[:first]...)
+			path := append(slices.Clone(cycle), cycle[0])
+			r.errorf(r.nodes[cycle[0]].path+".upstream",
+				"upstream cycle %s (each replicates from the next): remove one upstream so that the chain reaches the leader",
+				strings.Join(path, " → "))
+		}
+		for _, n := range chain {
+			state[n] = 2
+		}
+	}
+}
+
+func (r *resolver) dcs() {
+	d := r.f.DCS
+	r.t.DCS = DCS{Kind: DCSEtcd, Members: defaultDCSMembers, Region: r.primary}
+	if r.doc.has("dcs.kind") {
+		r.t.DCS.Kind = d.Kind
+		if !slices.Contains(DCSKinds(), d.Kind) {
+			r.errorf("dcs.kind", "unknown dcs kind %q%s", d.Kind, suggest(d.Kind, DCSKinds(), "valid kinds"))
+		}
+	}
+	if r.doc.has("dcs.members") {
+		m := d.Members
+		r.t.DCS.Members = m
+		switch {
+		case m < 1 || m > maxDCSMembers:
+			r.errorf("dcs.members", "etcd needs 1 to %d members, got %d", maxDCSMembers, m)
+		case m%2 == 0:
+			r.rep.warnf(r.doc.at("dcs.members"), "dcs.members",
+				"an even member count adds no fault tolerance: %d members tolerate %s, as %d do; use %d or %d",
+				m, plural((m-1)/2, "failure", "failures"), m-1, m-1, m+1)
+		}
+	}
+	if r.doc.has("dcs.region") {
+		r.t.DCS.Region = d.Region
+		if !slices.Contains(r.regions, d.Region) {
+			r.errorf("dcs.region", "unknown region %q%s", d.Region, suggest(d.Region, r.regions, "regions"))
+		}
+	}
+}
+
+func (r *resolver) patroni() {
+	p := r.f.Patroni
+	ttl, ok1 := r.duration("patroni.ttl", p.TTL, defaultTTL)
+	loop, ok2 := r.duration("patroni.loop_wait", p.LoopWait, defaultLoopWait)
+	retry, ok3 := r.duration("patroni.retry_timeout", p.RetryTimeout, defaultRetryTimeout)
+	r.t.Patroni = Patroni{TTL: ttl, LoopWait: loop, RetryTimeout: retry}
+	ok1 = ok1 && r.atLeast("patroni.ttl", "ttl", ttl, minTTL)
+	ok2 = ok2 && r.atLeast("patroni.loop_wait", "loop_wait", loop, minLoopWait)
+	ok3 = ok3 && r.atLeast("patroni.retry_timeout", "retry_timeout", retry, minRetryTimeout)
+	if !ok1 || !ok2 || !ok3 {
+		return
+	}
+	if need := loop + 2*retry; need > ttl {
+		path := "patroni.ttl"
+		switch {
+		case r.doc.has("patroni.ttl"):
+		case r.doc.has("patroni.retry_timeout"):
+			path = "patroni.retry_timeout"
+		case r.doc.has("patroni.loop_wait"):
+			path = "patroni.loop_wait"
+		}
+		r.errorf(path, "loop_wait + 2*retry_timeout = %s + 2*%s = %s exceeds ttl %s, which Patroni 3.2+ refuses: raise ttl to %s or lower the others",
+			loop, retry, need, ttl, need)
+	}
+}
+
+// atLeast checks one of Patroni 3.2+'s lower bounds.
+func (r *resolver) atLeast(path, key string, got, least time.Duration) bool {
+	if got >= least {
+		return true
+	}
+	r.errorf(path, "%s %s is below %s, the minimum Patroni 3.2+ accepts", key, got, least)
+	return false
+}
+
+// duration parses a Go duration at path, or returns def when path is
+// absent. It reports unparsable and negative values; ok is false then, and
+// when the value was already reported as the wrong type.
+func (r *resolver) duration(path string, text format.Duration, def time.Duration) (time.Duration, bool) {
+	if !r.doc.has(path) {
+		return def, !r.doc.broken(path)
+	}
+	d, err := time.ParseDuration(string(text))
+	if err != nil {
+		r.errorf(path, "invalid duration %q: want a number with a unit, like 20s or 80ms (units: ns, us, ms, s, m, h)", text)
+		return def, false
+	}
+	if d < 0 {
+		r.errorf(path, "must not be negative, got %s", d)
+		return def, false
+	}
+	return d, true
+}
+
+// percent parses a percentage at path, or returns def when path is absent,
+// and checks it is within 0% to 100%.
+func (r *resolver) percent(path, what string, text format.Percent, def netem.Percent) (netem.Percent, bool) {
+	if !r.doc.has(path) {
+		return def, !r.doc.broken(path)
+	}
+	p, err := netem.ParsePercent(string(text))
+	if err != nil || math.IsNaN(float64(p)) || math.IsInf(float64(p), 0) {
+		r.errorf(path, "invalid %s %q: want a percentage from 0%% to 100%%, like 0.1%%", what, text)
+		return def, false
+	}
+	if p < 0 || p > 100 {
+		r.errorf(path, "%s %s is outside 0%%–100%%", what, p)
+		return def, false
+	}
+	return p, true
+}
+
+func (r *resolver) replication() {
+	rp := r.f.Replication
+	mode := defaultMode
+	modeOK := !r.doc.broken("replication.mode")
+	if r.doc.has("replication.mode") {
+		mode = ReplicationMode(rp.Mode)
+		if !slices.Contains(ReplicationModes(), mode) {
+			r.errorf("replication.mode", "unknown replication mode %q%s", rp.Mode, suggest(rp.Mode, strs(ReplicationModes()), "valid modes"))
+			modeOK = false
+		}
+	}
+	n := 1
+	if mode == Async {
+		n = 0
+	}
+	explicit := r.doc.has("replication.sync_standbys")
+	countOK := !r.doc.broken("replication.sync_standbys")
+	if explicit {
+		n = rp.SyncStandbys
+		switch {
+		case n < 0:
+			r.errorf("replication.sync_standbys", "must not be negative, got %d", n)
+			countOK = false
+		case !modeOK:
+		case mode == Async && n > 0:
+			r.errorf("replication.sync_standbys", "async replication has no synchronous standbys: remove sync_standbys, or use mode: semi-sync")
+			countOK = false
+		case mode != Async && n == 0:
+			r.errorf("replication.sync_standbys", "%s needs at least 1 synchronous standby: use mode: async for none", mode)
+			countOK = false
+		}
+	}
+	r.t.Replication = Replication{Mode: mode, SyncStandbys: n}
+	if !modeOK || !countOK || mode == Async || r.primary == "" {
+		return
+	}
+	// The leader is one of the candidates; every synchronous standby must
+	// be another, so that promoting it loses nothing.
+	c := r.candidates()
+	if c == 0 || n <= c+r.skipped[r.primary]-1 {
+		return
+	}
+	if explicit {
+		r.errorf("replication.sync_standbys", "%s at least %d failover candidates in %s, found %d: add candidates or lower sync_standbys",
+			plural(n, "synchronous standby needs", "synchronous standbys need"), n+1, r.primary, c)
+		return
+	}
+	msg := fmt.Sprintf("%s waits for 1 synchronous standby by default, which needs at least 2 failover candidates in %s, found %d: add a candidate, or use mode: async",
+		mode, r.primary, c)
+	switch {
+	case r.doc.has("replication.mode"):
+		r.errorf("replication.mode", "%s", msg)
+	case r.doc.has("replication"):
+		r.rep.errorf(r.doc.keyAt("replication"), "replication", "%s", msg)
+	default:
+		// Nothing about replication is written: point at the nodes.
+		p := childPath("regions", r.primary)
+		r.rep.errorf(r.doc.keyAt(p), p, "%s", msg)
+	}
+}
+
+func (r *resolver) network() {
+	nw := r.f.Network
+	t := &r.t.Network
+	t.Backend = defaultBackend
+	if r.doc.has("network.backend") {
+		t.Backend = Backend(nw.Backend)
+		if !slices.Contains(Backends(), t.Backend) {
+			r.errorf("network.backend", "unknown backend %q%s", nw.Backend, suggest(nw.Backend, strs(Backends()), "valid backends"))
+		}
+	}
+	t.TolerancePct, _ = r.percent("network.tolerance.pct", "tolerance", nw.Tolerance.Pct, defaultTolerancePct)
+	t.ToleranceAbs, _ = r.duration("network.tolerance.abs", nw.Tolerance.Abs, defaultToleranceAbs)
+
+	type pair struct{ a, b string }
+	declared := map[pair]string{} // unordered pair -> path of the link that declares it
+	// A link whose regions are wrong was meant to declare some pair; saying
+	// that pair is missing too would pile on.
+	allNamed := true
+	for i, l := range nw.Links {
+		lp := fmt.Sprintf("network.links[%d]", i)
+		if r.doc.broken(lp) {
+			continue
+		}
+		link := Link{}
+		bp := lp + ".between"
+		switch {
+		case r.missing(bp):
+			r.rep.errorf(r.doc.at(lp), bp, "missing: name the two regions this link joins, like between: [us-east, eu-west]")
+			allNamed = false
+		case !r.doc.has(bp):
+			allNamed = false
+		case len(l.Between) != 2:
+			r.errorf(bp, "want exactly two regions, got %d, like between: [us-east, eu-west]", len(l.Between))
+			allNamed = false
+		default:
+			link.Between = [2]string{l.Between[0], l.Between[1]}
+			known := true
+			for j, name := range l.Between {
+				if !slices.Contains(r.regions, name) && !r.doc.broken(fmt.Sprintf("%s[%d]", bp, j)) {
+					r.errorf(fmt.Sprintf("%s[%d]", bp, j), "unknown region %q%s", name, suggest(name, r.regions, "regions"))
+					known = false
+				}
+			}
+			if !known {
+				allNamed = false
+				break
+			}
+			a, b := l.Between[0], l.Between[1]
+			if a == b {
+				r.errorf(bp, "a link joins two different regions; traffic inside %s stays on its LAN", a)
+				break
+			}
+			key := pair{min(a, b), max(a, b)}
+			if prev, dup := declared[key]; dup {
+				r.errorf(bp, "duplicate link between %s and %s (first at %s, line %d): keep one", a, b, prev, r.doc.at(prev).line)
+				break
+			}
+			declared[key] = lp
+		}
+		rttPath := lp + ".rtt"
+		rttOK := false
+		if r.missing(rttPath) {
+			r.rep.errorf(r.doc.at(lp), rttPath, "missing: add the round-trip time, like rtt: 80ms")
+		} else {
+			link.RTT, rttOK = r.duration(rttPath, l.RTT, 0)
+			rttOK = rttOK && r.doc.has(rttPath)
+		}
+		var jitterOK bool
+		link.Jitter, jitterOK = r.duration(lp+".jitter", l.Jitter, 0)
+		if rttOK && jitterOK && link.Jitter > link.RTT/2 {
+			r.errorf(lp+".jitter", "jitter %s is more than half the rtt (%s each way), which would need negative delays: lower it to at most %s",
+				link.Jitter, link.RTT/2, link.RTT/2)
+		}
+		link.Loss, _ = r.percent(lp+".loss", "loss", l.Loss, 0)
+		link.Rate = r.rate(lp+".rate", l.Rate)
+		t.Links = append(t.Links, link)
+	}
+	if len(r.regions) < 2 || r.doc.broken("network.links") || !allNamed {
+		return
+	}
+	for i, a := range r.regions {
+		for _, b := range r.regions[i+1:] {
+			if _, ok := declared[pair{min(a, b), max(a, b)}]; ok {
+				continue
+			}
+			r.rep.errorf(r.doc.keyAt("network.links"), "network.links",
+				"missing link between %s and %s: every pair of regions needs one; add - {between: [%s, %s], rtt: 100ms}", a, b, a, b)
+		}
+	}
+}
+
+var rateRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$`)
+
+// rate parses a tc-style rate with netem.ParseBitRate; an absent rate is 0
+// (unlimited).
+func (r *resolver) rate(path string, text format.Rate) netem.BitRate {
+	if !r.doc.has(path) {
+		return 0
+	}
+	units := []string{"bit", "kbit", "mbit", "gbit", "bps", "kbps", "mbps", "gbps"}
+	m := rateRE.FindStringSubmatch(string(text))
+	if m != nil {
+		if !slices.Contains(units, strings.ToLower(m[2])) {
+			r.errorf(path, "invalid rate %q: unknown unit %q%s", text, m[2], suggest(m[2], units, "units"))
+			return 0
+		}
+		if v, err := strconv.ParseFloat(m[1], 64); err == nil && v <= 1e12 {
+			if br, err := netem.ParseBitRate(string(text)); err == nil {
+				return br
+			}
+		}
+	}
+	r.errorf(path, "invalid rate %q: want a number and a unit (bit, kbit, mbit, gbit, or bps, kbps, mbps, gbps for bytes per second), like 100mbit", text)
+	return 0
+}
+
+func (r *resolver) sla() {
+	s := r.f.SLA
+	out := &r.t.SLA
+	if r.target("sla.failover_time", "max", "failover_time: {max: 30s}") {
+		if d, ok := r.duration("sla.failover_time.max", s.FailoverTime.Max, 0); ok {
+			if d == 0 {
+				r.errorf("sla.failover_time.max", "impossible target: a failover always takes some time; want a positive duration, like 30s")
+			} else {
+				out.FailoverTimeMax = &d
+				if ttl := r.t.Patroni.TTL; d < ttl {
+					r.rep.warnf(r.doc.at("sla.failover_time.max"), "sla.failover_time.max",
+						"%s is below patroni.ttl %s: a crashed leader's lock only expires after ttl, so failovers after a crash take longer", d, ttl)
+				}
+			}
+		}
+	}
+	if r.target("sla.lost_writes", "max", "lost_writes: {max: 0}") {
+		n := s.LostWrites.Max
+		if n < 0 {
+			r.errorf("sla.lost_writes.max", "impossible target: want 0 or more lost writes, got %d", n)
+		} else {
+			out.LostWritesMax = &n
+			if n == 0 && r.t.Replication.Mode == Async {
+				r.rep.warnf(r.doc.at("sla.lost_writes.max"), "sla.lost_writes.max",
+					"async replication can lose acknowledged writes when the leader crashes: expect this target to fail under leader loss, or use mode: semi-sync")
+			}
+		}
+	}
+	if r.target("sla.replication_lag", "p99", "replication_lag: {p99: 2s}") {
+		if d, ok := r.duration("sla.replication_lag.p99", s.ReplicationLag.P99, 0); ok {
+			out.ReplicationLagP99 = &d
+		}
+	}
+	if r.target("sla.availability", "min", "availability: {min: 99.9%}") {
+		p := "sla.availability.min"
+		v, err := netem.ParsePercent(string(s.Availability.Min))
+		switch {
+		case err != nil || math.IsNaN(float64(v)):
+			r.errorf(p, "invalid availability %q: want a percentage, like 99.9%%", s.Availability.Min)
+		case v <= 0 || v > 100:
+			r.errorf(p, "impossible target: availability must be above 0%% and at most 100%%, got %s", v)
+		default:
+			out.AvailabilityMin = &v
+		}
+	}
+}
+
+// target reports whether an SLA target is declared with its one key
+// present, and reports a declared target without it.
+func (r *resolver) target(path, key, example string) bool {
+	if !r.doc.has(path) {
+		return false
+	}
+	kp := childPath(path, key)
+	if r.missing(kp) {
+		r.rep.errorf(r.doc.keyAt(path), kp, "missing: declare the target, like %s", example)
+		return false
+	}
+	return r.doc.has(kp)
+}
+
+// validName reports whether s is 1 to max characters from a-z, 0-9 and -,
+// not starting or ending with -: safe as a host, container and network name.
+func validName(s string, max int) bool {
+	if s == "" || len(s) > max || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func nameRule(max int) string {
+	return fmt.Sprintf("use 1 to %d characters from a-z, 0-9 and -, not starting or ending with -", max)
+}
+
+func isSpace(c rune) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func strs[S ~string](in []S) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = string(s)
+	}
+	return out
+}
+
+func sorted(in []string) []string {
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// andList formats "a and b" or "a, b and c".
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
