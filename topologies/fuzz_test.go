@@ -1,0 +1,106 @@
+package topologies
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// FuzzParse checks that Parse never panics and that what it returns keeps
+// its promises: an error is a non-empty Errors with at least one real error,
+// all in the named file; a topology is internally consistent.
+func FuzzParse(f *testing.F) {
+	for _, pattern := range []string{"*.yaml", "testdata/valid/*.yaml", "testdata/invalid/*.yaml"} {
+		paths, err := filepath.Glob(pattern)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, p := range paths {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		topo, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			var errs Errors
+			if !errors.As(err, &errs) || !errs.HasErrors() {
+				t.Fatalf("error %T %v: want Errors with an error in it", err, err)
+			}
+			for _, e := range errs {
+				if e.File != "fuzz.yaml" || e.Line < 0 || e.Col < 0 || e.Msg == "" {
+					t.Fatalf("malformed problem %#v", e)
+				}
+			}
+			return
+		}
+		checkInvariants(t, topo)
+	})
+}
+
+// checkInvariants is what every successfully resolved topology satisfies.
+func checkInvariants(t *testing.T, topo *Topology) {
+	t.Helper()
+	if !validName(topo.Name, maxLabName) || len(topo.Regions) == 0 {
+		t.Fatalf("name %q, %d regions", topo.Name, len(topo.Regions))
+	}
+	if topo.Warnings.HasErrors() {
+		t.Fatalf("an error among the warnings: %v", topo.Warnings)
+	}
+	var regions []string
+	for _, r := range topo.Regions {
+		regions = append(regions, r.Name)
+	}
+	if !slices.Contains(regions, topo.PrimaryRegion) || !slices.Contains(regions, topo.DCS.Region) {
+		t.Fatalf("primary %q, dcs %q, regions %v", topo.PrimaryRegion, topo.DCS.Region, regions)
+	}
+	seen := map[string]bool{}
+	candidates := 0
+	for _, r := range topo.Regions {
+		if len(r.Nodes) == 0 {
+			t.Fatalf("region %s has no nodes", r.Name)
+		}
+		for _, n := range r.Nodes {
+			if seen[n.Name] || n.Region != r.Name || n.Upstream == n.Name {
+				t.Fatalf("bad node %+v", n)
+			}
+			seen[n.Name] = true
+			if (n.Region != topo.PrimaryRegion) != n.NoSync || (n.Failover && n.NoSync) {
+				t.Fatalf("node %+v in primary region %s", n, topo.PrimaryRegion)
+			}
+			if n.Failover {
+				candidates++
+			}
+		}
+	}
+	for _, n := range topo.Nodes() {
+		if n.Upstream != "" && !seen[n.Upstream] {
+			t.Fatalf("node %s replicates from unknown %s", n.Name, n.Upstream)
+		}
+	}
+	rp := topo.Replication
+	if candidates == 0 || (rp.Mode == Async) != (rp.SyncStandbys == 0) || rp.SyncStandbys > candidates-1 {
+		t.Fatalf("%d candidates, replication %+v", candidates, rp)
+	}
+	p := topo.Patroni
+	if p.TTL < minTTL || p.LoopWait < minLoopWait || p.RetryTimeout < minRetryTimeout || p.LoopWait+2*p.RetryTimeout > p.TTL {
+		t.Fatalf("patroni %+v", p)
+	}
+	if topo.DCS.Members < 1 || topo.DCS.Members > maxDCSMembers {
+		t.Fatalf("dcs %+v", topo.DCS)
+	}
+	if want := len(regions) * (len(regions) - 1) / 2; len(topo.Network.Links) != want {
+		t.Fatalf("%d links for %d regions", len(topo.Network.Links), len(regions))
+	}
+	for _, l := range topo.Network.Links {
+		if !slices.Contains(regions, l.Between[0]) || !slices.Contains(regions, l.Between[1]) || l.Between[0] == l.Between[1] ||
+			l.RTT < 0 || l.Jitter < 0 || l.Jitter > l.RTT/2 || l.Loss < 0 || l.Loss > 100 {
+			t.Fatalf("link %+v", l)
+		}
+	}
+}
