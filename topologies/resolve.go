@@ -281,17 +281,6 @@ func (r *resolver) primaryRegion() {
 		}
 		n.Failover = false
 	}
-	// Nodes that are duplicates (not in r.nodes) still get region defaults.
-	for ri := range r.t.Regions {
-		for ni := range r.t.Regions[ri].Nodes {
-			n := &r.t.Regions[ri].Nodes[ni]
-			if ref := r.nodes[n.Name]; ref != nil && ref.ri == ri && ref.ni == ni {
-				continue
-			}
-			n.NoSync = n.Region != r.primary
-			n.Failover = n.Failover && !n.NoSync
-		}
-	}
 	if candidates == 0 && r.primaryHasNodes() && r.skipped[r.primary] == 0 {
 		p := childPath("regions", r.primary)
 		r.rep.errorf(r.doc.keyAt(p), p, "no failover candidate in primary region %s: let at least one of its nodes fail over (remove failover: false; true is the default there)", r.primary)
@@ -615,13 +604,18 @@ func (r *resolver) network() {
 	if len(r.regions) < 2 || r.doc.broken("network.links") || !allNamed {
 		return
 	}
+	// Point at links:, else network:, else the regions that need links.
+	at := r.doc.keyAt("network.links")
+	if !r.doc.has("network.links") && !r.doc.has("network") {
+		at = r.doc.keyAt("regions")
+	}
 	for i, a := range r.regions {
 		for _, b := range r.regions[i+1:] {
 			if _, ok := declared[pair{min(a, b), max(a, b)}]; ok {
 				continue
 			}
-			r.rep.errorf(r.doc.keyAt("network.links"), "network.links",
-				"missing link between %s and %s: every pair of regions needs one; add - {between: [%s, %s], rtt: 100ms}", a, b, a, b)
+			r.rep.errorf(at, "network.links",
+				"missing link between %s and %s: every pair of regions needs one; add to network.links: - {between: [%s, %s], rtt: 100ms}", a, b, a, b)
 		}
 	}
 }
