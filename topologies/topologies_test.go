@@ -215,7 +215,9 @@ func TestSingleRegion(t *testing.T) {
 		t.Errorf("dcs %+v, replication %+v", d.DCS, d.Replication)
 	}
 	s := d.SLA
-	if *s.FailoverTimeMax != 30*time.Second || *s.LostWritesMax != 0 || *s.AvailabilityMin != 99 || *s.ReplicationLagP99 != time.Second {
+	// Availability is off in the default lab: one failover in a short run
+	// cannot reach any meaningful target (see the file's comment).
+	if *s.FailoverTimeMax != 30*time.Second || *s.LostWritesMax != 0 || s.AvailabilityMin != nil || *s.ReplicationLagP99 != time.Second {
 		t.Errorf("SLA = %s", dump(d))
 	}
 	if Default() == d || Default().Regions[0].Nodes[0].Name != "lab-1" {

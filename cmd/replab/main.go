@@ -63,25 +63,18 @@ func newRoot() *cobra.Command {
 	return root
 }
 
-// loadTopology reads a topology file, or the embedded default when path is
-// empty. Problems in the file are bad input (exit 2).
-func loadTopology(path string) (*topologies.Topology, error) {
-	var (
-		t   *topologies.Topology
-		err error
-	)
-	if path == "" {
-		t, err = topologies.Builtin(topologies.DefaultName)
-	} else if _, serr := os.Stat(path); serr != nil {
-		if b, berr := topologies.Builtin(path); berr == nil {
-			return b, nil
-		}
-		return nil, badInput{fmt.Errorf("read topology: %w (built-in topologies: %v)", serr, topologies.BuiltinNames())}
-	} else {
-		t, err = topologies.Read(path)
+// loadTopology reads a topology file or a built-in name, or the embedded
+// default when ref is empty. Problems in the file are bad input (exit 2).
+func loadTopology(ref string) (*topologies.Topology, error) {
+	if ref == "" {
+		ref = topologies.DefaultName
 	}
+	t, err := topologies.Load(ref)
 	if err != nil {
 		return nil, badInput{err}
+	}
+	for _, w := range t.Warnings {
+		fmt.Fprintln(os.Stderr, "replab:", w)
 	}
 	return t, nil
 }
