@@ -1,0 +1,428 @@
+package results
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// OpKind says what an operation did.
+type OpKind string
+
+const (
+	// OpWrite inserts one key, normally through the read-write endpoint.
+	OpWrite OpKind = "write"
+	// OpRead looks one key up, normally on a follower through the read-only
+	// endpoint.
+	OpRead OpKind = "read"
+	// OpProbe is a write sent directly to one member (Process "probe:<node>",
+	// Target the node), bypassing the endpoint, so that two members
+	// accepting writes at once (split-brain) can be seen. Probe keys go into
+	// the same table as the writers' keys, from a disjoint key range, so that
+	// FinalState.Keys shows whether the new leader has them.
+	OpProbe OpKind = "probe"
+)
+
+// Outcome is what the client learned about an operation.
+type Outcome string
+
+const (
+	// OK means the operation was acknowledged (a write committed, a read
+	// answered).
+	OK Outcome = "ok"
+	// Failed means the operation certainly did not take effect (rejected
+	// before commit: connection refused, read-only transaction, ...).
+	Failed Outcome = "failed"
+	// Unknown means the client cannot tell: the connection died during
+	// commit, or a timeout fired. A write may or may not have happened.
+	Unknown Outcome = "unknown"
+)
+
+// Targets of operations that the checkers know by name. Any other Target is
+// a node name.
+const (
+	// TargetRW is the read-write endpoint (whoever leads now).
+	TargetRW = "rw"
+	// TargetRO is the read-only endpoint (the followers).
+	TargetRO = "ro"
+)
+
+// Event kinds that the checkers and the report read. Other kinds are kept
+// and shown but not interpreted.
+const (
+	// EventFaultInjected marks a fault taking effect; Node is its target,
+	// Detail its name (e.g. "kill"). A fault.healed with the same Node and
+	// Detail ends it.
+	EventFaultInjected = "fault.injected"
+	// EventFaultHealed marks a fault being undone.
+	EventFaultHealed = "fault.healed"
+	// EventLeaderChanged marks an observed change of leader; Node is the new
+	// leader.
+	EventLeaderChanged = "leader.changed"
+	// EventLeaderKeyGone marks the DCS leader key expiring or being deleted.
+	EventLeaderKeyGone = "leader.key_gone"
+	// EventPromoted marks the new leader finishing promotion (accepting
+	// writes as primary).
+	EventPromoted = "leader.promoted"
+	// EventTimeline marks a timeline switch; Detail holds the new timeline.
+	EventTimeline = "timeline"
+	// EventNote is free text for the timeline of the report.
+	EventNote = "note"
+)
+
+// Sample metric names that the lag checker and the SLA know. Values of
+// *_seconds metrics are seconds, lag.bytes is bytes.
+const (
+	MetricLagWriteSeconds     = "lag.write_seconds"
+	MetricLagFlushSeconds     = "lag.flush_seconds"
+	MetricLagReplaySeconds    = "lag.replay_seconds"
+	MetricLagBytes            = "lag.bytes"
+	MetricLagHeartbeatSeconds = "lag.heartbeat_seconds"
+)
+
+// RunMeta describes a run. It is copied into the History unchanged except
+// that Started is normalised (see NewRecorder).
+type RunMeta struct {
+	ID       string `json:"id"`
+	Topology string `json:"topology"`
+	Seed     int64  `json:"seed"`
+	Backend  string `json:"backend"`
+	// Started is the wall clock at the start, for display only: every
+	// timestamp in a History is a time.Duration on the monotonic clock.
+	Started time.Time `json:"started"`
+	// Mode is the replication mode (async, semi-sync, sync).
+	Mode   string            `json:"mode"`
+	Labels map[string]string `json:"labels"`
+}
+
+// OpStart is what is known when an operation is invoked.
+type OpStart struct {
+	Kind OpKind
+	// Process names the client session, e.g. "writer-0" or "probe:lab-2".
+	// Stale reads are judged per process.
+	Process string
+	// Target is TargetRW, TargetRO or a node name.
+	Target string
+	Key    int64
+}
+
+// OpEnd is what is known when an operation completes.
+type OpEnd struct {
+	Outcome Outcome
+	// Member is the node that served the operation, if known.
+	Member string
+	// Timeline is the PostgreSQL timeline that served it, 0 if unknown.
+	Timeline int
+	// Found says, for reads, whether the key was visible.
+	Found bool
+	Err   error
+}
+
+// Sample is one measured value of a metric on a node.
+type Sample struct {
+	Metric string
+	Node   string
+	Value  float64
+}
+
+// Event is something that happened to the cluster (a fault, a leader
+// change...).
+type Event struct {
+	Kind   string
+	Node   string
+	Detail string
+	// Resolution is how late the event may have been observed: the polling
+	// interval of its source. Zero means it was stamped when it happened
+	// (to the clock's resolution).
+	Resolution time.Duration
+}
+
+// FinalState is what the leader holds after the cluster converged.
+type FinalState struct {
+	Member string `json:"member"`
+	// Keys are all ids present in the table, duplicates included.
+	Keys     []int64 `json:"keys"`
+	Timeline int     `json:"timeline"`
+}
+
+// Op is one recorded operation.
+type Op struct {
+	ID      int64  `json:"id"`
+	Kind    OpKind `json:"kind"`
+	Process string `json:"process"`
+	Target  string `json:"target"`
+	Key     int64  `json:"key"`
+	// Invoke and Complete are times since the recorder's start. An
+	// operation still pending when the History was taken has Complete set
+	// to that moment, Outcome Unknown and Err ErrPendingText.
+	Invoke   time.Duration `json:"invoke_ns"`
+	Complete time.Duration `json:"complete_ns"`
+	Outcome  Outcome       `json:"outcome"`
+	Member   string        `json:"member,omitempty"`
+	Timeline int           `json:"timeline,omitempty"`
+	Found    bool          `json:"found,omitempty"`
+	Err      string        `json:"err,omitempty"`
+}
+
+// ErrPendingText is the Err of an operation that had not completed when the
+// History was taken.
+const ErrPendingText = "still pending when the history was taken"
+
+// SampleRecord is a Sample with its time.
+type SampleRecord struct {
+	At     time.Duration `json:"at_ns"`
+	Metric string        `json:"metric"`
+	Node   string        `json:"node"`
+	Value  float64       `json:"value"`
+}
+
+// EventRecord is an Event with its time.
+type EventRecord struct {
+	At         time.Duration `json:"at_ns"`
+	Kind       string        `json:"kind"`
+	Node       string        `json:"node,omitempty"`
+	Detail     string        `json:"detail,omitempty"`
+	Resolution time.Duration `json:"resolution_ns,omitempty"`
+}
+
+// Clock describes the time base of a History.
+type Clock struct {
+	// Resolution is the smallest nonzero step of time.Since observed over a
+	// short loop when the recorder started: an upper bound on how finely
+	// two timestamps can be told apart (it includes the cost of reading the
+	// clock).
+	Resolution time.Duration `json:"resolution_ns"`
+	Note       string        `json:"note"`
+}
+
+// History is everything recorded in a run: plain data, JSON-serialisable,
+// safe to copy. All times are durations since the recorder's start on Go's
+// monotonic clock. Empty lists are nil.
+type History struct {
+	Meta    RunMeta        `json:"meta"`
+	Clock   Clock          `json:"clock"`
+	Ops     []Op           `json:"ops"`
+	Samples []SampleRecord `json:"samples"`
+	Events  []EventRecord  `json:"events"`
+	// Final is nil until RecordFinal was called.
+	Final *FinalState `json:"final"`
+	// DroppedSamples counts samples whose value was NaN or infinite; they
+	// are not recorded (JSON cannot carry them).
+	DroppedSamples int `json:"dropped_samples,omitempty"`
+}
+
+// Recorder records a run's history on one monotonic clock. It is safe for
+// concurrent use; each call takes one short lock.
+type Recorder struct {
+	start time.Time // carries the monotonic reading
+	clock Clock
+
+	mu      sync.Mutex
+	meta    RunMeta
+	ops     chunked[Op]
+	samples chunked[SampleRecord]
+	events  chunked[EventRecord]
+	final   *FinalState
+	dropped int
+}
+
+// chunkSize is how many records a chunk holds. Records live in fixed
+// chunks, never moved once written: appending costs no copying, and a
+// Pending can point at its operation.
+const chunkSize = 4096
+
+// chunked is an append-only list in fixed-size chunks.
+type chunked[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+func (c *chunked[T]) add(v T) *T {
+	if len(c.chunks) == 0 || len(c.chunks[len(c.chunks)-1]) == chunkSize {
+		c.chunks = append(c.chunks, make([]T, 0, chunkSize))
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, v)
+	c.n++
+	return &(*last)[len(*last)-1]
+}
+
+// flatten copies the records into one slice, nil when there are none.
+func (c *chunked[T]) flatten() []T {
+	if c.n == 0 {
+		return nil
+	}
+	out := make([]T, 0, c.n)
+	for _, ch := range c.chunks {
+		out = append(out, ch...)
+	}
+	return out
+}
+
+// Pending is an operation that has begun. End it exactly once; later calls
+// are ignored.
+type Pending struct {
+	r  *Recorder
+	op *Op // in r.ops; guarded by r.mu
+	// done is guarded by r.mu.
+	done bool
+}
+
+// resolutionProbes is how many clock readings NewRecorder takes to find the
+// clock's step (about 20 µs on a modern machine).
+const resolutionProbes = 1000
+
+// NewRecorder starts a run's clock. meta.Started, when zero, becomes the
+// wall clock now; it is stored in UTC without its monotonic reading so that
+// a History survives a JSON round trip unchanged. Empty Labels become nil.
+func NewRecorder(meta RunMeta) *Recorder {
+	start := time.Now()
+	if meta.Started.IsZero() {
+		meta.Started = start
+	}
+	meta.Started = meta.Started.Round(0).UTC()
+	meta.Labels = cloneLabels(meta.Labels)
+	res := measureResolution(start)
+	return &Recorder{
+		start: start,
+		meta:  meta,
+		clock: Clock{
+			Resolution: res,
+			Note: "timestamps are Go monotonic clock readings (time.Since the recorder's start), in nanoseconds; " +
+				"resolution is the smallest nonzero step seen over " + strconv.Itoa(resolutionProbes) +
+				" readings; events from polling sources are late by up to their own resolution",
+		},
+	}
+}
+
+func measureResolution(start time.Time) time.Duration {
+	best := time.Duration(math.MaxInt64)
+	prev := time.Since(start)
+	for range resolutionProbes {
+		now := time.Since(start)
+		if d := now - prev; d > 0 && d < best {
+			best = d
+		}
+		prev = now
+	}
+	if best == math.MaxInt64 {
+		return time.Millisecond // never advanced: a coarse clock; claim little
+	}
+	return best
+}
+
+// Now is the time since the recorder started.
+func (r *Recorder) Now() time.Duration { return time.Since(r.start) }
+
+// Begin records an operation's invocation and returns the handle to end it.
+func (r *Recorder) Begin(s OpStart) *Pending {
+	r.mu.Lock()
+	op := r.ops.add(Op{
+		ID:      int64(r.ops.n + 1),
+		Kind:    s.Kind,
+		Process: s.Process,
+		Target:  s.Target,
+		Key:     s.Key,
+		Invoke:  time.Since(r.start),
+	})
+	r.mu.Unlock()
+	return &Pending{r: r, op: op}
+}
+
+// End records the operation's completion. Only the first call counts. An
+// empty Outcome is taken as Unknown.
+func (p *Pending) End(e OpEnd) {
+	r := p.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p.done {
+		return
+	}
+	p.done = true
+	op := p.op
+	op.Complete = time.Since(r.start)
+	op.Outcome = e.Outcome
+	if op.Outcome == "" {
+		op.Outcome = Unknown
+	}
+	op.Member = e.Member
+	op.Timeline = e.Timeline
+	op.Found = e.Found
+	if e.Err != nil {
+		op.Err = e.Err.Error()
+	}
+}
+
+// Sample records a measured value now. NaN and infinite values are
+// dropped and counted in History.DroppedSamples.
+func (r *Recorder) Sample(s Sample) {
+	at := time.Since(r.start)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
+		r.dropped++
+		return
+	}
+	r.samples.add(SampleRecord{At: at, Metric: s.Metric, Node: s.Node, Value: s.Value})
+}
+
+// Event records an event now and returns its time.
+func (r *Recorder) Event(e Event) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at := time.Since(r.start)
+	r.events.add(EventRecord{At: at, Kind: e.Kind, Node: e.Node, Detail: e.Detail, Resolution: e.Resolution})
+	return at
+}
+
+// RecordFinal records what the (new) leader holds after convergence. A
+// later call replaces an earlier one.
+func (r *Recorder) RecordFinal(f FinalState) {
+	f.Keys = slices.Clone(f.Keys)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.final = &f
+}
+
+// History returns a deep copy of everything recorded so far. Operations
+// still pending are included as Unknown, completed now.
+func (r *Recorder) History() History {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Since(r.start)
+	h := History{
+		Meta:           r.meta,
+		Clock:          r.clock,
+		Ops:            r.ops.flatten(),
+		Samples:        r.samples.flatten(),
+		Events:         r.events.flatten(),
+		DroppedSamples: r.dropped,
+	}
+	h.Meta.Labels = cloneLabels(r.meta.Labels)
+	for i := range h.Ops {
+		if h.Ops[i].Outcome == "" {
+			h.Ops[i].Complete = now
+			h.Ops[i].Outcome = Unknown
+			h.Ops[i].Err = ErrPendingText
+		}
+	}
+	if r.final != nil {
+		f := *r.final
+		f.Keys = slices.Clone(f.Keys)
+		h.Final = &f
+	}
+	return h
+}
+
+func cloneLabels(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
