@@ -40,6 +40,8 @@ type AvailabilityReport struct {
 	// Nines is −log10(1 − TimeShare/100), +Inf-free: 0 when TimeShare is
 	// 0, and NoDowntimeNines when there was no downtime.
 	Nines float64 `json:"nines"`
+	// NinesLabel names TimeShare: "3 nines" for 99.9 %.
+	NinesLabel string `json:"nines_label"`
 	// YearlyDowntime is the downtime a year at TimeShare implies: 99.9 %
 	// is about 8.8 h a year, 99.99 % about 53 min.
 	YearlyDowntime time.Duration `json:"yearly_downtime_ns"`
@@ -106,6 +108,7 @@ func Availability(h History, gap time.Duration) AvailabilityReport {
 		r.TimeShare = 100
 	}
 	r.Nines = Nines(r.TimeShare)
+	r.NinesLabel = NinesLabel(r.TimeShare)
 	r.YearlyDowntime = time.Duration((1 - r.TimeShare/100) * float64(year))
 	return r
 }

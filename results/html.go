@@ -56,7 +56,7 @@ func RenderHTML(h History, r Results) ([]byte, error) {
 		metrics = append([]string{slaMetric}, slices.Delete(metrics, i, i+1)...)
 	}
 	for _, m := range metrics {
-		var target = r.Verdict.Targets.ReplicationLagP99
+		target := r.Verdict.Targets.ReplicationLagP99
 		if m != slaMetric {
 			target = nil
 		}

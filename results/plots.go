@@ -418,7 +418,7 @@ func lagPlot(h History, metric string, target *time.Duration) (template.HTML, er
 		}
 	}
 	st := NewStats(all)
-	floor := 0.0
+	floor := math.Min(0, slices.Min(all))
 	logY := st.P50 > 0 && st.Max > 50*st.P50
 	if logY {
 		floor = st.Max

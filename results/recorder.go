@@ -358,9 +358,9 @@ func (p *Pending) End(e OpEnd) {
 // Sample records a measured value now. NaN and infinite values are
 // dropped and counted in History.DroppedSamples.
 func (r *Recorder) Sample(s Sample) {
-	at := time.Since(r.start)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	at := time.Since(r.start)
 	if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
 		r.dropped++
 		return
@@ -414,6 +414,26 @@ func (r *Recorder) History() History {
 		h.Final = &f
 	}
 	return h
+}
+
+// OpsSince returns copies of the operations with an id above id, in id
+// order, for pollers that wait for a write to be acknowledged: unlike
+// History it copies only what is new. Pending operations show an empty
+// Outcome and a zero Complete.
+func (r *Recorder) OpsSince(id int64) []Op {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id < 0 {
+		id = 0
+	}
+	if id >= int64(r.ops.n) {
+		return nil
+	}
+	out := make([]Op, 0, int64(r.ops.n)-id)
+	for i := id; i < int64(r.ops.n); i++ {
+		out = append(out, r.ops.chunks[i/chunkSize][i%chunkSize])
+	}
+	return out
 }
 
 func cloneLabels(m map[string]string) map[string]string {

@@ -168,3 +168,22 @@ func BenchmarkSample(b *testing.B) {
 		r.Sample(Sample{Metric: MetricLagReplaySeconds, Node: "lab-2", Value: 0.01})
 	}
 }
+
+func TestRecorderOpsSince(t *testing.T) {
+	r := NewRecorder(RunMeta{})
+	for i := range chunkSize + 10 {
+		r.Begin(OpStart{Kind: OpWrite, Key: int64(i)}).End(OpEnd{Outcome: OK})
+	}
+	p := r.Begin(OpStart{Kind: OpWrite, Key: -1})
+	got := r.OpsSince(chunkSize - 2)
+	if len(got) != 13 || got[0].ID != chunkSize-1 || got[0].Key != chunkSize-2 || got[12].Outcome != "" || got[11].Outcome != OK {
+		t.Fatalf("OpsSince: %d ops, first %+v", len(got), got[0])
+	}
+	p.End(OpEnd{Outcome: Failed})
+	if got := r.OpsSince(chunkSize + 10); len(got) != 1 || got[0].Outcome != Failed {
+		t.Errorf("last op %+v", got)
+	}
+	if r.OpsSince(chunkSize+11) != nil || len(r.OpsSince(-5)) != chunkSize+11 {
+		t.Error("bounds")
+	}
+}
