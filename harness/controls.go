@@ -87,7 +87,23 @@ func (l *Lab) Start(ctx context.Context, name string) error {
 	if err := l.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	return l.refreshPorts(ctx, name)
+	if err := l.refreshPorts(ctx, name); err != nil {
+		return err
+	}
+	if !l.hasWAN() {
+		return nil
+	}
+	// A restarted container has a new network namespace: no rules, no
+	// agent. Shape it again before its Patroni may start.
+	if err := l.shapeHost(ctx, name); err != nil {
+		return err
+	}
+	for _, n := range l.plan.Nodes {
+		if n.Name == name {
+			return l.openGate(ctx, name)
+		}
+	}
+	return nil
 }
 
 // Pause freezes every process of a container (cgroup freezer).

@@ -43,6 +43,7 @@ type Lab struct {
 	ids map[string]string
 
 	http *http.Client
+	wan  netemState
 
 	mu sync.RWMutex // guards ports and ids
 
@@ -58,6 +59,7 @@ type Timings struct {
 	Image      time.Duration `json:"image"`       // image present (built if missing)
 	Network    time.Duration `json:"network"`     // lab network created
 	Containers time.Duration `json:"containers"`  // every container started
+	WAN        time.Duration `json:"wan"`         // WAN applied, Patroni released
 	Etcd       time.Duration `json:"etcd"`        // etcd answers with a quorum
 	Leader     time.Duration `json:"leader"`      // a leader accepts writes
 	Streaming  time.Duration `json:"streaming"`   // every replica streams
@@ -173,11 +175,28 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 		return nil, err
 	}
 	l.timings.Containers = time.Since(start)
+	if err := l.applyWAN(ctx); err != nil {
+		return nil, err
+	}
+	if l.hasWAN() {
+		for _, n := range l.plan.Nodes {
+			if err := l.openGate(ctx, n.Name); err != nil {
+				return nil, fmt.Errorf("start patroni on %s: %w", n.Name, err)
+			}
+		}
+	}
+	l.timings.WAN = time.Since(start)
+	if err := saveState(l.state()); err != nil {
+		return nil, err
+	}
 
 	rctx, cancel := context.WithTimeout(ctx, o.readyTimeout)
 	defer cancel()
 	if err := l.waitReady(rctx, start); err != nil {
 		return nil, l.explain(ctx, err)
+	}
+	if err := l.verifyWAN(ctx); err != nil {
+		return nil, err
 	}
 	l.timings.Total = time.Since(start)
 	l.log.Info("lab ready", "total", l.timings.Total.Round(time.Millisecond), "leader", l.timings.Leader.Round(time.Millisecond), "streaming", l.timings.Streaming.Round(time.Millisecond))
@@ -288,17 +307,26 @@ func (l *Lab) specs() ([]containerSpec, error) {
 		if err != nil {
 			return nil, err
 		}
+		cmd := []string{"patroni", patroniConfigPath}
+		var tmpfs map[string]string
+		if l.hasWAN() {
+			cmd = gated(cmd)
+			tmpfs = map[string]string{gateDir: "rw,mode=1777,size=1m"}
+		}
 		out = append(out, containerSpec{
-			m: n, role: "node", cmd: []string{"patroni", patroniConfigPath}, user: "postgres",
+			m: n, role: "node", cmd: cmd, user: "postgres", tmpfs: tmpfs,
 			ports:    []int{portPostgres, portPatroni},
 			files:    []testcontainers.ContainerFile{{Reader: bytes.NewReader(cfg), ContainerFilePath: patroniConfigPath, FileMode: 0o644}},
 			netAdmin: true,
 		})
 	}
+	// HAProxy needs NET_ADMIN only when there is a WAN to shape: its
+	// health checks to replicas abroad cross it too.
 	out = append(out, containerSpec{
 		m: l.plan.Proxy, role: "proxy", cmd: []string{"haproxy", "-W", "-db", "-f", haproxyConfigPath},
-		ports: []int{portRW, portRO, portStats},
-		files: []testcontainers.ContainerFile{{Reader: bytes.NewReader(haproxyConfig(l.plan)), ContainerFilePath: haproxyConfigPath, FileMode: 0o644}},
+		ports:    []int{portRW, portRO, portStats},
+		files:    []testcontainers.ContainerFile{{Reader: bytes.NewReader(haproxyConfig(l.plan)), ContainerFilePath: haproxyConfigPath, FileMode: 0o644}},
+		netAdmin: l.hasWAN(),
 	})
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/replab/replab/netem"
 	"github.com/replab/replab/topologies"
 )
 
@@ -26,6 +27,9 @@ type labState struct {
 	Subnet   string               `json:"subnet"`
 	Image    string               `json:"image"`
 	Creds    Credentials          `json:"credentials"`
+	Backend  string               `json:"netem_backend,omitempty"`
+	Reason   string               `json:"netem_reason,omitempty"`
+	Agent    string               `json:"netem_agent,omitempty"`
 }
 
 // StateDir is where lab state files live: $REPLAB_STATE_DIR, else
@@ -47,7 +51,10 @@ func StateDir() string {
 func statePath(id string) string { return filepath.Join(StateDir(), "labs", id+".json") }
 
 func (l *Lab) state() labState {
-	return labState{ID: l.id, Topology: l.topo, Subnet: l.plan.Subnet.String(), Image: l.image, Creds: l.creds}
+	l.wan.mu.Lock()
+	defer l.wan.mu.Unlock()
+	return labState{ID: l.id, Topology: l.topo, Subnet: l.plan.Subnet.String(), Image: l.image, Creds: l.creds,
+		Backend: string(l.wan.backend), Reason: l.wan.reason, Agent: l.wan.agent}
 }
 
 func saveState(s labState) error {
@@ -123,6 +130,8 @@ func Attach(ctx context.Context, id string) (*Lab, error) {
 		return nil, fmt.Errorf("attach lab %s: subnet %q: %w", id, s.Subnet, err)
 	}
 	l := &Lab{id: id, topo: s.Topology, cli: cli, creds: s.Creds, image: s.Image, log: discardLogger(), http: newHTTPClient(), ports: map[string]map[int]int{}, ids: map[string]string{}}
+	l.wan.backend, l.wan.reason, l.wan.agent = netem.Backend(s.Backend), s.Reason, s.Agent
+	l.wan.shapers = map[string]*netem.Shaper{}
 	if l.plan, err = newPlan(id, s.Topology, subnet); err != nil {
 		_ = cli.Close()
 		return nil, err

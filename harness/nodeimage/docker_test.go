@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,4 +216,107 @@ func runInImage(ctx context.Context, t *testing.T, cli *client.Client, ref, scri
 		t.Errorf("script exited %d", code)
 	}
 	return out
+}
+
+// smallRecipe is a quick recipe (minbase and iproute2, about half a minute)
+// for the build tests that are about the machinery, not the contents.
+func smallRecipe() Spec {
+	s := Recipe()
+	s.Packages = []string{"iproute2"}
+	s.Dirs, s.Alternatives = nil, nil
+	s.Env = []string{"LANG=C.UTF-8", "REPLAB_TEST=nodeimage"}
+	return s
+}
+
+// TestConcurrentEnsureBuildsOnce starts two Ensure calls for a missing
+// image at once: one builds, the other waits on the lock and then finds the
+// image. Opt in with REPLAB_IMAGE_BUILD_TEST=1.
+func TestConcurrentEnsureBuildsOnce(t *testing.T) {
+	if os.Getenv("REPLAB_IMAGE_BUILD_TEST") != "1" {
+		t.Skip("set REPLAB_IMAGE_BUILD_TEST=1 to run builds (about half a minute)")
+	}
+	cli := dockerForTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	spec, cache := smallRecipe(), t.TempDir()
+	removeImage(t, cli, spec.Tag())
+	t.Cleanup(func() { removeImage(t, cli, spec.Tag()) })
+
+	type result struct {
+		img      Image
+		err      error
+		progress []string
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			var r result
+			r.img, r.err = Ensure(ctx, EnsureRequest{Docker: cli, Recipe: spec, CacheDir: cache,
+				Progress: func(s string) { r.progress = append(r.progress, s) }})
+			results <- r
+		}()
+	}
+	a, b := <-results, <-results
+	if errors.Is(a.err, ErrCannotBuild) || errors.Is(b.err, ErrCannotBuild) {
+		t.Skip(errors.Join(a.err, b.err))
+	}
+	if a.err != nil || b.err != nil {
+		t.Fatalf("Ensure: %v / %v", a.err, b.err)
+	}
+	if a.img.Built == b.img.Built || a.img.ID != b.img.ID {
+		t.Errorf("want one build and one wait for the same image, got %+v and %+v", a.img, b.img)
+	}
+	waiter := a
+	if a.img.Built {
+		waiter = b
+	}
+	if !slices.ContainsFunc(waiter.progress, func(s string) bool { return strings.Contains(s, "waiting for it") }) {
+		t.Errorf("the waiting call did not say it waits: %q", waiter.progress)
+	}
+	left, _ := filepath.Glob(filepath.Join(cache, "replab-node-*-*"))
+	if len(left) != 0 {
+		t.Errorf("build trees left behind: %q", left)
+	}
+}
+
+// TestCancelledBuildLeavesNothing cancels a build in the middle of
+// debootstrap and checks that the tree is gone and nothing stays mounted.
+func TestCancelledBuildLeavesNothing(t *testing.T) {
+	if os.Getenv("REPLAB_IMAGE_BUILD_TEST") != "1" {
+		t.Skip("set REPLAB_IMAGE_BUILD_TEST=1 to run builds")
+	}
+	cli := dockerForTest(t)
+	spec, cache := smallRecipe(), t.TempDir()
+	spec.Env = append(spec.Env, "REPLAB_TEST_CANCEL=1") // a tag of its own
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := Ensure(ctx, EnsureRequest{Docker: cli, Recipe: spec, CacheDir: cache, Progress: func(s string) {
+		t.Log(s)
+		if strings.Contains(s, "unpacking") {
+			cancel()
+		}
+	}})
+	if errors.Is(err, ErrCannotBuild) {
+		t.Skip(err)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Ensure after cancel = %v, want context.Canceled", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(cache, "replab-node-*-*"))
+	if len(left) != 0 {
+		t.Errorf("build trees left behind: %q", left)
+	}
+	if info, err := os.ReadFile("/proc/self/mountinfo"); err == nil && strings.Contains(string(info), cache) {
+		t.Errorf("mounts left below %s", cache)
+	}
+	if _, err := cli.ImageInspect(context.Background(), spec.Tag()); !cerrdefs.IsNotFound(err) {
+		t.Errorf("a cancelled build left image %s: %v", spec.Tag(), err)
+	}
+}
+
+func removeImage(t *testing.T, cli *client.Client, ref string) {
+	t.Helper()
+	if _, err := cli.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		t.Errorf("remove image %s: %v", ref, err)
+	}
 }

@@ -89,8 +89,9 @@ type Image struct {
 // call) and fails with ErrImageNotFound otherwise. Without it, it looks for
 // the recipe's tag; when the tag exists with a matching LabelRecipe, that is
 // the only Docker API call. Otherwise it builds the image from Debian
-// packages (debootstrap, trim, import; about a minute), tags it with the
-// recipe tag and LatestTag, and reports progress through req.Progress.
+// packages (debootstrap, trim, import; one to two minutes), tags it with
+// the recipe tag (and LatestTag, for the built-in recipe), and reports
+// progress through req.Progress.
 //
 // Concurrent Ensure calls, in one process or many, build at most once: a
 // lock file in the cache directory serialises builds, and whoever waited
@@ -148,8 +149,10 @@ func Ensure(ctx context.Context, req EnsureRequest) (Image, error) {
 	if err != nil {
 		return Image{}, fmt.Errorf("build node image %s: %w", tag, err)
 	}
-	if err := req.Docker.ImageTag(ctx, tag, LatestTag); err != nil {
-		return Image{}, fmt.Errorf("tag node image %s as %s: %w", tag, LatestTag, err)
+	if hash == Recipe().Hash() {
+		if err := req.Docker.ImageTag(ctx, tag, LatestTag); err != nil {
+			return Image{}, fmt.Errorf("tag node image %s as %s: %w", tag, LatestTag, err)
+		}
 	}
 	took := time.Since(start)
 	progress(fmt.Sprintf("built %s in %s", tag, took.Round(time.Second)))

@@ -19,8 +19,8 @@ const RecipeVersion = 1
 // Repository is the image repository replab's node images are tagged in.
 const Repository = "replab/node"
 
-// LatestTag is moved to the most recently built node image for people who
-// want to `docker run` it by hand. The harness never runs it: it runs the
+// LatestTag is moved to the most recently built image of the built-in
+// recipe, for people who want to `docker run` it by hand. The harness never runs it: it runs the
 // tag that carries the recipe hash.
 const LatestTag = Repository + ":latest"
 

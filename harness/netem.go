@@ -1,0 +1,384 @@
+package harness
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"net/netip"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/replab/replab/netem"
+	"github.com/replab/replab/topologies"
+)
+
+// The WAN between regions is applied inside each container's network
+// namespace before Patroni starts, so even the replicas' base backups cross
+// it. A node's command waits for a gate file on a tmpfs; a restart empties
+// the tmpfs, so a restarted node waits again until Start has re-applied its
+// plan.
+const (
+	gateDir  = "/run/replab"
+	gateFile = gateDir + "/go"
+)
+
+// gated wraps a command so it starts only once the gate file exists.
+func gated(cmd []string) []string {
+	return append([]string{"sh", "-c", `until [ -e ` + gateFile + ` ]; do sleep 0.02; done; exec "$@"`, "gate"}, cmd...)
+}
+
+func (l *Lab) hasWAN() bool { return len(l.topo.Network.Links) > 0 }
+
+// wanPlans computes each host's plan from the topology's RTT matrix: every
+// host holds traffic between itself and each other region for RTT/2 (plus
+// that link's jitter, loss and rate), so a round trip takes the declared RTT
+// whichever backend holds the packets. Traffic within a region is not
+// impaired. Pure; overlay replaces one link's impairment (for degradation).
+func wanPlans(t *topologies.Topology, hosts []Host, overlay map[[2]string]netem.Impairment, seed int64) map[string]netem.Plan {
+	byRegion := map[string][]netip.Prefix{}
+	for _, h := range hosts {
+		a := netip.MustParseAddr(h.IP)
+		byRegion[h.Region] = append(byRegion[h.Region], netip.PrefixFrom(a, a.BitLen()))
+	}
+	out := map[string]netem.Plan{}
+	for _, h := range hosts {
+		p := netem.Plan{Seed: seed}
+		for _, r := range t.Regions {
+			if r.Name == h.Region || len(byRegion[r.Name]) == 0 {
+				continue
+			}
+			imp, ok := linkImpairment(t, overlay, h.Region, r.Name)
+			if !ok {
+				continue
+			}
+			p.Rules = append(p.Rules, netem.Rule{Link: r.Name + "->" + h.Region, Peers: byRegion[r.Name], Impairment: imp})
+		}
+		out[h.Name] = p
+	}
+	return out
+}
+
+func linkKey(a, b string) [2]string {
+	if a > b {
+		a, b = b, a
+	}
+	return [2]string{a, b}
+}
+
+func linkImpairment(t *topologies.Topology, overlay map[[2]string]netem.Impairment, a, b string) (netem.Impairment, bool) {
+	if imp, ok := overlay[linkKey(a, b)]; ok {
+		return imp, true
+	}
+	l, ok := t.Link(a, b)
+	if !ok {
+		return netem.Impairment{}, false
+	}
+	return netem.Impairment{Delay: l.RTT / 2, Jitter: l.Jitter, Loss: l.Loss, Rate: l.Rate}, true
+}
+
+// containerHost lets netem run commands in a container as root.
+type containerHost struct {
+	l    *Lab
+	name string
+}
+
+func (h containerHost) Run(ctx context.Context, argv []string) ([]byte, error) {
+	res, err := h.l.Exec(ctx, h.name, ExecRequest{Cmd: argv, User: "root"})
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return res.Stdout, fmt.Errorf("%s in %s: exit %d: %s", strings.Join(argv, " "), h.name, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+	}
+	return res.Stdout, nil
+}
+
+func (h containerHost) CopyFile(ctx context.Context, p string, data []byte, mode fs.FileMode) error {
+	id, err := h.l.containerID(h.name)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := strings.Split(strings.Trim(path.Dir(p), "/"), "/")
+	for i := range dirs {
+		if dirs[i] == "" {
+			continue
+		}
+		_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: strings.Join(dirs[:i+1], "/") + "/", Mode: 0o755})
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(p, "/"), Mode: int64(mode.Perm()), Size: int64(len(data))}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(data); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := h.l.cli.CopyToContainer(ctx, id, "/", &buf, container.CopyToContainerOptions{}); err != nil {
+		return fmt.Errorf("copy %s into %s: %w", p, h.name, err)
+	}
+	return nil
+}
+
+func (h containerHost) Start(ctx context.Context, argv []string) error {
+	id, err := h.l.containerID(h.name)
+	if err != nil {
+		return err
+	}
+	ex, err := h.l.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: argv, User: "root", Detach: true})
+	if err != nil {
+		return fmt.Errorf("start %q in %s: %w", strings.Join(argv, " "), h.name, err)
+	}
+	if err := h.l.cli.ContainerExecStart(ctx, ex.ID, container.ExecStartOptions{Detach: true}); err != nil {
+		return fmt.Errorf("start %q in %s: %w", strings.Join(argv, " "), h.name, err)
+	}
+	return nil
+}
+
+// netemState is the lab's WAN: the backend in use and each host's shaper.
+type netemState struct {
+	mu      sync.Mutex
+	backend netem.Backend
+	reason  string
+	agent   string
+	shapers map[string]*netem.Shaper
+	overlay map[[2]string]netem.Impairment
+}
+
+// NetemBackend says how the WAN is emulated: "kernel", "userspace", or
+// "none" for a lab without links; and why that backend was chosen.
+func (l *Lab) NetemBackend() (backend, reason string) {
+	l.wan.mu.Lock()
+	defer l.wan.mu.Unlock()
+	if l.wan.backend == "" {
+		return "none", "one region: nothing to impair"
+	}
+	return string(l.wan.backend), l.wan.reason
+}
+
+// applyWAN chooses the backend, applies every host's plan, and opens the
+// gates. Without links it only opens the gates (there are none).
+func (l *Lab) applyWAN(ctx context.Context) error {
+	if !l.hasWAN() {
+		return nil
+	}
+	want := netem.Backend(l.topo.Network.Backend)
+	hosts := l.Hosts()
+	backend, reason := want, "chosen in the topology"
+	if want == netem.Auto || want == "" {
+		c, err := netem.Probe(ctx, containerHost{l, hosts[0].Name})
+		if err != nil {
+			return fmt.Errorf("choose netem backend: %w", err)
+		}
+		backend, reason = c.Backend, c.Reason
+	}
+	var agent string
+	if backend == netem.Userspace {
+		l.log.Info("building the netem agent (once)")
+		p, err := netem.BuildAgent(ctx, "")
+		if err != nil {
+			return fmt.Errorf("userspace netem needs replab-agent: %w", err)
+		}
+		agent = p
+	}
+	l.wan.mu.Lock()
+	l.wan.backend, l.wan.reason, l.wan.agent = backend, reason, agent
+	l.wan.shapers = map[string]*netem.Shaper{}
+	l.wan.mu.Unlock()
+	l.log.Info("applying the WAN", "netem_backend", string(backend), "reason", reason, "links", len(l.topo.Network.Links))
+	g, gctx := errgroup.WithContext(ctx)
+	for _, h := range hosts {
+		g.Go(func() error { return l.shapeHost(gctx, h.Name) })
+	}
+	return g.Wait()
+}
+
+// newShaper makes a host's shaper; its first Apply replaces whatever
+// replab left on the host. Callers hold l.wan.mu.
+func (l *Lab) newShaper(name string) *netem.Shaper {
+	opts := []netem.Option{netem.WithLogger(l.log.With("node", name))}
+	if l.wan.agent != "" {
+		opts = append(opts, netem.WithAgent(l.wan.agent))
+	}
+	sh := netem.NewShaper(l.wan.backend, containerHost{l, name}, opts...)
+	l.wan.shapers[name] = sh
+	return sh
+}
+
+// shapeHost applies the current plan to one host with a fresh shaper (a
+// restarted container has lost its rules and agent).
+func (l *Lab) shapeHost(ctx context.Context, name string) error {
+	l.wan.mu.Lock()
+	sh := l.newShaper(name)
+	plan := wanPlans(l.topo, l.Hosts(), l.wan.overlay, 1)[name]
+	l.wan.mu.Unlock()
+	if err := sh.Apply(ctx, plan); err != nil {
+		return fmt.Errorf("shape %s: %w", name, err)
+	}
+	return nil
+}
+
+// openGates lets the gated commands (Patroni) start.
+func (l *Lab) openGate(ctx context.Context, name string) error {
+	_, err := containerHost{l, name}.Run(ctx, []string{"touch", gateFile})
+	return err
+}
+
+// SetLink overlays an impairment on the link between two regions (more
+// delay, loss, a lower rate, or Blackhole for a cut) on every host of both;
+// nil restores the topology's baseline. chaos's degrade fault calls it.
+func (l *Lab) SetLink(ctx context.Context, a, b string, imp *netem.Impairment) error {
+	if !l.hasWAN() {
+		return errors.New("set link: this lab has one region and no WAN (add regions and network.links)")
+	}
+	l.wan.mu.Lock()
+	if l.wan.overlay == nil {
+		l.wan.overlay = map[[2]string]netem.Impairment{}
+	}
+	if imp == nil {
+		delete(l.wan.overlay, linkKey(a, b))
+	} else {
+		l.wan.overlay[linkKey(a, b)] = *imp
+	}
+	plans := wanPlans(l.topo, l.Hosts(), l.wan.overlay, 1)
+	shapers := map[string]*netem.Shaper{}
+	for _, h := range l.Hosts() {
+		if h.Region == a || h.Region == b {
+			if shapers[h.Name] = l.wan.shapers[h.Name]; shapers[h.Name] == nil {
+				shapers[h.Name] = l.newShaper(h.Name)
+			}
+		}
+	}
+	l.wan.mu.Unlock()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, h := range l.Hosts() {
+		sh, ok := shapers[h.Name]
+		if !ok {
+			continue
+		}
+		g.Go(func() error { return sh.Apply(gctx, plans[h.Name]) })
+	}
+	return g.Wait()
+}
+
+// RTT is one measured round trip between two regions.
+type RTT struct {
+	From, To   string        // regions
+	Via        string        // "lab-1 -> euw-1"
+	Configured time.Duration // 0 within a region
+	Measured   time.Duration // average of the pings
+	Tolerance  time.Duration
+	OK         bool
+}
+
+var pingRTT = regexp.MustCompile(`= ([0-9.]+)/([0-9.]+)/([0-9.]+)/([0-9.]+) ms`)
+
+// ProbeRTT measures, with ping from inside the namespaces, the round trip
+// between one node of every pair of regions (and within each region), and
+// compares it with the declared RTT: OK when within the larger of the
+// topology's tolerance percentage and absolute slack. Intra-region pairs
+// must stay under 2ms.
+func (l *Lab) ProbeRTT(ctx context.Context) ([]RTT, error) {
+	first := map[string][]Host{}
+	var regions []string
+	for _, h := range l.Hosts() {
+		if h.Role != RoleNode {
+			continue
+		}
+		if len(first[h.Region]) == 0 {
+			regions = append(regions, h.Region)
+		}
+		first[h.Region] = append(first[h.Region], h)
+	}
+	var pairs []RTT
+	for i, a := range regions {
+		for _, b := range regions[i:] {
+			from, to := first[a][0], first[b][0]
+			if a == b {
+				if len(first[a]) < 2 {
+					continue
+				}
+				to = first[a][1]
+			}
+			r := RTT{From: a, To: b, Via: from.Name + " -> " + to.Name}
+			if lk, ok := l.topo.Link(a, b); ok && a != b {
+				r.Configured = lk.RTT
+				pct := time.Duration(float64(lk.RTT) * float64(l.topo.Network.TolerancePct) / 100)
+				r.Tolerance = max(pct, l.topo.Network.ToleranceAbs)
+			} else {
+				r.Tolerance = 2 * time.Millisecond
+			}
+			pairs = append(pairs, r)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range pairs {
+		g.Go(func() error {
+			p := &pairs[i]
+			fromName, toName, _ := strings.Cut(p.Via, " -> ")
+			var toIP string
+			for _, h := range l.Hosts() {
+				if h.Name == toName {
+					toIP = h.IP
+				}
+			}
+			out, err := containerHost{l, fromName}.Run(gctx, []string{"ping", "-n", "-q", "-c", "5", "-i", "0.2", "-W", "3", toIP})
+			if err != nil {
+				return fmt.Errorf("probe rtt %s: %w", p.Via, err)
+			}
+			m := pingRTT.FindStringSubmatch(string(out))
+			if m == nil {
+				return fmt.Errorf("probe rtt %s: unreadable ping output %q", p.Via, out)
+			}
+			avg, _ := strconv.ParseFloat(m[2], 64)
+			p.Measured = time.Duration(avg * float64(time.Millisecond))
+			if p.Configured == 0 {
+				p.OK = p.Measured < p.Tolerance
+			} else {
+				p.OK = math.Abs(float64(p.Measured-p.Configured)) <= float64(p.Tolerance)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].Configured > pairs[j].Configured })
+	return pairs, err
+}
+
+// verifyWAN refuses a lab whose measured RTTs are off the declared ones:
+// every figure a suite reports would be wrong.
+func (l *Lab) verifyWAN(ctx context.Context) error {
+	if !l.hasWAN() {
+		return nil
+	}
+	rtts, err := l.ProbeRTT(ctx)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for _, r := range rtts {
+		l.log.Info("rtt", "pair", r.From+"<->"+r.To, "via", r.Via, "configured", r.Configured, "measured", r.Measured.Round(10*time.Microsecond), "ok", r.OK)
+		if !r.OK {
+			bad = append(bad, fmt.Sprintf("%s<->%s measured %s, configured %s ± %s", r.From, r.To, r.Measured.Round(10*time.Microsecond), r.Configured, r.Tolerance))
+		}
+	}
+	if len(bad) > 0 {
+		b, _ := l.NetemBackend()
+		return fmt.Errorf("verify WAN (%s backend): %s; the machine may be overloaded, or widen network.tolerance", b, strings.Join(bad, "; "))
+	}
+	return nil
+}
