@@ -26,9 +26,9 @@ import (
 const (
 	plotWidth   = vg.Length(820)
 	legendWidth = vg.Length(170)
-	maxOpsRows  = 24   // more processes than this are grouped by kind and target
-	opsBuckets  = 1500 // points per row and outcome at most
-	lagBuckets  = 1000 // points per follower at most
+	maxOpsRows  = 24  // more processes than this are grouped by kind and target
+	opsBuckets  = 700 // points per row and outcome at most: about one per point of width
+	lagBuckets  = 700 // points per follower at most
 )
 
 // Colours as 0xRRGGBBAA, chosen to read on white and for common colour
