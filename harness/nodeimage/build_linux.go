@@ -172,8 +172,12 @@ func runDebootstrap(ctx context.Context, debootstrap string, spec Spec, tree, mi
 	}
 	cmd := exec.CommandContext(ctx, debootstrap, args...)
 	cmd.Env = hostEnv()
-	// SIGTERM first: debootstrap's exit trap unmounts /proc and /sys in the tree.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// debootstrap runs in a process group of its own, so that a cancel
+	// reaches the dpkg it is running too. SIGTERM, not SIGKILL: debootstrap
+	// traps it and its exit handler unmounts /proc and /sys in the tree.
+	// Pdeathsig does the same if replab itself dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -192,7 +196,9 @@ func runDebootstrap(ctx context.Context, debootstrap string, spec Spec, tree, mi
 		tail.Add(sc.Text())
 	}
 	_, _ = io.Copy(io.Discard, out) // a line too long for the scanner: drain so Wait returns
-	if err := cmd.Wait(); err != nil {
+	err = cmd.Wait()
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // stragglers of a killed run; ESRCH when none
+	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("run debootstrap: %w", ctx.Err())
 		}

@@ -122,7 +122,7 @@ func Ensure(ctx context.Context, req EnsureRequest) (Image, error) {
 	if img.ID != "" {
 		progress(fmt.Sprintf("node image %s exists but was not built from this recipe; rebuilding it", tag))
 	} else {
-		progress(fmt.Sprintf("node image %s not found; building it from Debian packages (about 1 minute, once)", tag))
+		progress(fmt.Sprintf("node image %s not found; building it from Debian packages (a minute or two, once)", tag))
 	}
 
 	cacheDir, err := resolveCacheDir(req.CacheDir)
