@@ -188,22 +188,35 @@ func (s *userspaceShaper) apply(ctx context.Context, p Plan) error {
 		tools = usedTools(s.applied.Rules, up.Rules)
 	}
 	s.applied = nil // until we know better
-	// Make before break: the agent binds new queues before rules send
-	// packets to them; an agent with no queues left stops after the rules
-	// that fed it are gone.
+	retiring := false
+	// Make before break. The agent first runs the new queues AND the old
+	// ones the plan drops, so that every rule, old or new, feeds a bound
+	// queue while the chain is rewritten; then the dropped queues go. An
+	// agent with no queues left stops after the rules that fed it.
 	if len(up.Agent.Queues) > 0 {
-		if err := s.startOrReload(ctx, cfg); err != nil {
+		st, statusErr := s.status(ctx)
+		during := up.Agent
+		if statusErr == nil {
+			during = withRetiring(up.Agent, st)
+		}
+		if err := s.startOrReload(ctx, during.Encode(), st, statusErr); err != nil {
 			return err
 		}
+		retiring = len(during.Queues) != len(up.Agent.Queues)
 	}
 	for _, tool := range tools {
 		if err := s.syncChain(ctx, tool, up.Rules); err != nil {
 			return err
 		}
 	}
-	if len(up.Agent.Queues) == 0 {
+	switch {
+	case len(up.Agent.Queues) == 0:
 		if err := s.stopAgent(ctx, false); err != nil {
 			return err
+		}
+	case retiring:
+		if err := s.reload(ctx, cfg); err != nil {
+			return fmt.Errorf("retire the queues the plan dropped: %w", err)
 		}
 	}
 	s.applied, s.cfgBytes = &up, cfg
@@ -328,24 +341,29 @@ func (s *userspaceShaper) binary() ([]byte, error) {
 	return s.bin, s.binErr
 }
 
+// withRetiring returns cfg plus the queues the running agent has and cfg
+// drops, with their current impairments.
+func withRetiring(cfg AgentConfig, st AgentStatus) AgentConfig {
+	out := cfg
+	out.Queues = slices.Clone(cfg.Queues)
+	for _, q := range st.Queues {
+		if !slices.ContainsFunc(cfg.Queues, func(n AgentQueue) bool { return n.Num == q.Num }) {
+			out.Queues = append(out.Queues, AgentQueue{Num: q.Num, Links: q.Links, Impairment: q.Impairment})
+		}
+	}
+	return out
+}
+
 // startOrReload makes the node's agent run cfg: reload a running agent of
 // the same build, else (re)start one, and wait until its heartbeat reports
-// cfg's hash.
-func (s *userspaceShaper) startOrReload(ctx context.Context, cfg []byte) error {
+// cfg's hash. st and statusErr are what the agent's status said.
+func (s *userspaceShaper) startOrReload(ctx context.Context, cfg []byte, st AgentStatus, statusErr error) error {
 	bin, err := s.binary()
 	if err != nil {
 		return err
 	}
-	st, statusErr := s.status(ctx)
 	if statusErr == nil && st.BinarySHA256 == Hash(bin) {
-		if err := s.host.CopyFile(ctx, s.in(agentConfigName), cfg, 0o644); err != nil {
-			return fmt.Errorf("copy agent config into node: %w", err)
-		}
-		reload := Command{s.in(agentBinName), "reload", "-status", s.in(agentStatusName), "-config", s.in(agentConfigName), "-timeout", "5s"}
-		if _, err := s.host.Run(ctx, reload); err != nil {
-			return fmt.Errorf("reload agent: %w", commandError(reload, err))
-		}
-		return nil
+		return s.reload(ctx, cfg)
 	}
 	if statusErr == nil {
 		s.log.InfoContext(ctx, "replacing replab-agent of another build", "pid", st.PID)
@@ -368,6 +386,18 @@ func (s *userspaceShaper) startOrReload(ctx context.Context, cfg []byte) error {
 		return fmt.Errorf("start agent: it did not come up: %w", commandError(wait, err))
 	}
 	s.log.InfoContext(ctx, "replab-agent started", "dir", s.dir)
+	return nil
+}
+
+// reload hands the running agent a new config and waits until it runs it.
+func (s *userspaceShaper) reload(ctx context.Context, cfg []byte) error {
+	if err := s.host.CopyFile(ctx, s.in(agentConfigName), cfg, 0o644); err != nil {
+		return fmt.Errorf("copy agent config into node: %w", err)
+	}
+	reload := Command{s.in(agentBinName), "reload", "-status", s.in(agentStatusName), "-config", s.in(agentConfigName), "-timeout", "5s"}
+	if _, err := s.host.Run(ctx, reload); err != nil {
+		return fmt.Errorf("reload agent: %w", commandError(reload, err))
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/replab/replab/netem"
@@ -121,10 +122,6 @@ func (a *agent) load() error {
 	if err := cfg.Validate(); err != nil {
 		return a.fail(hash, fmt.Errorf("config %s: %w", a.o.ConfigPath, err))
 	}
-	if cfg.Seed != a.seed && len(a.queues) > 0 {
-		// A new seed means new random sources: restart every queue.
-		a.stopAll()
-	}
 	var opened []*queue
 	for _, qc := range cfg.Queues {
 		if _, ok := a.queues[qc.Num]; ok {
@@ -135,36 +132,35 @@ func (a *agent) load() error {
 			limit = netem.DefaultAgentLimit
 		}
 		io, err := a.o.open(qc.Num, uint32(min(2*limit, 1<<22)))
-		if err != nil {
-			for _, q := range opened {
-				q.stop()
-				delete(a.queues, q.num)
+		var q *queue
+		if err == nil {
+			if q, err = newQueue(qc, io, a.base, a.log); err != nil {
+				io.close()
 			}
-			return a.fail(hash, err)
 		}
-		q, err := newQueue(qc, io, a.base, a.log)
 		if err != nil {
-			io.close()
 			for _, q := range opened {
-				q.stop()
 				delete(a.queues, q.num)
 			}
+			stopQueues(opened)
 			return a.fail(hash, err)
 		}
 		q.start(cfg.Seed)
 		a.queues[qc.Num] = q
 		opened = append(opened, q)
 	}
+	var gone []*queue
 	for num, q := range a.queues {
 		i := slices.IndexFunc(cfg.Queues, func(qc netem.AgentQueue) bool { return qc.Num == num })
 		switch {
 		case i < 0:
-			q.stop()
+			gone = append(gone, q)
 			delete(a.queues, num)
 		case !slices.Contains(opened, q):
-			q.update(cfg.Queues[i])
+			q.update(cfg.Queues[i], cfg.Seed)
 		}
 	}
+	stopQueues(gone)
 	a.seed, a.cfgHash = cfg.Seed, hash
 	a.failedHash, a.failedErr = "", ""
 	return nil
@@ -176,10 +172,21 @@ func (a *agent) fail(hash string, err error) error {
 }
 
 func (a *agent) stopAll() {
+	var all []*queue
 	for num, q := range a.queues {
-		q.stop()
+		all = append(all, q)
 		delete(a.queues, num)
 	}
+	stopQueues(all)
+}
+
+// stopQueues stops queues in parallel: each drains for drainGrace.
+func stopQueues(qs []*queue) {
+	var wg sync.WaitGroup
+	for _, q := range qs {
+		wg.Go(q.stop)
+	}
+	wg.Wait()
 }
 
 func (a *agent) writeStatus() {

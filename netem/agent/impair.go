@@ -23,6 +23,7 @@ const (
 type impairer struct {
 	cfg   netem.AgentQueue
 	limit int
+	seed  int64
 	rng   *rand.Rand
 	// rateFree is when the emulated link finishes sending the packets
 	// admitted so far (token bucket of depth one packet).
@@ -33,9 +34,20 @@ type impairer struct {
 }
 
 func newImpairer(cfg netem.AgentQueue, seed int64) *impairer {
-	s := &impairer{rng: rand.New(rand.NewPCG(uint64(seed), uint64(cfg.Num))), flows: map[uint64]time.Duration{}}
+	s := &impairer{flows: map[uint64]time.Duration{}}
 	s.setConfig(cfg)
+	s.reseed(seed)
 	return s
+}
+
+// reseed restarts the random source from seed (and the queue number) if
+// the seed changed.
+func (s *impairer) reseed(seed int64) {
+	if s.rng != nil && seed == s.seed {
+		return
+	}
+	s.seed = seed
+	s.rng = rand.New(rand.NewPCG(uint64(seed), uint64(s.cfg.Num)))
 }
 
 // setConfig changes the impairment. Held packets keep their release

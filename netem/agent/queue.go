@@ -52,7 +52,7 @@ type queue struct {
 	timer *preciseTimer
 
 	in     chan arrival
-	cfgCh  chan netem.AgentQueue
+	cfgCh  chan queueUpdate
 	stopCh chan struct{}
 	done   chan struct{}
 
@@ -74,7 +74,7 @@ func newQueue(cfg netem.AgentQueue, io queueIO, base time.Time, log *slog.Logger
 	return &queue{
 		num: cfg.Num, io: io, base: base, log: log.With("queue", cfg.Num), timer: t,
 		in:     make(chan arrival, 1024),
-		cfgCh:  make(chan netem.AgentQueue),
+		cfgCh:  make(chan queueUpdate),
 		stopCh: make(chan struct{}),
 		done:   make(chan struct{}),
 		cfg:    cfg,
@@ -92,13 +92,18 @@ func (q *queue) config() netem.AgentQueue {
 	return q.cfg
 }
 
-// update hands a new impairment to the scheduler.
-func (q *queue) update(cfg netem.AgentQueue) {
+type queueUpdate struct {
+	cfg  netem.AgentQueue
+	seed int64
+}
+
+// update hands a new impairment, and the config's seed, to the scheduler.
+func (q *queue) update(cfg netem.AgentQueue, seed int64) {
 	q.mu.Lock()
 	q.cfg = cfg
 	q.mu.Unlock()
 	select {
-	case q.cfgCh <- cfg:
+	case q.cfgCh <- queueUpdate{cfg, seed}:
 	case <-q.done:
 	}
 }
@@ -205,8 +210,9 @@ func (q *queue) schedule(imp *impairer) {
 			}
 		case <-q.timer.C:
 			fired = true
-		case cfg := <-q.cfgCh:
-			imp.setConfig(cfg)
+		case u := <-q.cfgCh:
+			imp.setConfig(u.cfg)
+			imp.reseed(u.seed)
 		case <-q.stopCh:
 			q.drain(&h, out)
 			return

@@ -132,7 +132,7 @@ func TestQueueConfigUpdate(t *testing.T) {
 	qu := mustQueue(t, netem.AgentQueue{Num: 5, Impairment: netem.Impairment{Delay: time.Hour}}, io, time.Now(), slog.Default())
 	qu.start(1)
 	defer qu.stop()
-	qu.update(netem.AgentQueue{Num: 5, Impairment: netem.Impairment{Loss: 100}})
+	qu.update(netem.AgentQueue{Num: 5, Impairment: netem.Impairment{Loss: 100}}, 1)
 	io.pkts <- []packet{{ID: 9}}
 	v := io.waitVerdicts(t, 1)
 	if v[0].verdict.verdict != verdictDrop {
