@@ -82,8 +82,8 @@
 //
 // # Tests and benchmark
 //
-// Unit and golden tests run anywhere (go test ./netem/... -run Golden
-// -update rewrites testdata after review). Integration tests and the
+// Unit and golden tests run anywhere (go test ./netem -run Golden -update
+// rewrites testdata after review). Integration tests and the
 // benchmark need root and ip, tc, iptables: they build network namespaces
 // named rlt-* joined by a veth pair and remove them afterwards.
 //

@@ -59,6 +59,8 @@ func commandError(c Command, err error) error {
 		return fmt.Errorf("%w: this kernel lacks sch_netem (CONFIG_NET_SCH_NETEM): %q failed: %v; use backend: userspace or auto", ErrKernelNetemUnavailable, c.String(), err)
 	case isMissingExecutable(low, tool):
 		return fmt.Errorf("%w: %s is not installed in the node (%v); add it to the node image (Debian packages iproute2 for tc, iptables for iptables)", ErrToolMissing, tool, err)
+	case strings.Contains(low, "cannot find device"):
+		return fmt.Errorf("run %q: %w; the node has no such network device: name the right one with netem.WithDevice", c.String(), err)
 	case strings.Contains(low, "operation not permitted") || strings.Contains(low, "permission denied"):
 		return fmt.Errorf("%w: %q: %v; the node needs CAP_NET_ADMIN: start its container with --cap-add NET_ADMIN", ErrPermission, c.String(), err)
 	}

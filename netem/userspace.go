@@ -220,7 +220,7 @@ func (s *userspaceShaper) apply(ctx context.Context, p Plan) error {
 		}
 	}
 	s.applied, s.cfgBytes = &up, cfg
-	s.log.DebugContext(ctx, "netem plan applied", "rules", len(up.Rules), "queues", len(up.Agent.Queues), "config_sha256", Hash(cfg))
+	s.log.DebugContext(ctx, "netem plan applied", "rules", len(up.Rules), "queues", len(up.Agent.Queues), "seed", up.Agent.Seed, "config_sha256", Hash(cfg))
 	return nil
 }
 
