@@ -36,12 +36,14 @@
 // gives the verdict. A blackhole is a plain DROP rule, no queue:
 //
 //	peer ─▶ eth0 ─▶ mangle INPUT ─▶ REPLAB-NETEM ─┬─ -s cut   -j DROP
-//	                                               └─ -s peers -j NFQUEUE --queue-num 1000+g --queue-bypass
+//	                                               └─ -s peers ! -p icmp -j NFQUEUE --queue-num 1000+g --queue-bypass
 //	                                                        │
 //	                        replab-agent: hold delay±jitter, drop loss, pace rate
 //	                                                        │ verdict ACCEPT
 //	                                                        ▼
 //	                                       filter INPUT (chaos, firewall) ─▶ socket
+//
+//	socket ─▶ mangle OUTPUT ─▶ REPLAB-NETEM-OUT ── -d peers -p icmp -j NFQUEUE ... ─▶ eth0
 //
 // Why ingress: holding a TCP sender's packets in its own OUTPUT path
 // starves it, since TCP Small Queues counts packets held in NFQUEUE
@@ -50,7 +52,8 @@
 // the userspace backend delays packets where they arrive and the kernel
 // backend where they leave; Plan defines the semantics so that RTT/2 on
 // each side gives RTT with either (Backend.HoldsIngress for asymmetric
-// links).
+// links). ICMP, which TSQ does not touch, is held where it leaves: see
+// below.
 //
 // Auto: Probe adds and removes a netem qdisc on the node's lo; "Specified
 // qdisc kind is unknown" (or no tc) means Userspace, with the reason to
@@ -63,6 +66,17 @@
 // still a lie about the network, so the harness must call Shaper.Alive
 // (it checks the agent's heartbeat and config hash) and report the
 // impairment as lost (ErrImpairmentLost) rather than carry on.
+//
+// # Measuring the RTT through the userspace backend
+//
+// The kernel stamps a packet's receive time (SO_TIMESTAMP) when it reaches
+// the device, before INPUT. A packet held on arrival therefore carries a
+// stamp from before its delay, and a tool that reports the stamp sees the
+// wire arrival. ping does exactly that, which is why the userspace backend
+// holds ICMP where it leaves instead: ping, with or without -U, shows the
+// full RTT. tcpdump inside a node shows TCP and UDP packets at their wire
+// arrival, before their hold. Applications and TCP itself (its RTT
+// estimate is taken when it processes a packet) see the full delay.
 //
 // # The agent binary
 //

@@ -49,6 +49,14 @@ func TestUserspaceRTT(t *testing.T) {
 		if !within(got, rtt) {
 			t.Errorf("configured rtt %v: measured %v, outside ±5%%/±1ms", rtt, got)
 		}
+		for _, flags := range [][]string{nil, {"-U"}} {
+			if got, ok := ping(t, p, flags...); ok {
+				t.Logf("configured rtt %v: ping %v %v", rtt, flags, got)
+				if !within(got, rtt) {
+					t.Errorf("configured rtt %v: ping %v measured %v, outside ±5%%/±1ms", rtt, flags, got)
+				}
+			}
+		}
 		if err := sa.Alive(ctx); err != nil {
 			t.Errorf("Alive after apply: %v", err)
 		}
@@ -489,4 +497,27 @@ func TestUserspacePlanChangesNeverUnimpair(t *testing.T) {
 		}
 	}
 	t.Logf("%d samples across 6 regroupings, min %v", len(samples), slices.Min(samples))
+}
+
+// ping measures the average RTT from A to B with iputils ping, if it is
+// installed. Without -U, ping reports the kernel's receive timestamp of
+// each reply: the userspace backend must hold ICMP before that stamp is
+// taken (on the sender's way out), or ping would show half the RTT.
+func ping(t *testing.T, p *pair, flags ...string) (time.Duration, bool) {
+	t.Helper()
+	if _, err := exec.LookPath("ping"); err != nil {
+		return 0, false
+	}
+	argv := append([]string{"ip", "netns", "exec", p.A.ns, "ping"}, flags...)
+	out := mustRun(t, append(argv, "-n", "-q", "-c", "10", "-i", "0.05", p.AddrB)...)
+	i := strings.Index(out, "= ")
+	if i < 0 {
+		t.Fatalf("unreadable ping output %q", out)
+	}
+	f := strings.Split(out[i+2:], "/")
+	avg, err := time.ParseDuration(f[1] + "ms")
+	if err != nil {
+		t.Fatalf("unreadable ping output %q: %v", out, err)
+	}
+	return avg, true
 }

@@ -43,7 +43,8 @@ const (
 
 // HoldsIngress reports whether the backend holds a Rule's packets when they
 // arrive from the peers (userspace) rather than when they leave for them
-// (kernel). See Plan.
+// (kernel). See Plan; the userspace backend holds ICMP when it leaves, as
+// the kernel backend does (see PlanUserspace).
 func (b Backend) HoldsIngress() bool { return b == Userspace }
 
 // Option configures a Shaper.

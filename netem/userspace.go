@@ -16,35 +16,45 @@ import (
 )
 
 // Firewall constants of the userspace backend. Everything replab adds to a
-// node's firewall is the Chain in the mangle table and one jump to it from
-// INPUT, so undo removes exactly that.
+// node's firewall is two chains in the mangle table and one jump to each,
+// from INPUT and OUTPUT, so undo removes exactly that.
 const (
-	// Chain is the dedicated chain holding the userspace backend's rules.
+	// Chain holds the rules for packets arriving from peers (INPUT).
 	Chain = "REPLAB-NETEM"
+	// ChainOut holds the rules for ICMP leaving for peers (OUTPUT).
+	ChainOut = "REPLAB-NETEM-OUT"
 	// fwTable is mangle, not filter: a packet whose queue verdict is
 	// ACCEPT continues at the next table, so filter-table rules (a chaos
 	// partition, the node's own firewall) still apply to it.
 	fwTable = "mangle"
-	fwHook  = "INPUT"
 	// QueueBase is the first NFQUEUE number; group i uses QueueBase+i.
 	QueueBase uint16 = 1000
 )
 
-// jumpArgs is the rule in INPUT that sends traffic to Chain. Loopback is
-// never impaired, whatever the peers.
-var jumpArgs = []string{"!", "-i", "lo", "-m", "comment", "--comment", "replab-netem", "-j", Chain}
+// chainSpec is one of replab's chains and the jump that feeds it. Loopback
+// is never impaired, whatever the peers.
+type chainSpec struct {
+	name, hook string
+	jump       []string
+}
 
-// FirewallRule is one rule of Chain: Tool is iptables or ip6tables, Args
-// the match and target.
+var chains = []chainSpec{
+	{Chain, "INPUT", []string{"!", "-i", "lo", "-m", "comment", "--comment", "replab-netem", "-j", Chain}},
+	{ChainOut, "OUTPUT", []string{"!", "-o", "lo", "-m", "comment", "--comment", "replab-netem", "-j", ChainOut}},
+}
+
+// FirewallRule is one rule of one of replab's chains: Tool is iptables or
+// ip6tables, Chain is Chain or ChainOut, Args the match and target.
 type FirewallRule struct {
-	Tool string
-	Args []string
+	Tool  string
+	Chain string
+	Args  []string
 }
 
 // UserspacePlan is a plan compiled for the userspace backend: the firewall
-// rules of Chain, in order, and the agent's config. Blackholes are plain
-// DROP rules; every other group goes to its NFQUEUE with --queue-bypass, so
-// traffic flows (unimpaired) whenever no agent is bound.
+// rules of replab's chains, in order, and the agent's config. Blackholes
+// are plain DROP rules; every other group goes to its NFQUEUE with
+// --queue-bypass, so traffic flows (unimpaired) whenever no agent is bound.
 type UserspacePlan struct {
 	Rules []FirewallRule
 	Agent AgentConfig
@@ -57,10 +67,9 @@ type UserspacePlan struct {
 //	peer ──wire──▶ eth0 ─▶ PREROUTING ─▶ routing ─▶ mangle INPUT
 //	                                                   │ -j REPLAB-NETEM
 //	                       ┌───────────────────────────┤
-//	                       │ -s blackholed -j DROP      │ -s peers -j NFQUEUE
-//	                       ▼                            │   --queue-num 1000+g
-//	                     (gone)                         │   --queue-bypass
-//	                                                    ▼
+//	                       │ -s blackholed -j DROP      │ -s peers ! -p icmp -j NFQUEUE
+//	                       ▼                            │   --queue-num 1000+g --queue-bypass
+//	                     (gone)                         ▼
 //	               kernel queue 1000+g ──netlink──▶ replab-agent
 //	                                                 holds delay±jitter,
 //	                                                 drops loss, paces rate
@@ -72,6 +81,13 @@ type UserspacePlan struct {
 // TCP Small Queues counts a sender's packets held in its own OUTPUT hook
 // against the socket and starves it (0.2 MB/s measured at 40 ms); held on
 // arrival the same link carried 70 MB/s.
+//
+// ICMP is the exception: it is held when it LEAVES for the peers (mangle
+// OUTPUT, REPLAB-NETEM-OUT, -d peers -p icmp), like the kernel backend.
+// The kernel stamps a packet's receive time at the device, before INPUT;
+// held on arrival, an echo reply would carry a stamp from before its delay
+// and ping (which reports that stamp) would show half the RTT. ICMP has no
+// TSQ to starve, and each direction is still held once, by its sender.
 func PlanUserspace(p Plan) (UserspacePlan, error) {
 	c, err := compile(p)
 	if err != nil {
@@ -89,19 +105,22 @@ func userspacePlan(c compiled) UserspacePlan {
 			Impairment: g.Impairment,
 		})
 	}
+	var out []FirewallRule
 	for _, m := range c.Matches {
-		tool := "iptables"
+		tool, icmp := "iptables", "icmp"
 		if !m.Prefix.Addr().Is4() {
-			tool = "ip6tables"
+			tool, icmp = "ip6tables", "ipv6-icmp"
 		}
-		args := []string{"-s", m.Prefix.String(), "-m", "comment", "--comment", commentWord(m.Link)}
+		comment := []string{"-m", "comment", "--comment", commentWord(m.Link)}
 		if m.Group < 0 {
-			args = append(args, "-j", "DROP")
-		} else {
-			args = append(args, "-j", "NFQUEUE", "--queue-num", fmt.Sprint(QueueBase+uint16(m.Group)), "--queue-bypass")
+			up.Rules = append(up.Rules, FirewallRule{tool, Chain, slices.Concat([]string{"-s", m.Prefix.String()}, comment, []string{"-j", "DROP"})})
+			continue
 		}
-		up.Rules = append(up.Rules, FirewallRule{Tool: tool, Args: args})
+		queue := []string{"-j", "NFQUEUE", "--queue-num", fmt.Sprint(QueueBase + uint16(m.Group)), "--queue-bypass"}
+		up.Rules = append(up.Rules, FirewallRule{tool, Chain, slices.Concat([]string{"-s", m.Prefix.String(), "!", "-p", icmp}, comment, queue)})
+		out = append(out, FirewallRule{tool, ChainOut, slices.Concat([]string{"-d", m.Prefix.String(), "-p", icmp}, comment, queue)})
 	}
+	up.Rules = append(up.Rules, out...)
 	return up
 }
 
@@ -121,25 +140,32 @@ func commentWord(s string) string {
 }
 
 // Commands returns the commands that install the plan's rules on a node
-// without any of replab's rules: create Chain, fill it, jump to it from
-// INPUT, per tool. The agent is started separately (see Shaper).
+// without any of replab's rules: per tool and chain, create the chain,
+// fill it, and jump to it. The agent is started separately (see Shaper).
 func (u UserspacePlan) Commands() []Command {
 	var out []Command
 	for _, tool := range []string{"iptables", "ip6tables"} {
-		var rules []FirewallRule
-		for _, r := range u.Rules {
-			if r.Tool == tool {
-				rules = append(rules, r)
+		for _, ch := range chains {
+			rules := u.rulesOf(tool, ch.name)
+			if len(rules) == 0 {
+				continue
 			}
+			out = append(out, fw(tool, "-N", ch.name))
+			for _, r := range rules {
+				out = append(out, fw(tool, append([]string{"-A", ch.name}, r.Args...)...))
+			}
+			out = append(out, fw(tool, append([]string{"-I", ch.hook, "1"}, ch.jump...)...))
 		}
-		if len(rules) == 0 {
-			continue
+	}
+	return out
+}
+
+func (u UserspacePlan) rulesOf(tool, chain string) []FirewallRule {
+	var out []FirewallRule
+	for _, r := range u.Rules {
+		if r.Tool == tool && r.Chain == chain {
+			out = append(out, r)
 		}
-		out = append(out, fw(tool, "-N", Chain))
-		for _, r := range rules {
-			out = append(out, fw(tool, append([]string{"-A", Chain}, r.Args...)...))
-		}
-		out = append(out, fw(tool, append([]string{"-I", fwHook, "1"}, jumpArgs...)...))
 	}
 	return out
 }
@@ -179,7 +205,7 @@ func (s *userspaceShaper) apply(ctx context.Context, p Plan) error {
 	up := userspacePlan(c)
 	cfg := up.Agent.Encode()
 	if s.applied != nil && bytes.Equal(cfg, s.cfgBytes) && slices.EqualFunc(up.Rules, s.applied.Rules, func(a, b FirewallRule) bool {
-		return a.Tool == b.Tool && slices.Equal(a.Args, b.Args)
+		return a.Tool == b.Tool && a.Chain == b.Chain && slices.Equal(a.Args, b.Args)
 	}) {
 		return nil
 	}
@@ -205,7 +231,7 @@ func (s *userspaceShaper) apply(ctx context.Context, p Plan) error {
 		retiring = len(during.Queues) != len(up.Agent.Queues)
 	}
 	for _, tool := range tools {
-		if err := s.syncChain(ctx, tool, up.Rules); err != nil {
+		if err := s.syncTable(ctx, tool, up); err != nil {
 			return err
 		}
 	}
@@ -235,47 +261,53 @@ func usedTools(a, b []FirewallRule) []string {
 	return out
 }
 
-// chainState is what "iptables -S" says about replab's rules.
+// chainState is what "iptables -S" says about one of replab's chains.
 type chainState struct {
 	exists bool
 	rules  int
-	jumps  [][]string // args after "-A INPUT" of every jump to Chain
+	jumps  [][]string // args after "-A HOOK" of every jump to the chain
 }
 
-func (s *userspaceShaper) readChain(ctx context.Context, tool string) (chainState, error) {
+// readTable reads tool's mangle table: the state of each of replab's
+// chains, by name.
+func (s *userspaceShaper) readTable(ctx context.Context, tool string) (map[string]*chainState, error) {
 	cmd := fw(tool, "-S")
 	out, err := s.host.Run(ctx, cmd)
 	if err != nil {
-		return chainState{}, commandError(cmd, err)
+		return nil, commandError(cmd, err)
 	}
-	var st chainState
+	st := map[string]*chainState{}
+	for _, ch := range chains {
+		st[ch.name] = &chainState{}
+	}
 	for line := range strings.Lines(string(out)) {
 		f := strings.Fields(line)
-		switch {
-		case len(f) == 2 && f[0] == "-N" && f[1] == Chain:
-			st.exists = true
-		case len(f) >= 2 && f[0] == "-A" && f[1] == Chain:
-			st.rules++
-		case len(f) >= 2 && f[0] == "-A" && f[1] == fwHook && slices.Contains(f, Chain):
-			st.jumps = append(st.jumps, f[2:])
+		if len(f) < 2 {
+			continue
+		}
+		for _, ch := range chains {
+			c := st[ch.name]
+			switch {
+			case len(f) == 2 && f[0] == "-N" && f[1] == ch.name:
+				c.exists = true
+			case f[0] == "-A" && f[1] == ch.name:
+				c.rules++
+			case f[0] == "-A" && f[1] == ch.hook && slices.Contains(f, ch.name):
+				c.jumps = append(c.jumps, f[2:])
+			}
 		}
 	}
 	return st, nil
 }
 
-// syncChain makes tool's Chain hold exactly the plan's rules for tool. New
-// rules are inserted above the old ones before the old ones are deleted, so
-// a packet always meets either the old rule or the new one, never none.
-func (s *userspaceShaper) syncChain(ctx context.Context, tool string, all []FirewallRule) error {
-	var want []FirewallRule
-	for _, r := range all {
-		if r.Tool == tool {
-			want = append(want, r)
-		}
-	}
-	st, err := s.readChain(ctx, tool)
+// syncTable makes tool's chains hold exactly the plan's rules for tool. In
+// each chain new rules are inserted above the old ones before the old ones
+// are deleted, so a packet always meets either the old rule or the new
+// one, never none.
+func (s *userspaceShaper) syncTable(ctx context.Context, tool string, up UserspacePlan) error {
+	table, err := s.readTable(ctx, tool)
 	if err != nil {
-		if len(want) == 0 {
+		if len(up.rulesOf(tool, Chain))+len(up.rulesOf(tool, ChainOut)) == 0 {
 			// No ip6tables, or no IPv6 mangle table, in the node: nothing
 			// of ours can be there either.
 			s.log.DebugContext(ctx, "cannot read firewall; nothing to remove", "tool", tool, "err", err)
@@ -283,37 +315,43 @@ func (s *userspaceShaper) syncChain(ctx context.Context, tool string, all []Fire
 		}
 		return fmt.Errorf("read %s rules: %w", tool, err)
 	}
-	if len(want) == 0 {
-		return s.removeChain(ctx, tool, st)
-	}
-	var cmds []Command
-	if !st.exists {
-		cmds = append(cmds, fw(tool, "-N", Chain))
-	}
-	for i, r := range want {
-		cmds = append(cmds, fw(tool, append([]string{"-I", Chain, fmt.Sprint(i + 1)}, r.Args...)...))
-	}
-	for range st.rules {
-		cmds = append(cmds, fw(tool, "-D", Chain, fmt.Sprint(len(want)+1)))
-	}
-	if len(st.jumps) == 0 {
-		cmds = append(cmds, fw(tool, append([]string{"-I", fwHook, "1"}, jumpArgs...)...))
-	}
-	for _, c := range cmds {
-		if _, err := s.host.Run(ctx, c); err != nil {
-			return fmt.Errorf("install %s rules: %w", tool, commandError(c, err))
+	for _, ch := range chains {
+		want, st := up.rulesOf(tool, ch.name), table[ch.name]
+		if len(want) == 0 {
+			if err := s.removeChain(ctx, tool, ch, st); err != nil {
+				return err
+			}
+			continue
+		}
+		var cmds []Command
+		if !st.exists {
+			cmds = append(cmds, fw(tool, "-N", ch.name))
+		}
+		for i, r := range want {
+			cmds = append(cmds, fw(tool, append([]string{"-I", ch.name, fmt.Sprint(i + 1)}, r.Args...)...))
+		}
+		for range st.rules {
+			cmds = append(cmds, fw(tool, "-D", ch.name, fmt.Sprint(len(want)+1)))
+		}
+		if len(st.jumps) == 0 {
+			cmds = append(cmds, fw(tool, append([]string{"-I", ch.hook, "1"}, ch.jump...)...))
+		}
+		for _, c := range cmds {
+			if _, err := s.host.Run(ctx, c); err != nil {
+				return fmt.Errorf("install %s rules: %w", tool, commandError(c, err))
+			}
 		}
 	}
 	return nil
 }
 
-func (s *userspaceShaper) removeChain(ctx context.Context, tool string, st chainState) error {
+func (s *userspaceShaper) removeChain(ctx context.Context, tool string, ch chainSpec, st *chainState) error {
 	var cmds []Command
 	for _, j := range st.jumps {
-		cmds = append(cmds, fw(tool, append([]string{"-D", fwHook}, j...)...))
+		cmds = append(cmds, fw(tool, append([]string{"-D", ch.hook}, j...)...))
 	}
 	if st.exists {
-		cmds = append(cmds, fw(tool, "-F", Chain), fw(tool, "-X", Chain))
+		cmds = append(cmds, fw(tool, "-F", ch.name), fw(tool, "-X", ch.name))
 	}
 	var errs []error
 	for _, c := range cmds {
@@ -322,7 +360,7 @@ func (s *userspaceShaper) removeChain(ctx context.Context, tool string, st chain
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("remove %s rules: %w", tool, err)
+		return fmt.Errorf("remove %s chain %s: %w", tool, ch.name, err)
 	}
 	return nil
 }
@@ -431,7 +469,7 @@ func (s *userspaceShaper) stopAgent(ctx context.Context, purge bool) error {
 func (s *userspaceShaper) reset(ctx context.Context) error {
 	var errs []error
 	for _, tool := range []string{"iptables", "ip6tables"} {
-		st, err := s.readChain(ctx, tool)
+		table, err := s.readTable(ctx, tool)
 		if err != nil {
 			// iptables must be readable if it is installed; ip6tables may
 			// lack its tables where IPv6 is off, and then holds nothing.
@@ -440,7 +478,9 @@ func (s *userspaceShaper) reset(ctx context.Context) error {
 			}
 			continue
 		}
-		errs = append(errs, s.removeChain(ctx, tool, st))
+		for _, ch := range chains {
+			errs = append(errs, s.removeChain(ctx, tool, ch, table[ch.name]))
+		}
 	}
 	errs = append(errs, s.stopAgent(ctx, true))
 	s.applied, s.cfgBytes = nil, nil
