@@ -1,0 +1,65 @@
+package suites
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/experiment"
+	"github.com/replab/replab/results"
+	"github.com/replab/replab/suites/asserts"
+)
+
+var _ = Describe("leader loss", Ordered, Label(TierSmoke, FaultKill, TopologySingle), func() {
+	var (
+		run          *asserts.Run
+		oldLeader    string
+		newLeader    string
+		mostAdvanced []string
+		fault        *chaos.Active
+		history      results.History
+	)
+
+	BeforeAll(func(ctx SpecContext) {
+		run = asserts.Provision(ctx, "single-region")
+		run.WritesAcknowledged(ctx, 300) // ~3s of steady writes
+	}, NodeTimeout(asserts.ProvisionTimeout))
+
+	It("kills the leader with SIGKILL", func(ctx SpecContext) {
+		mostAdvanced = run.MostAdvancedFollowers(ctx)
+		var err error
+		fault, err = run.Inj.Inject(ctx, chaos.Kill(chaos.Leader))
+		Expect(err).NotTo(HaveOccurred())
+		oldLeader = fault.Target
+	})
+
+	It("promotes a follower that had received the most WAL", func(ctx SpecContext) {
+		newLeader = run.NewLeaderElected(ctx, oldLeader)
+		Expect(mostAdvanced).To(ContainElement(newLeader), "promoted %s, but the most advanced followers at the fault were %v", newLeader, mostAdvanced)
+	}, SpecTimeout(asserts.FailoverTimeout))
+
+	It("resumes writes through the read-write endpoint", func(ctx SpecContext) {
+		run.WritesResume(ctx, fault.Injected)
+	}, SpecTimeout(asserts.FailoverTimeout))
+
+	It("has the other follower replicate from the new leader", func(ctx SpecContext) {
+		for _, n := range run.Topology.Nodes() {
+			if n.Name != oldLeader && n.Name != newLeader {
+				run.Streaming(ctx, n.Name, asserts.FailoverTimeout)
+			}
+		}
+	}, SpecTimeout(asserts.FailoverTimeout))
+
+	It("brings the former leader back as a follower", func(ctx SpecContext) {
+		Expect(fault.Heal(ctx)).To(Succeed())
+		run.Streaming(ctx, oldLeader, asserts.RejoinTimeout)
+	}, SpecTimeout(asserts.RejoinTimeout))
+
+	It("loses no acknowledged write and meets the topology's SLA", func(ctx SpecContext) {
+		history = run.Finish(ctx)
+		lw := results.LostWrites(history)
+		AddReportEntry("lost writes", lw)
+		Expect(lw.Lost).To(BeEmpty(), "acknowledged writes missing after failover")
+		Expect(history).To(asserts.MeetSLA(experiment.Targets(run.Topology)))
+	}, SpecTimeout(asserts.FailoverTimeout))
+})

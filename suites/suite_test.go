@@ -1,0 +1,51 @@
+package suites
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/reporters"
+	. "github.com/onsi/gomega"
+
+	"github.com/replab/replab/harness"
+)
+
+// Labels that select specs (ginkgo --label-filter).
+const (
+	TierSmoke      = "tier:smoke"      // minutes; runs in make test
+	TierAcceptance = "tier:acceptance" // longer; CI acceptance
+	FaultKill      = "fault:kill"
+	TopologySingle = "topology:single-region"
+)
+
+func TestSuites(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "replab suites")
+}
+
+// Nothing labelled replab may outlive the suite: the after-suite check is
+// the suite's own invariant, not a hope.
+var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+	rep, err := harness.GC(ctx, harness.GCRequest{})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(rep.Labs).To(BeEmpty(), "labs left behind by the suites (removed now): %v", rep.Labs)
+}, NodeTimeout(time.Minute))
+
+// Ginkgo's JSON and JUnit reports go next to each results.json the suite
+// wrote, so one directory tells the whole story of a run.
+var _ = ReportAfterSuite("reports next to results.json", func(r Report) {
+	dirs := map[string]bool{}
+	for _, s := range r.SpecReports {
+		for _, e := range s.ReportEntries {
+			if e.Name == "results" {
+				dirs[e.StringRepresentation()] = true
+			}
+		}
+	}
+	for d := range dirs {
+		Expect(reporters.GenerateJSONReport(r, filepath.Join(d, "ginkgo.json"))).To(Succeed())
+		Expect(reporters.GenerateJUnitReport(r, filepath.Join(d, "junit.xml"))).To(Succeed())
+	}
+})
