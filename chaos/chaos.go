@@ -34,7 +34,9 @@ type Heal func(ctx context.Context) error
 
 // Fault is one reversible failure. Inject resolves its target now ("the
 // leader" means whoever leads at this moment), applies the fault, and
-// returns the heal; on error it leaves nothing behind.
+// returns the heal; on error it leaves nothing behind. target names every
+// affected host, comma-separated. Faults also implement fmt.Stringer
+// ("partition the leader | the etcd members").
 //
 // Lifecycle:
 //
@@ -43,62 +45,6 @@ type Heal func(ctx context.Context) error
 type Fault interface {
 	Name() string
 	Inject(ctx context.Context, c Cluster) (target string, heal Heal, err error)
-}
-
-// Selector resolves a target member at inject time.
-type Selector interface {
-	Resolve(ctx context.Context, c Cluster) (string, error)
-	String() string
-}
-
-type leaderSelector struct{}
-
-func (leaderSelector) Resolve(ctx context.Context, c Cluster) (string, error) {
-	name, err := c.LeaderName(ctx)
-	if err != nil {
-		return "", fmt.Errorf("resolve the leader: %w", err)
-	}
-	return name, nil
-}
-func (leaderSelector) String() string { return "the leader" }
-
-// Leader selects whoever leads when the fault is injected.
-var Leader Selector = leaderSelector{}
-
-type nodeSelector string
-
-func (n nodeSelector) Resolve(context.Context, Cluster) (string, error) { return string(n), nil }
-func (n nodeSelector) String() string                                   { return "node " + string(n) }
-
-// Node selects one member by name.
-func Node(name string) Selector { return nodeSelector(name) }
-
-type killFault struct {
-	target Selector
-	signal string
-}
-
-// Kill sends SIGKILL to the whole container of the selected member: the
-// node dies at once, as on power loss. Heal starts it again, so it rejoins
-// (as a replica if someone else took over).
-func Kill(s Selector) Fault { return killFault{target: s, signal: "SIGKILL"} }
-
-func (k killFault) Name() string { return "kill" }
-
-func (k killFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) {
-	name, err := k.target.Resolve(ctx, c)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := c.Kill(ctx, name, k.signal); err != nil {
-		return name, nil, fmt.Errorf("inject kill on %s: %w", name, err)
-	}
-	var once sync.Once
-	var herr error
-	return name, func(ctx context.Context) error {
-		once.Do(func() { herr = c.Start(ctx, name) })
-		return herr
-	}, nil
 }
 
 // Injector applies faults to one cluster and tracks every active one, so

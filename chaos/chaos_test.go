@@ -1,0 +1,344 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/replab/replab/results"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func resolve(t *testing.T, c Cluster, s Selector, except ...string) []string {
+	t.Helper()
+	got, err := s.Resolve(context.Background(), c, except)
+	if err != nil {
+		t.Fatalf("resolve %s: %v", s, err)
+	}
+	return got
+}
+
+func TestSelectors(t *testing.T) {
+	f := newFake()
+	cases := []struct {
+		sel    Selector
+		except []string
+		want   []string
+	}{
+		{Leader, nil, []string{"a"}},
+		{SyncStandby, nil, []string{"b"}},
+		{Node("c"), nil, []string{"c"}},
+		{Region("r1"), nil, []string{"a", "b"}},
+		{LeaderRegion, nil, []string{"a", "b"}},
+		{EtcdMembers, nil, []string{"etcd-1"}},
+		{Rest, []string{"a"}, []string{"etcd-1", "b", "c", "haproxy"}},
+	}
+	for _, tc := range cases {
+		if got := resolve(t, f, tc.sel, tc.except...); !slices.Equal(got, tc.want) {
+			t.Errorf("%s resolved to %v, want %v", tc.sel, got, tc.want)
+		}
+	}
+	f.leader = "c"
+	f.members[0].Role, f.members[2].Role = "replica", "leader"
+	if got := resolve(t, f, LeaderRegion); !slices.Equal(got, []string{"c"}) {
+		t.Errorf("the leader's region after a failover to c resolved to %v, want [c]", got)
+	}
+}
+
+func TestSelectorErrors(t *testing.T) {
+	f := newFake()
+	f.members[1].SyncState = "async"
+	ctx := context.Background()
+	for _, s := range []Selector{SyncStandby, Node("zz"), Region("nowhere")} {
+		if _, err := s.Resolve(ctx, f, nil); !errors.Is(err, ErrNoTarget) {
+			t.Errorf("%s: got %v, want ErrNoTarget", s, err)
+		}
+	}
+	_, err := Region("nowhere").Resolve(ctx, f, nil)
+	if !strings.Contains(err.Error(), "regions: r1, r2") {
+		t.Errorf("unknown region error does not list the regions: %v", err)
+	}
+}
+
+func TestAnyFollowerIsSeeded(t *testing.T) {
+	f := newFake()
+	seen := map[string]bool{}
+	for seed := range uint64(32) {
+		first := resolve(t, f, AnyFollower(seed))
+		if again := resolve(t, f, AnyFollower(seed)); !slices.Equal(first, again) {
+			t.Fatalf("seed %d picked %v then %v", seed, first, again)
+		}
+		if first[0] == "a" {
+			t.Fatalf("seed %d picked the leader", seed)
+		}
+		seen[first[0]] = true
+	}
+	if !seen["b"] || !seen["c"] {
+		t.Errorf("32 seeds picked only %v: the choice is not spread over the followers", seen)
+	}
+}
+
+func TestInjectRecordsAndHeals(t *testing.T) {
+	f := newFake()
+	rec := &fakeRecorder{}
+	inj := NewInjector(f, rec)
+	ctx := context.Background()
+	a, err := inj.Inject(ctx, Kill(Leader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Target != "a" || a.Injected == 0 {
+		t.Errorf("active = %+v, want target a with an injection time", a)
+	}
+	if err := a.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Heal(ctx); err != nil {
+		t.Fatalf("second heal: %v", err)
+	}
+	want := []string{results.EventFaultInjected + " kill a", results.EventFaultHealed + " kill a"}
+	if got := rec.list(); !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	if l := f.leftovers(); len(l) > 0 {
+		t.Errorf("left behind: %v", l)
+	}
+}
+
+func TestFailedInjectLeavesNothing(t *testing.T) {
+	cases := []struct {
+		name   string
+		fault  Fault
+		failOn string
+	}{
+		{"kill of a region", Kill(Region("r1")), "kill b"},
+		{"pause of a region", Pause(Region("r1")), "pause b"},
+		{"cpu of a region", ThrottleCPU(Region("r1"), 0.1), "cpus b 0.1"},
+		{"partition, second host fails", Partition(Region("r1"), Node("c")), "run b iptables -w -A"},
+		{"partition, hook fails on the last host", Partition(Region("r1"), Node("c")), "run c iptables -w -I OUTPUT"},
+		{"isolate", Isolate(Leader), "run etcd-1 iptables -w -N"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			f.failOn[tc.failOn] = errBoom
+			rec := &fakeRecorder{}
+			inj := NewInjector(f, rec)
+			if _, err := inj.Inject(context.Background(), tc.fault); !errors.Is(err, errBoom) {
+				t.Fatalf("inject: got %v, want the planted error", err)
+			}
+			if l := f.leftovers(); len(l) > 0 {
+				t.Errorf("a failed inject left behind: %v (calls %v)", l, f.calls)
+			}
+			if len(inj.ActiveFaults()) != 0 || len(rec.list()) != 0 {
+				t.Errorf("a failed inject is tracked (%v) or recorded (%v)", inj.ActiveFaults(), rec.list())
+			}
+		})
+	}
+}
+
+func TestEveryFaultHealsIdempotently(t *testing.T) {
+	faults := []Fault{
+		Kill(Leader), Stop(SyncStandby), Restart(Node("c")), Pause(AnyFollower(1)),
+		CrashPostgres(Leader), ThrottleCPU(AnyFollower(2), 0.1), RegionOutage("r1"),
+		Partition(Region("r1"), Rest), PartitionOneWay(Leader, Node("b")), Isolate(Node("b")),
+		CutFromDCS(Leader), LongQuery(AnyFollower(3), time.Minute),
+	}
+	for _, fl := range faults {
+		t.Run(fl.Name(), func(t *testing.T) {
+			f := newFake()
+			inj := NewInjector(f, nil)
+			ctx := context.Background()
+			a, err := inj.Inject(ctx, fl)
+			if err != nil {
+				t.Fatalf("inject %s: %v", describe(fl), err)
+			}
+			// Heal the raw function twice: the second run must find
+			// nothing to do and still succeed.
+			if err := a.heal(ctx); err != nil {
+				t.Fatalf("heal: %v", err)
+			}
+			if err := a.heal(ctx); err != nil {
+				t.Fatalf("second heal: %v", err)
+			}
+			if l := f.leftovers(); len(l) > 0 {
+				t.Errorf("left behind after heal: %v", l)
+			}
+			if err := VerifyBaseline(ctx, f); err != nil {
+				t.Errorf("baseline after heal: %v", err)
+			}
+		})
+	}
+}
+
+func TestHealAllRunsAfterCancel(t *testing.T) {
+	f := newFake()
+	rec := &fakeRecorder{}
+	inj := NewInjector(f, rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := inj.Inject(ctx, Pause(Node("b"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inj.Inject(ctx, Partition(Leader, Rest)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := inj.HealAll(ctx); err != nil {
+		t.Fatalf("heal all after cancel: %v", err)
+	}
+	if len(f.ctxErrs) > 0 {
+		t.Errorf("heal ran with a cancelled context: %v", f.ctxErrs)
+	}
+	if l := f.leftovers(); len(l) > 0 {
+		t.Errorf("left behind: %v", l)
+	}
+	if n := len(inj.ActiveFaults()); n != 0 {
+		t.Errorf("%d faults still active", n)
+	}
+	ev := rec.list()
+	if len(ev) != 4 || !strings.HasPrefix(ev[2], results.EventFaultHealed+" partition") {
+		t.Errorf("events %v: want two injects then two heals, newest first", ev)
+	}
+}
+
+func TestHealErrorsAreJoined(t *testing.T) {
+	f := newFake()
+	inj := NewInjector(f, nil)
+	ctx := context.Background()
+	if _, err := inj.Inject(ctx, Pause(Region("r1"))); err != nil {
+		t.Fatal(err)
+	}
+	f.failOn["unpause a"] = errBoom
+	err := inj.HealAll(ctx)
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("heal all: got %v, want the planted error", err)
+	}
+	if f.state["b"].Paused {
+		t.Error("one failed unpause stopped the others")
+	}
+}
+
+func TestUnsupportedCapability(t *testing.T) {
+	f := newFake()
+	inj := NewInjector(baseOnly{f}, nil)
+	for _, fl := range []Fault{Pause(Node("a")), Partition(Leader, Rest), ThrottleCPU(Node("b"), 0.5), CrashPostgres(Leader)} {
+		if _, err := inj.Inject(context.Background(), fl); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s on a bare cluster: got %v, want ErrUnsupported", describe(fl), err)
+		}
+	}
+	if _, err := inj.Inject(context.Background(), Kill(Node("a"))); err != nil {
+		t.Errorf("kill must work on a bare cluster: %v", err)
+	}
+	if _, err := inj.Inject(context.Background(), Degrade(Leader, Rest)); !errors.Is(err, ErrNotImplemented) {
+		t.Errorf("degrade: got %v, want ErrNotImplemented", err)
+	}
+}
+
+func TestSamePartitionTwiceIsRefused(t *testing.T) {
+	f := newFake()
+	inj := NewInjector(f, nil)
+	ctx := context.Background()
+	if _, err := inj.Inject(ctx, CutFromDCS(Leader)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inj.Inject(ctx, CutFromDCS(Leader)); !errors.Is(err, ErrAlreadyActive) {
+		t.Fatalf("second cut: got %v, want ErrAlreadyActive", err)
+	}
+	// The refusal must not have removed the first cut.
+	if len(f.chains["a"]) != 1 || len(f.chains["etcd-1"]) != 1 {
+		t.Errorf("the refused inject touched the active one: %v", f.chains)
+	}
+	if err := inj.HealAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("read golden (go test -update writes it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func renderPlan(p []HostRules) string {
+	var b strings.Builder
+	for _, hr := range p {
+		b.WriteString("# " + hr.Host + " install\n")
+		for _, a := range hr.Install {
+			b.WriteString(strings.Join(a, " ") + "\n")
+		}
+		b.WriteString("# " + hr.Host + " remove\n")
+		for _, a := range hr.Remove {
+			b.WriteString(strings.Join(a, " ") + "\n")
+		}
+	}
+	return b.String()
+}
+
+func TestPartitionPlanGolden(t *testing.T) {
+	a := Host{Name: "a", Role: RoleNode, IP: "10.0.0.20"}
+	b := Host{Name: "b", Role: RoleNode, IP: "10.0.0.21"}
+	c := Host{Name: "c", Role: RoleNode, IP: "10.0.0.22"}
+	proxy := Host{Name: "haproxy", Role: RoleProxy, IP: "10.0.0.30"}
+	golden(t, "partition_symmetric.golden", renderPlan(PartitionPlan(PartitionRequest{Chain: "REPLAB-CHAOS-test", A: []Host{a, b}, B: []Host{c}})))
+	golden(t, "partition_one_way.golden", renderPlan(PartitionPlan(PartitionRequest{Chain: "REPLAB-CHAOS-test", A: []Host{a, b}, B: []Host{c}, OneWay: true})))
+	if p := PartitionPlan(PartitionRequest{Chain: "X", A: []Host{a}, B: []Host{proxy}}); len(p) != 1 || p[0].Host != "a" {
+		t.Errorf("a proxy must get no rules (no NET_ADMIN): %+v", p)
+	}
+}
+
+func TestResetPlanAndReset(t *testing.T) {
+	lines := []string{"-N REPLAB-CHAOS-1", "-A INPUT -j REPLAB-CHAOS-1", "-A OUTPUT -j REPLAB-CHAOS-1", "-A REPLAB-CHAOS-1 -s 10.0.0.1/32 -j DROP"}
+	got := ResetPlan(lines)
+	want := [][]string{
+		{"iptables", "-w", "-D", "INPUT", "-j", "REPLAB-CHAOS-1"},
+		{"iptables", "-w", "-D", "OUTPUT", "-j", "REPLAB-CHAOS-1"},
+		{"iptables", "-w", "-F", "REPLAB-CHAOS-1"},
+		{"iptables", "-w", "-X", "REPLAB-CHAOS-1"},
+	}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("reset plan %q, want %q", got, want)
+	}
+
+	f := newFake()
+	ctx := context.Background()
+	inj := NewInjector(f, nil)
+	for _, fl := range []Fault{Isolate(Node("c")), Pause(Node("b")), ThrottleCPU(Node("a"), 0.2), Stop(EtcdMembers)} {
+		if _, err := inj.Inject(ctx, fl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := VerifyBaseline(ctx, f)
+	for _, w := range []string{"b is paused", "a has a CPU quota", "etcd-1 is not running", "c has chaos iptables rules"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("baseline check missed %q: %v", w, err)
+		}
+	}
+	did, err := Reset(ctx, f)
+	if err != nil {
+		t.Fatalf("reset: %v (did %v)", err, did)
+	}
+	if l := f.leftovers(); len(l) > 0 {
+		t.Errorf("reset left %v", l)
+	}
+	if err := VerifyBaseline(ctx, f); err != nil {
+		t.Errorf("baseline after reset: %v", err)
+	}
+}

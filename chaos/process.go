@@ -1,0 +1,183 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// hostFault applies one action to every selected host and undoes it on
+// each at heal. A failed inject undoes what it already did.
+type hostFault struct {
+	name  string
+	verb  string // for String: "kill", "pause"...
+	sel   Selector
+	check func(c Cluster) error // capability check before anything happens
+	apply func(ctx context.Context, c Cluster, host string) error
+	undo  func(ctx context.Context, c Cluster, host string) error // idempotent
+}
+
+func (f hostFault) Name() string   { return f.name }
+func (f hostFault) String() string { return f.verb + " " + f.sel.String() }
+
+func (f hostFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) {
+	if f.check != nil {
+		if err := f.check(c); err != nil {
+			return "", nil, fmt.Errorf("inject %s: %w", f.name, err)
+		}
+	}
+	targets, err := f.sel.Resolve(ctx, c, nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("inject %s: %w", f.name, err)
+	}
+	target := strings.Join(targets, ",")
+	heal := func(ctx context.Context) error {
+		if f.undo == nil {
+			return nil
+		}
+		var errs []error
+		for _, h := range targets {
+			if err := f.undo(ctx, c, h); err != nil {
+				errs = append(errs, fmt.Errorf("undo %s on %s: %w", f.name, h, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for i, h := range targets {
+		if err := f.apply(ctx, c, h); err != nil {
+			err = fmt.Errorf("inject %s on %s: %w", f.name, h, err)
+			if f.undo != nil {
+				// Undo every host tried, the failed one included: undo is
+				// idempotent and the failure may have been partial.
+				uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				defer cancel()
+				for _, u := range targets[:i+1] {
+					if uerr := f.undo(uctx, c, u); uerr != nil {
+						err = errors.Join(err, fmt.Errorf("undo %s on %s: %w", f.name, u, uerr))
+					}
+				}
+			}
+			return target, nil, err
+		}
+	}
+	return target, heal, nil
+}
+
+func start(ctx context.Context, c Cluster, h string) error { return c.Start(ctx, h) }
+
+// Kill sends SIGKILL to the whole container of each selected host: the
+// node dies at once, as on power loss. Heal starts it again, so it rejoins
+// (as a replica if someone else took over). Kill(Region("eu")) is a
+// whole-region outage.
+func Kill(s Selector) Fault { return kill("kill", s) }
+
+// RegionOutage kills every database node of a region at once (SIGKILL);
+// heal starts them again. For a region that is cut off rather than down,
+// use Partition(Region(name), Rest).
+func RegionOutage(region string) Fault { return kill("region-outage", Region(region)) }
+
+func kill(name string, s Selector) Fault {
+	return hostFault{name: name, verb: "kill", sel: s,
+		apply: func(ctx context.Context, c Cluster, h string) error { return c.Kill(ctx, h, "SIGKILL") },
+		undo:  start,
+	}
+}
+
+// StopGrace is how long Stop waits after SIGTERM before SIGKILL: enough for
+// Patroni to demote, checkpoint and release the leader lock.
+const StopGrace = 30 * time.Second
+
+// Stop stops each selected host gracefully (SIGTERM, then SIGKILL after
+// StopGrace): Patroni releases the leader lock on the way down, so a
+// planned switchover follows. Heal starts it again.
+func Stop(s Selector) Fault {
+	return hostFault{name: "stop", verb: "stop", sel: s,
+		check: func(c Cluster) error { _, err := need[Processes](c, "Processes"); return err },
+		apply: func(ctx context.Context, c Cluster, h string) error {
+			return c.(Processes).Stop(ctx, h, StopGrace)
+		},
+		undo: start,
+	}
+}
+
+// Restart stops each selected host gracefully and starts it again at
+// inject; heal only makes sure it runs.
+func Restart(s Selector) Fault {
+	return hostFault{name: "restart", verb: "restart", sel: s,
+		check: func(c Cluster) error { _, err := need[Processes](c, "Processes"); return err },
+		apply: func(ctx context.Context, c Cluster, h string) error {
+			if err := c.(Processes).Stop(ctx, h, StopGrace); err != nil {
+				return err
+			}
+			return c.Start(ctx, h)
+		},
+		undo: start,
+	}
+}
+
+// Pause freezes every process of each selected host (cgroup freezer): the
+// node neither crashes nor answers, the classic "long GC pause". Hold it
+// longer than Patroni's TTL to make a paused leader lose its lock; heal
+// thaws it, and a thawed old leader must notice it was demoted.
+func Pause(s Selector) Fault {
+	return hostFault{name: "pause", verb: "pause", sel: s,
+		check: func(c Cluster) error { _, err := need[Processes](c, "Processes"); return err },
+		apply: func(ctx context.Context, c Cluster, h string) error { return c.(Processes).Pause(ctx, h) },
+		undo:  func(ctx context.Context, c Cluster, h string) error { return c.(Processes).Unpause(ctx, h) },
+	}
+}
+
+// pgDataDir is where the node image keeps PostgreSQL's data directory.
+const pgDataDir = "/var/lib/postgresql/data"
+
+// crashArgv SIGKILLs the postmaster named in postmaster.pid, as user
+// postgres. Its children exit with it; Patroni lives on and restarts
+// PostgreSQL (crash recovery) within a loop or two.
+var crashArgv = []string{"sh", "-c", "kill -9 \"$(head -n 1 " + pgDataDir + "/postmaster.pid)\""}
+
+// CrashPostgres kills the postmaster of each selected node with SIGKILL
+// while Patroni keeps running: PostgreSQL crashes, Patroni notices and
+// restarts it (a leader usually keeps its lock). Heal has nothing to undo.
+func CrashPostgres(s Selector) Fault {
+	return hostFault{name: "crash-postgres", verb: "crash PostgreSQL on", sel: s,
+		check: func(c Cluster) error { _, err := need[Commands](c, "Commands"); return err },
+		apply: func(ctx context.Context, c Cluster, h string) error {
+			_, err := c.(Commands).Run(ctx, Command{Host: h, User: "postgres", Argv: crashArgv})
+			return err
+		},
+	}
+}
+
+// ThrottleCPU limits each selected host to cpus cores (0.1 is a tenth of
+// one core) through its container's CPU quota: a slow follower that falls
+// behind. Heal removes the quota.
+func ThrottleCPU(s Selector, cpus float64) Fault {
+	return hostFault{name: "cpu", verb: fmt.Sprintf("throttle to %g CPU", cpus), sel: s,
+		check: func(c Cluster) error {
+			if cpus <= 0 {
+				return fmt.Errorf("throttle cpu: want a quota above 0 cores, got %g", cpus)
+			}
+			_, err := need[Resources](c, "Resources")
+			return err
+		},
+		apply: func(ctx context.Context, c Cluster, h string) error { return c.(Resources).SetCPUs(ctx, h, cpus) },
+		undo:  func(ctx context.Context, c Cluster, h string) error { return c.(Resources).SetCPUs(ctx, h, 0) },
+	}
+}
+
+type degradeFault struct{ a, b Selector }
+
+func (d degradeFault) Name() string { return "degrade" }
+func (d degradeFault) String() string {
+	return "degrade the link " + d.a.String() + " | " + d.b.String()
+}
+func (d degradeFault) Inject(context.Context, Cluster) (string, Heal, error) {
+	return "", nil, fmt.Errorf("inject degrade: %w: link degradation waits for the netem runtime API (netem issue: overlay delay, loss, rate on the plan, then restore it)", ErrNotImplemented)
+}
+
+// Degrade will overlay extra delay, loss and rate on the links between two
+// sides through netem's runtime API. TODO(netem): until that API lands it
+// returns ErrNotImplemented and touches nothing.
+func Degrade(a, b Selector) Fault { return degradeFault{a: a, b: b} }
