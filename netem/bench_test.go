@@ -19,32 +19,35 @@ import (
 
 var benchRTTs = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}
 
-// skipUnlessBackend skips a kernel-backend benchmark where sch_netem is
-// missing, saying so.
-func skipUnlessBackend(b *testing.B, backend netem.Backend) {
+// kernelSkip returns why kernel-backend figures cannot be measured here
+// ("" if they can), and prints it once: go test prints neither the
+// messages nor the names of skipped benchmarks without -v.
+func kernelSkip(b *testing.B) string {
 	b.Helper()
-	if backend != netem.Kernel {
-		return
-	}
+	requireNetns(b)
 	p := newPair(b)
 	c, err := netem.Probe(context.Background(), p.A)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if c.Backend != netem.Kernel {
-		b.Skipf("kernel backend figures unavailable: %s", c.Reason)
+	if c.Backend == netem.Kernel {
+		return ""
 	}
+	fmt.Printf("%s/kernel: SKIP: kernel backend figures unavailable: %s\n", b.Name(), c.Reason)
+	return c.Reason
 }
 
 // BenchmarkRTT measures a one-byte TCP echo across a link whose two ends
 // each hold RTT/2. ns/op is the round trip; rtt_err_% is the median's
 // signed error against the configured RTT, p90_err_% the 90th percentile's.
 func BenchmarkRTT(b *testing.B) {
+	noKernel := kernelSkip(b)
 	for _, backend := range []netem.Backend{netem.Kernel, netem.Userspace} {
 		for _, rtt := range benchRTTs {
 			b.Run(fmt.Sprintf("%s/rtt=%v", backend, rtt), func(b *testing.B) {
-				requireNetns(b)
-				skipUnlessBackend(b, backend)
+				if backend == netem.Kernel && noKernel != "" {
+					b.Skip(noKernel)
+				}
 				p := newPair(b)
 				ctx := context.Background()
 				srv := startServer(b, p.B.ns, p.AddrB)
@@ -93,14 +96,16 @@ func BenchmarkRTT(b *testing.B) {
 // window, not the agent, caps a 50 ms link at about 4 MiB per RTT; the
 // wmem=32MiB case lifts that cap to show the agent's own capacity.
 func BenchmarkThroughput(b *testing.B) {
+	noKernel := kernelSkip(b)
 	for _, backend := range []netem.Backend{netem.Kernel, netem.Userspace} {
 		for _, tc := range []struct{ name, wmem string }{
 			{"rtt=50ms", ""},
 			{"rtt=50ms,wmem=32MiB", "4096 16384 33554432"},
 		} {
 			b.Run(fmt.Sprintf("%s/%s", backend, tc.name), func(b *testing.B) {
-				requireNetns(b)
-				skipUnlessBackend(b, backend)
+				if backend == netem.Kernel && noKernel != "" {
+					b.Skip(noKernel)
+				}
 				p := newPair(b)
 				if tc.wmem != "" {
 					mustRun(b, "ip", "netns", "exec", p.A.ns, "sysctl", "-q", "-w", "net.ipv4.tcp_wmem="+tc.wmem)

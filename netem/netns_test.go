@@ -36,14 +36,23 @@ import (
 // firewall: root, ip and iptables.
 func requireNetns(tb testing.TB) {
 	tb.Helper()
+	why := ""
 	if os.Geteuid() != 0 {
-		tb.Skip("needs root to create network namespaces (run as root, or in CI's root container)")
+		why = "needs root to create network namespaces (run as root, or in CI's root container)"
 	}
 	for _, bin := range []string{"ip", "iptables", "tc"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			tb.Skipf("needs %s on PATH (Debian: apt-get install iproute2 iptables)", bin)
+		if _, err := exec.LookPath(bin); why == "" && err != nil {
+			why = fmt.Sprintf("needs %s on PATH (Debian: apt-get install iproute2 iptables)", bin)
 		}
 	}
+	if why == "" {
+		return
+	}
+	if _, ok := tb.(*testing.B); ok {
+		// go test does not print why a benchmark was skipped without -v.
+		fmt.Printf("%s: SKIP: %s\n", tb.Name(), why)
+	}
+	tb.Skip(why)
 }
 
 var agentBuild struct {
