@@ -46,9 +46,12 @@ type LeaderKillResult struct {
 	Timings   harness.Timings
 	OldLeader string
 	NewLeader string
-	// MostAdvanced lists the followers that had received the most WAL at
-	// the moment of the fault; the new leader should be one of them.
+	// MostAdvanced lists the followers that had received the most WAL
+	// once the leader was dead; in async mode the new leader is one of them.
 	MostAdvanced []string
+	// SyncStandbys were the synchronous standbys at the fault: in
+	// semi-sync and sync modes, the only followers Patroni may promote.
+	SyncStandbys []string
 	Rejoined     bool // the old leader came back as a streaming replica
 	RejoinTime   time.Duration
 	History      results.History
@@ -134,13 +137,23 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 		stopWorkloads()
 		return res, err
 	}
-	res.MostAdvanced = mostAdvanced(before)
 	fault, err := inj.Inject(ctx, chaos.Kill(chaos.Leader))
 	if err != nil {
 		stopWorkloads()
 		return res, err
 	}
 	res.OldLeader = fault.Target
+	// With the leader dead the followers' received positions are final:
+	// what Patroni compares. In (semi-)sync modes only a synchronous
+	// standby is eligible.
+	if after, err := lab.Members(ctx); err == nil {
+		res.MostAdvanced = mostAdvanced(after)
+	}
+	for _, m := range before {
+		if m.Role == harness.RoleReplica && m.SyncState == "sync" {
+			res.SyncStandbys = append(res.SyncStandbys, m.Name)
+		}
+	}
 	log.Info("killed the leader with SIGKILL", "leader", res.OldLeader, "most_advanced_followers", res.MostAdvanced)
 
 	res.NewLeader, err = waitNewLeader(ctx, lab, res.OldLeader, req.Timeout)

@@ -249,7 +249,11 @@ func newLabCmd() *cobra.Command {
 func printSummary(w io.Writer, res experiment.LeaderKillResult) {
 	fmt.Fprintf(w, "\nleader-kill on lab %s: %s killed, %s took over", res.LabID, res.OldLeader, dash(res.NewLeader))
 	if len(res.MostAdvanced) > 0 {
-		fmt.Fprintf(w, " (most advanced followers at the fault: %s)", strings.Join(res.MostAdvanced, ", "))
+		fmt.Fprintf(w, " (most advanced followers: %s", strings.Join(res.MostAdvanced, ", "))
+		if len(res.SyncStandbys) > 0 {
+			fmt.Fprintf(w, "; synchronous standbys: %s", strings.Join(res.SyncStandbys, ", "))
+		}
+		fmt.Fprint(w, ")")
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)

@@ -109,8 +109,24 @@ func (r *Run) WritesAcknowledged(ctx context.Context, n int) {
 	}).WithPolling(100 * time.Millisecond).Should(BeNumerically(">=", n))
 }
 
+// SyncStandbys returns the replicas the leader's pg_stat_replication calls
+// synchronous right now.
+func (r *Run) SyncStandbys(ctx context.Context) []string {
+	GinkgoHelper()
+	ms, err := r.Lab.Members(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, m := range ms {
+		if m.Role == harness.RoleReplica && (m.SyncState == "sync" || m.SyncState == "quorum") {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}
+
 // MostAdvancedFollowers returns the replicas that have received the most WAL
-// right now.
+// right now. Called just after the leader died, these positions are final:
+// they are what Patroni compares.
 func (r *Run) MostAdvancedFollowers(ctx context.Context) []string {
 	GinkgoHelper()
 	ms, err := r.Lab.Members(ctx)
