@@ -36,7 +36,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 unit: build
-	REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GO) test -count=1 $(PKGS_UNIT)
+	REPLAB_INTEGRATION=1 REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GO) test -count=1 -timeout 20m $(PKGS_UNIT)
 
 suites: build images
 	REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GINKGO) -v --label-filter='$(SUITE_LABELS)' --timeout=60m \
