@@ -20,12 +20,12 @@
 //
 // # Fault lifecycle
 //
-//	             resolve selectors now
-//	 Inject ───────────────────────────▶ in effect ──── Heal ───▶ recovered
-//	   │ (fault.injected event)              │ (fault.healed event)
-//	   │ error: what was done is undone,     │ idempotent; HealAll runs it with
-//	   ▼ nothing left, nothing recorded      ▼ a non-cancelled context, capped
-//	 (no Active)                       Injector tracks it until healed
+//	            resolve selectors now
+//	Inject ───────────────────────────▶ in effect ──── Heal ───▶ recovered
+//	  │ (fault.injected event)              │ (fault.healed event)
+//	  │ error: what was done is undone,     │ idempotent; HealAll runs it with
+//	  ▼ nothing left, nothing recorded      ▼ a non-cancelled context, capped
+//	(no Active)                       Injector tracks it until healed
 //
 // The Injector records every inject and heal on the run's clock and
 // HealAll heals what is still active, newest first, errors joined: suites

@@ -130,9 +130,11 @@ func (s Schedule) Plan() []Step {
 	var steps []Step
 	t := time.Duration(0)
 	for {
+		// Gaps are drawn in whole milliseconds: readable plans, and far
+		// finer than anything a fault's effect depends on.
 		gap := s.MinGap
-		if s.MaxGap > s.MinGap {
-			gap += time.Duration(r.Int64N(int64(s.MaxGap - s.MinGap + 1)))
+		if span := (s.MaxGap - s.MinGap) / time.Millisecond; span > 0 {
+			gap += time.Duration(r.Int64N(int64(span)+1)) * time.Millisecond
 		}
 		t += gap
 		if t+s.Hold > s.Duration {
@@ -144,8 +146,8 @@ func (s Schedule) Plan() []Step {
 	}
 }
 
-// Executed is one step as it ran: the resolved target, and when it was
-// injected and healed relative to the start.
+// Executed is one step as it ran: the resolved target, and when the fault
+// was in effect (inject returned) and healed, relative to the start.
 type Executed struct {
 	Step
 	Target           string
@@ -169,8 +171,8 @@ func (s Schedule) Run(ctx context.Context, inj *Injector) ([]Executed, error) {
 		if err := sleepUntil(ctx, start.Add(st.At)); err != nil {
 			break
 		}
-		ex := Executed{Step: st, Injected: time.Since(start)}
 		a, err := inj.Inject(ctx, st.Fault)
+		ex := Executed{Step: st, Injected: time.Since(start)}
 		if err != nil {
 			ex.Err = err
 			errs = append(errs, fmt.Errorf("step %s: %w", st, err))

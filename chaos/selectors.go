@@ -48,7 +48,7 @@ func (syncSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]strin
 			return []string{m.Name}, nil
 		}
 	}
-	return nil, fmt.Errorf("resolve a synchronous standby: %w (is replication async?)", ErrNoTarget)
+	return nil, fmt.Errorf("resolve a synchronous standby: %w (none is in sync state now: replication is async, or the standbys are still catching up)", ErrNoTarget)
 }
 func (syncSelector) String() string { return "a synchronous standby" }
 

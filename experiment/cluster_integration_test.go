@@ -159,6 +159,42 @@ func TestChaosIntegration(t *testing.T) {
 		baseline()
 	})
 
+	t.Run("long-query", func(t *testing.T) {
+		leader, _ := followers()
+		a, err := inj.Inject(ctx, chaos.LongQuery(chaos.AnyFollower(4), time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ExecSQL(ctx, leader, "INSERT INTO replab_writes (id, process) VALUES (-1, 'long-query-test')"); err != nil {
+			t.Fatal(err)
+		}
+		// stalled says whether the follower has received WAL it cannot replay.
+		stalled := func() (bool, error) {
+			conn, err := lab.Connect(ctx, a.Target)
+			if err != nil {
+				return false, err
+			}
+			defer conn.Close(ctx)
+			var behind bool
+			err = conn.QueryRow(ctx, "SELECT pg_last_wal_replay_lsn() < pg_last_wal_receive_lsn()").Scan(&behind)
+			return behind, err
+		}
+		time.Sleep(time.Second)
+		if behind, err := stalled(); err != nil || !behind {
+			t.Errorf("replay on %s is not blocked by the long query (behind %v, %v)", a.Target, behind, err)
+		}
+		if err := a.Heal(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := poll(ctx, 10*time.Second, "replay to catch up on "+a.Target, func() (bool, error) {
+			behind, err := stalled()
+			return err == nil && !behind, err
+		}); err != nil {
+			t.Error(err)
+		}
+		baseline()
+	})
+
 	t.Run("cut-dcs", func(t *testing.T) {
 		wctx, stop := context.WithCancel(ctx)
 		mon := lab.StartMonitor(wctx, rec)
@@ -246,4 +282,3 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
 }
-
