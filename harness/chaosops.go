@@ -3,8 +3,6 @@ package harness
 import (
 	"context"
 	"fmt"
-
-	"github.com/replab/replab/results"
 )
 
 // ContainerStatus is what chaos baseline checks need to know about a
@@ -44,9 +42,3 @@ func (l *Lab) ContainerStatus(ctx context.Context, name string) (ContainerStatus
 	}
 	return st, nil
 }
-
-// ClassifyWriteError decides a failed write's outcome the way the writer
-// does: a server error or a statement never sent certainly did not commit
-// (failed); a connection lost or timed out after sending might have
-// (unknown). Probes use it so every writer classifies alike.
-func ClassifyWriteError(err error) results.Outcome { return classify(err) }

@@ -54,6 +54,17 @@ type WriterConfig struct {
 	Target string
 	// FirstKey is the first id written (default 1); ids go up by one.
 	FirstKey int64
+	// Kind is how writes are recorded (default results.OpWrite); direct
+	// per-member probes for the split-brain checker use results.OpProbe.
+	Kind results.OpKind
+	// ConnectTimeout bounds a reconnect within OpTimeout (default: no
+	// tighter bound), so a dead target does not stall a fast prober.
+	ConnectTimeout time.Duration
+	// KeepOnServerError keeps the session after a server error (e.g. a
+	// read-only replica refusing a probe) instead of reconnecting. Off for
+	// the endpoint: there a server error can mean the session is stuck on
+	// a demoted leader.
+	KeepOnServerError bool
 }
 
 // Workload is a running client; Stop ends it and waits.
@@ -78,6 +89,26 @@ func startWorkload(ctx context.Context, run func(context.Context)) *Workload {
 	return w
 }
 
+// startPeriodic runs step every period until the workload stops, then
+// cleanup (which may be nil).
+func startPeriodic(ctx context.Context, period time.Duration, step func(context.Context), cleanup func()) *Workload {
+	return startWorkload(ctx, func(ctx context.Context) {
+		if cleanup != nil {
+			defer cleanup()
+		}
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			step(ctx)
+		}
+	})
+}
+
 // StartWriter inserts sequential ids at a steady rate, recording each write
 // with its invoke and complete times, the member that served it and its
 // outcome: ok, failed (certainly not committed) or unknown (the connection
@@ -89,6 +120,9 @@ func (l *Lab) StartWriter(ctx context.Context, rec *results.Recorder, cfg Writer
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = time.Second
 	}
+	if cfg.ConnectTimeout <= 0 || cfg.ConnectTimeout > cfg.OpTimeout {
+		cfg.ConnectTimeout = cfg.OpTimeout
+	}
 	if cfg.Process == "" {
 		cfg.Process = "writer-0"
 	}
@@ -98,40 +132,40 @@ func (l *Lab) StartWriter(ctx context.Context, rec *results.Recorder, cfg Writer
 	if cfg.FirstKey == 0 {
 		cfg.FirstKey = 1
 	}
-	return startWorkload(ctx, func(ctx context.Context) {
-		var conn *pgx.Conn
-		defer func() {
-			if conn != nil {
-				_ = conn.Close(context.WithoutCancel(ctx))
-			}
-		}()
-		tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
-		defer tick.Stop()
-		key := cfg.FirstKey
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			p := rec.Begin(results.OpStart{Kind: results.OpWrite, Process: cfg.Process, Target: cfg.Target, Key: key})
-			var end results.OpEnd
-			conn, end = l.writeOnce(ctx, conn, cfg, key)
-			p.End(end)
-			key++
+	if cfg.Kind == "" {
+		cfg.Kind = results.OpWrite
+	}
+	var conn *pgx.Conn
+	key := cfg.FirstKey
+	return startPeriodic(ctx, time.Duration(float64(time.Second)/cfg.Rate), func(ctx context.Context) {
+		p := rec.Begin(results.OpStart{Kind: cfg.Kind, Process: cfg.Process, Target: cfg.Target, Key: key})
+		var end results.OpEnd
+		conn, end = l.writeOnce(ctx, conn, cfg, key)
+		p.End(end)
+		key++
+	}, func() {
+		if conn != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
 		}
 	})
 }
 
 // writeOnce performs one insert, reconnecting first if needed, and
-// classifies the outcome.
+// classifies the outcome. A write sent to a node (not an endpoint) is
+// attributed to that node whatever its outcome.
 func (l *Lab) writeOnce(ctx context.Context, conn *pgx.Conn, cfg WriterConfig, key int64) (*pgx.Conn, results.OpEnd) {
+	var member string
+	if cfg.Target != EndpointRW && cfg.Target != EndpointRO {
+		member = cfg.Target
+	}
 	octx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
 	defer cancel()
 	if conn == nil {
-		c, err := l.Connect(octx, cfg.Target)
+		cctx, ccancel := context.WithTimeout(octx, cfg.ConnectTimeout)
+		c, err := l.Connect(cctx, cfg.Target)
+		ccancel()
 		if err != nil {
-			return nil, results.OpEnd{Outcome: results.Failed, Err: err}
+			return nil, results.OpEnd{Outcome: results.Failed, Member: member, Err: err}
 		}
 		conn = c
 	}
@@ -140,8 +174,12 @@ func (l *Lab) writeOnce(ctx context.Context, conn *pgx.Conn, cfg WriterConfig, k
 	if err == nil {
 		return conn, results.OpEnd{Outcome: results.OK, Member: l.nodeByIP(addr)}
 	}
-	_ = conn.Close(context.WithoutCancel(ctx))
-	return nil, results.OpEnd{Outcome: classify(err), Err: err}
+	var pgErr *pgconn.PgError
+	if !cfg.KeepOnServerError || !errors.As(err, &pgErr) {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		conn = nil
+	}
+	return conn, results.OpEnd{Outcome: classify(err), Member: member, Err: err}
 }
 
 // classify decides whether a failed write may have committed. A server
@@ -225,59 +263,50 @@ const MonitorPeriod = 50 * time.Millisecond
 // from its Patroni REST API) and timeline switches. Each event carries
 // MonitorPeriod as its resolution.
 func (l *Lab) StartMonitor(ctx context.Context, rec *results.Recorder) *Workload {
-	return startWorkload(ctx, func(ctx context.Context) {
-		var (
-			keyHolder = "?" // unknown until the first read
-			leaders   = map[string]bool{}
-			timeline  = 0
-			mu        sync.Mutex
-		)
-		tick := time.NewTicker(MonitorPeriod)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
+	var (
+		keyHolder = "?" // unknown until the first read
+		leaders   = map[string]bool{}
+		timeline  = 0
+		mu        sync.Mutex
+	)
+	return startPeriodic(ctx, MonitorPeriod, func(ctx context.Context) {
+		holder, err := l.leaderKey(ctx)
+		if err == nil && holder != keyHolder {
+			switch {
+			case holder == "":
+				rec.Event(results.Event{Kind: results.EventLeaderKeyGone, Node: keyHolder, Resolution: MonitorPeriod})
+			case keyHolder != "?":
+				rec.Event(results.Event{Kind: results.EventLeaderChanged, Node: holder, Resolution: MonitorPeriod})
+			default:
+				rec.Event(results.Event{Kind: results.EventLeaderChanged, Node: holder, Detail: "initial", Resolution: MonitorPeriod})
 			}
-			holder, err := l.leaderKey(ctx)
-			if err == nil && holder != keyHolder {
-				switch {
-				case holder == "":
-					rec.Event(results.Event{Kind: results.EventLeaderKeyGone, Node: keyHolder, Resolution: MonitorPeriod})
-				case keyHolder != "?":
-					rec.Event(results.Event{Kind: results.EventLeaderChanged, Node: holder, Resolution: MonitorPeriod})
-				default:
-					rec.Event(results.Event{Kind: results.EventLeaderChanged, Node: holder, Detail: "initial", Resolution: MonitorPeriod})
-				}
-				keyHolder = holder
-			}
-			var wg sync.WaitGroup
-			for _, n := range l.plan.Nodes {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					st, err := l.patroni(ctx, n.Name)
-					mu.Lock()
-					defer mu.Unlock()
-					isLeader := err == nil && normaliseRole(st.Role) == RoleLeader && st.State == "running"
-					if isLeader && !leaders[n.Name] {
-						rec.Event(results.Event{Kind: results.EventPromoted, Node: n.Name, Detail: "timeline " + strconv.Itoa(st.Timeline), Resolution: MonitorPeriod})
-					}
-					if isLeader && st.Timeline > timeline {
-						if timeline != 0 {
-							rec.Event(results.Event{Kind: results.EventTimeline, Node: n.Name, Detail: strconv.Itoa(st.Timeline), Resolution: MonitorPeriod})
-						}
-						timeline = st.Timeline
-					}
-					if err == nil || ctx.Err() == nil {
-						leaders[n.Name] = isLeader
-					}
-				}()
-			}
-			wg.Wait()
+			keyHolder = holder
 		}
-	})
+		var wg sync.WaitGroup
+		for _, n := range l.plan.Nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, err := l.patroni(ctx, n.Name)
+				mu.Lock()
+				defer mu.Unlock()
+				isLeader := err == nil && normaliseRole(st.Role) == RoleLeader && st.State == "running"
+				if isLeader && !leaders[n.Name] {
+					rec.Event(results.Event{Kind: results.EventPromoted, Node: n.Name, Detail: "timeline " + strconv.Itoa(st.Timeline), Resolution: MonitorPeriod})
+				}
+				if isLeader && st.Timeline > timeline {
+					if timeline != 0 {
+						rec.Event(results.Event{Kind: results.EventTimeline, Node: n.Name, Detail: strconv.Itoa(st.Timeline), Resolution: MonitorPeriod})
+					}
+					timeline = st.Timeline
+				}
+				if err == nil || ctx.Err() == nil {
+					leaders[n.Name] = isLeader
+				}
+			}()
+		}
+		wg.Wait()
+	}, nil)
 }
 
 // leaderKey reads Patroni's leader key from etcd's v3 JSON gateway on the
@@ -331,54 +360,43 @@ const LagPeriod = 100 * time.Millisecond
 // replay lag (seconds) and byte lag as the current leader's
 // pg_stat_replication reports them.
 func (l *Lab) StartLagSampler(ctx context.Context, rec *results.Recorder) *Workload {
-	return startWorkload(ctx, func(ctx context.Context) {
-		var conn *pgx.Conn
-		defer func() {
-			if conn != nil {
-				_ = conn.Close(context.WithoutCancel(ctx))
-			}
-		}()
-		tick := time.NewTicker(LagPeriod)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			octx, cancel := context.WithTimeout(ctx, LagPeriod*5)
-			if conn == nil {
-				c, err := l.Connect(octx, EndpointRW)
-				if err != nil {
-					cancel()
-					continue
-				}
-				conn = c
-			}
-			rows, err := conn.Query(octx, `SELECT application_name,
-				coalesce(extract(epoch FROM write_lag), 0)::float8,
-				coalesce(extract(epoch FROM flush_lag), 0)::float8,
-				coalesce(extract(epoch FROM replay_lag), 0)::float8,
-				coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::float8
-				FROM pg_stat_replication`)
-			if err == nil {
-				for rows.Next() {
-					var app string
-					var w, f, r, b float64
-					if rows.Scan(&app, &w, &f, &r, &b) == nil {
-						rec.Sample(results.Sample{Metric: results.MetricLagWriteSeconds, Node: app, Value: w})
-						rec.Sample(results.Sample{Metric: results.MetricLagFlushSeconds, Node: app, Value: f})
-						rec.Sample(results.Sample{Metric: results.MetricLagReplaySeconds, Node: app, Value: r})
-						rec.Sample(results.Sample{Metric: results.MetricLagBytes, Node: app, Value: b})
-					}
-				}
-				err = rows.Err()
-			}
-			cancel()
+	var conn *pgx.Conn
+	return startPeriodic(ctx, LagPeriod, func(ctx context.Context) {
+		octx, cancel := context.WithTimeout(ctx, LagPeriod*5)
+		defer cancel()
+		if conn == nil {
+			c, err := l.Connect(octx, EndpointRW)
 			if err != nil {
-				_ = conn.Close(context.WithoutCancel(ctx))
-				conn = nil
+				return
 			}
+			conn = c
+		}
+		rows, err := conn.Query(octx, `SELECT application_name,
+			coalesce(extract(epoch FROM write_lag), 0)::float8,
+			coalesce(extract(epoch FROM flush_lag), 0)::float8,
+			coalesce(extract(epoch FROM replay_lag), 0)::float8,
+			coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::float8
+			FROM pg_stat_replication`)
+		if err == nil {
+			for rows.Next() {
+				var app string
+				var w, f, r, b float64
+				if rows.Scan(&app, &w, &f, &r, &b) == nil {
+					rec.Sample(results.Sample{Metric: results.MetricLagWriteSeconds, Node: app, Value: w})
+					rec.Sample(results.Sample{Metric: results.MetricLagFlushSeconds, Node: app, Value: f})
+					rec.Sample(results.Sample{Metric: results.MetricLagReplaySeconds, Node: app, Value: r})
+					rec.Sample(results.Sample{Metric: results.MetricLagBytes, Node: app, Value: b})
+				}
+			}
+			err = rows.Err()
+		}
+		if err != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
+			conn = nil
+		}
+	}, func() {
+		if conn != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
 		}
 	})
 }
