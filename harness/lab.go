@@ -18,7 +18,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
-	"github.com/docker/go-connections/nat"
 	"github.com/testcontainers/testcontainers-go"
 	"golang.org/x/sync/errgroup"
 
@@ -412,15 +411,8 @@ func (l *Lab) run(ctx context.Context, netName string, labels map[string]string,
 	if err != nil {
 		return "", nil, fmt.Errorf("inspect %s: %w", s.m.Name, err)
 	}
-	ports := map[int]int{}
+	ports := publishedPorts(*insp)
 	for _, p := range s.ports {
-		bs := insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", p))]
-		for _, b := range bs {
-			if b.HostIP == "127.0.0.1" {
-				hp, _ := strconv.Atoi(b.HostPort)
-				ports[p] = hp
-			}
-		}
 		if ports[p] == 0 {
 			return "", nil, fmt.Errorf("start %s: port %d not published on 127.0.0.1", s.m.Name, p)
 		}

@@ -32,7 +32,19 @@ func (l *Lab) refreshPorts(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("inspect %s: %w", name, err)
 	}
+	l.mu.Lock()
+	l.ports[name] = publishedPorts(insp)
+	l.mu.Unlock()
+	return nil
+}
+
+// publishedPorts maps container ports to the host ports published on
+// 127.0.0.1 (the only address replab publishes on).
+func publishedPorts(insp container.InspectResponse) map[int]int {
 	ports := map[int]int{}
+	if insp.NetworkSettings == nil {
+		return ports
+	}
 	for p, bs := range insp.NetworkSettings.Ports {
 		for _, b := range bs {
 			if b.HostIP == "127.0.0.1" {
@@ -42,10 +54,7 @@ func (l *Lab) refreshPorts(ctx context.Context, name string) error {
 			}
 		}
 	}
-	l.mu.Lock()
-	l.ports[name] = ports
-	l.mu.Unlock()
-	return nil
+	return ports
 }
 
 // readiness is one observation of how far the lab has come.

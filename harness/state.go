@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -137,31 +136,14 @@ func Attach(ctx context.Context, id string) (*Lab, error) {
 		return nil, err
 	}
 	for _, c := range ctrs {
-		name := c.Labels[LabelNode]
-		l.ids[name] = c.ID
-		ports := map[int]int{}
-		for _, p := range c.Ports {
-			if p.IP == "127.0.0.1" && p.PublicPort != 0 {
-				ports[int(p.PrivatePort)] = int(p.PublicPort)
-			}
-		}
-		l.ports[name] = ports
+		l.ids[c.Labels[LabelNode]] = c.ID
 	}
-	// A stopped container publishes nothing in the listing: inspect it.
-	for name, ports := range l.ports {
-		if len(ports) > 0 {
-			continue
-		}
-		insp, err := cli.ContainerInspect(ctx, l.ids[name])
-		if err != nil {
-			continue
-		}
-		for p, bs := range insp.HostConfig.PortBindings {
-			for _, b := range bs {
-				if hp, err := strconv.Atoi(b.HostPort); err == nil && hp != 0 {
-					ports[p.Int()] = hp
-				}
-			}
+	// A stopped (killed) container publishes no ports; Start re-reads them
+	// when it runs again.
+	for name := range l.ids {
+		if err := l.refreshPorts(ctx, name); err != nil {
+			_ = cli.Close()
+			return nil, fmt.Errorf("attach lab %s: %w", id, err)
 		}
 	}
 	return l, nil
