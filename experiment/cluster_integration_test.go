@@ -229,7 +229,7 @@ func TestChaosIntegration(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cut off from etcd: %v", err)
 		}
-		newLeader, err := waitNewLeader(ctx, lab, old, limit+10*time.Second)
+		newLeader, err := WaitNewLeader(ctx, lab, old, limit+10*time.Second)
 		if err != nil {
 			t.Fatalf("no new leader after cutting %s from etcd: %v", old, err)
 		}
@@ -269,7 +269,7 @@ func TestChaosIntegration(t *testing.T) {
 		if acksAfter > 0 || len(sb.Windows) > 0 {
 			t.Errorf("split brain: %d writes acknowledged by %s after %s was elected; windows %+v", acksAfter, old, newLeader, sb.Windows)
 		}
-		if err := waitStreaming(ctx, lab, old, 90*time.Second); err != nil {
+		if err := WaitStreaming(ctx, lab, old, 90*time.Second); err != nil {
 			t.Errorf("%s did not rejoin after heal: %v", old, err)
 		}
 		baseline()

@@ -115,6 +115,17 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 	})
 	inj := chaos.NewInjector(lab, rec)
 	defer func() { err = errors.Join(err, inj.HealAll(ctx)) }()
+	// writeAnyway evaluates and writes the run directory, joining any
+	// error, so a failed run can still be studied.
+	writeAnyway := func(cause error) error {
+		res.History = rec.History()
+		res.Verdict = results.Evaluate(res.History, Targets(topo))
+		res.Dir = filepath.Join(req.OutDir, res.RunID)
+		if err := results.WriteRun(res.Dir, res.History, res.Verdict); err != nil {
+			return errors.Join(cause, err)
+		}
+		return cause
+	}
 
 	if err := lab.PrepareWorkload(ctx); err != nil {
 		return res, err
@@ -147,23 +158,19 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 	// what Patroni compares. In (semi-)sync modes only a synchronous
 	// standby is eligible.
 	if after, err := lab.Members(ctx); err == nil {
-		res.MostAdvanced = mostAdvanced(after)
+		res.MostAdvanced = harness.MostAdvanced(after)
 	}
-	for _, m := range before {
-		if m.Role == harness.RoleReplica && m.SyncState == "sync" {
-			res.SyncStandbys = append(res.SyncStandbys, m.Name)
-		}
-	}
+	res.SyncStandbys = harness.SyncStandbys(before)
 	log.Info("killed the leader with SIGKILL", "leader", res.OldLeader, "most_advanced_followers", res.MostAdvanced)
 
-	res.NewLeader, err = waitNewLeader(ctx, lab, res.OldLeader, req.Timeout)
+	res.NewLeader, err = WaitNewLeader(ctx, lab, res.OldLeader, req.Timeout)
 	if err != nil {
 		stopWorkloads()
-		return res, writeAnyway(req, rec, &res, err)
+		return res, writeAnyway(err)
 	}
-	if err := waitWriteAfter(ctx, rec, fault.Injected, req.Timeout); err != nil {
+	if err := WaitWriteAfter(ctx, rec, fault.Injected, req.Timeout); err != nil {
 		stopWorkloads()
-		return res, writeAnyway(req, rec, &res, err)
+		return res, writeAnyway(err)
 	}
 	log.Info("new leader accepts writes", "leader", res.NewLeader)
 	if err := sleep(ctx, req.Settle); err != nil {
@@ -175,9 +182,9 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 	healedAt := time.Now()
 	if err := fault.Heal(ctx); err != nil {
 		stopWorkloads()
-		return res, writeAnyway(req, rec, &res, err)
+		return res, writeAnyway(err)
 	}
-	if err := waitStreaming(ctx, lab, res.OldLeader, req.Timeout); err != nil {
+	if err := WaitStreaming(ctx, lab, res.OldLeader, req.Timeout); err != nil {
 		log.Warn("old leader did not rejoin", "node", res.OldLeader, "err", err)
 	} else {
 		res.Rejoined = true
@@ -189,27 +196,9 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 	rctx, cancel := context.WithTimeout(ctx, req.Timeout)
 	defer cancel()
 	if _, err := lab.ReadBack(rctx, rec); err != nil {
-		return res, writeAnyway(req, rec, &res, err)
+		return res, writeAnyway(err)
 	}
-	return res, writeAnyway(req, rec, &res, nil)
-}
-
-// writeAnyway evaluates and writes the run directory, joining any error.
-func writeAnyway(req LeaderKillRequest, rec *results.Recorder, res *LeaderKillResult, cause error) error {
-	res.History = rec.History()
-	res.Verdict = results.Evaluate(res.History, Targets(req.topology(res)))
-	res.Dir = filepath.Join(req.OutDir, res.RunID)
-	if err := results.WriteRun(res.Dir, res.History, res.Verdict); err != nil {
-		return errors.Join(cause, err)
-	}
-	return cause
-}
-
-func (r LeaderKillRequest) topology(res *LeaderKillResult) *topologies.Topology {
-	if r.Lab != nil {
-		return r.Lab.Topology()
-	}
-	return r.Topology
+	return res, writeAnyway(nil)
 }
 
 // Targets converts a topology's SLA into the checker's targets.
@@ -237,25 +226,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// mostAdvanced returns the replicas with the highest received LSN.
-func mostAdvanced(ms []harness.Member) []string {
-	var best uint64
-	var out []string
-	for _, m := range ms {
-		if m.Role != harness.RoleReplica {
-			continue
-		}
-		v := harness.ParseLSN(m.ReceivedLSN)
-		switch {
-		case v > best:
-			best, out = v, []string{m.Name}
-		case v == best:
-			out = append(out, m.Name)
-		}
-	}
-	return out
-}
-
 func poll(ctx context.Context, timeout time.Duration, what string, f func() (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -276,7 +246,9 @@ func poll(ctx context.Context, timeout time.Duration, what string, f func() (boo
 	}
 }
 
-func waitNewLeader(ctx context.Context, lab *harness.Lab, old string, timeout time.Duration) (string, error) {
+// WaitNewLeader waits up to timeout for a running leader other than old
+// and returns its name.
+func WaitNewLeader(ctx context.Context, lab *harness.Lab, old string, timeout time.Duration) (string, error) {
 	var name string
 	err := poll(ctx, timeout, "a new leader", func() (bool, error) {
 		m, err := lab.Leader(ctx)
@@ -289,20 +261,17 @@ func waitNewLeader(ctx context.Context, lab *harness.Lab, old string, timeout ti
 	return name, err
 }
 
-// waitWriteAfter waits until the history holds an acknowledged write
-// invoked after the fault.
-func waitWriteAfter(ctx context.Context, rec *results.Recorder, after time.Duration, timeout time.Duration) error {
+// WaitWriteAfter waits up to timeout until the recorder holds an
+// acknowledged write invoked at or after the given moment (the fault).
+func WaitWriteAfter(ctx context.Context, rec *results.Recorder, after time.Duration, timeout time.Duration) error {
 	return poll(ctx, timeout, "the first acknowledged write after the fault", func() (bool, error) {
-		for _, op := range rec.History().Ops {
-			if op.Kind == results.OpWrite && op.Outcome == results.OK && op.Invoke >= after {
-				return true, nil
-			}
-		}
-		return false, nil
+		return rec.AckedWrites(after) > 0, nil
 	})
 }
 
-func waitStreaming(ctx context.Context, lab *harness.Lab, name string, timeout time.Duration) error {
+// WaitStreaming waits up to timeout until the named member is a replica
+// streaming from its upstream.
+func WaitStreaming(ctx context.Context, lab *harness.Lab, name string, timeout time.Duration) error {
 	return poll(ctx, timeout, name+" streaming again", func() (bool, error) {
 		ms, err := lab.Members(ctx)
 		if err != nil {

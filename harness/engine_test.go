@@ -140,3 +140,22 @@ func TestParseLSN(t *testing.T) {
 		}
 	}
 }
+
+func TestEligibleFollowers(t *testing.T) {
+	ms := []Member{
+		{Name: "a", Role: RoleLeader, ReceivedLSN: ""},
+		{Name: "b", Role: RoleReplica, ReceivedLSN: "0/3000060", SyncState: "async"},
+		{Name: "c", Role: RoleReplica, ReceivedLSN: "0/3000100", SyncState: "sync"},
+		{Name: "d", Role: RoleReplica, ReceivedLSN: "0/3000100", SyncState: "potential"},
+		{Name: "e", Role: RoleUnknown, ReceivedLSN: "1/0"},
+	}
+	if got := MostAdvanced(ms); strings.Join(got, ",") != "c,d" {
+		t.Errorf("MostAdvanced = %v, want c,d (the leader and unknown members never count)", got)
+	}
+	if got := SyncStandbys(ms); strings.Join(got, ",") != "c" {
+		t.Errorf("SyncStandbys = %v, want c", got)
+	}
+	if got := MostAdvanced(ms[:1]); got != nil {
+		t.Errorf("MostAdvanced of a lone leader = %v, want none", got)
+	}
+}

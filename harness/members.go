@@ -312,3 +312,36 @@ func (l *Lab) LeaderName(ctx context.Context) (string, error) {
 	m, err := l.Leader(ctx)
 	return m.Name, err
 }
+
+// MostAdvanced returns the replicas with the highest received LSN. Taken
+// just after the leader died, these positions are final: what Patroni
+// compares when it picks a new leader in async mode.
+func MostAdvanced(ms []Member) []string {
+	var best uint64
+	var out []string
+	for _, m := range ms {
+		if m.Role != RoleReplica {
+			continue
+		}
+		switch v := ParseLSN(m.ReceivedLSN); {
+		case v > best:
+			best, out = v, []string{m.Name}
+		case v == best:
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}
+
+// SyncStandbys returns the replicas their upstream calls synchronous (sync,
+// or quorum in Patroni 4): in semi-sync and sync modes the only followers
+// Patroni may promote.
+func SyncStandbys(ms []Member) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Role == RoleReplica && (m.SyncState == "sync" || m.SyncState == "quorum") {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}

@@ -386,6 +386,23 @@ func (r *Recorder) RecordFinal(f FinalState) {
 	r.final = &f
 }
 
+// AckedWrites counts the acknowledged (ok) OpWrite operations invoked at
+// or after since, without copying the history: pollers waiting for writes
+// to resume call it every few milliseconds.
+func (r *Recorder) AckedWrites(since time.Duration) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, ch := range r.ops.chunks {
+		for i := range ch {
+			if o := &ch[i]; o.Kind == OpWrite && o.Outcome == OK && o.Invoke >= since {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // History returns a deep copy of everything recorded so far. Operations
 // still pending are included as Unknown, completed now.
 func (r *Recorder) History() History {

@@ -98,15 +98,8 @@ func (r *Run) StopWorkload() {
 // the run started.
 func (r *Run) WritesAcknowledged(ctx context.Context, n int) {
 	GinkgoHelper()
-	Eventually(ctx, func() int {
-		c := 0
-		for _, op := range r.Rec.History().Ops {
-			if op.Kind == results.OpWrite && op.Outcome == results.OK {
-				c++
-			}
-		}
-		return c
-	}).WithPolling(100 * time.Millisecond).Should(BeNumerically(">=", n))
+	Eventually(ctx, func() int { return r.Rec.AckedWrites(0) }).
+		WithPolling(100 * time.Millisecond).Should(BeNumerically(">=", n))
 }
 
 // SyncStandbys returns the replicas the leader's pg_stat_replication calls
@@ -115,13 +108,7 @@ func (r *Run) SyncStandbys(ctx context.Context) []string {
 	GinkgoHelper()
 	ms, err := r.Lab.Members(ctx)
 	Expect(err).NotTo(HaveOccurred())
-	var out []string
-	for _, m := range ms {
-		if m.Role == harness.RoleReplica && (m.SyncState == "sync" || m.SyncState == "quorum") {
-			out = append(out, m.Name)
-		}
-	}
-	return out
+	return harness.SyncStandbys(ms)
 }
 
 // MostAdvancedFollowers returns the replicas that have received the most WAL
@@ -131,34 +118,16 @@ func (r *Run) MostAdvancedFollowers(ctx context.Context) []string {
 	GinkgoHelper()
 	ms, err := r.Lab.Members(ctx)
 	Expect(err).NotTo(HaveOccurred())
-	var best uint64
-	var out []string
-	for _, m := range ms {
-		if m.Role != harness.RoleReplica {
-			continue
-		}
-		switch v := harness.ParseLSN(m.ReceivedLSN); {
-		case v > best:
-			best, out = v, []string{m.Name}
-		case v == best:
-			out = append(out, m.Name)
-		}
-	}
+	out := harness.MostAdvanced(ms)
 	Expect(out).NotTo(BeEmpty(), "no replica reported a received LSN: %+v", ms)
 	return out
 }
 
-// NewLeaderElected waits for a leader other than old and returns it.
+// NewLeaderElected waits for a running leader other than old and returns it.
 func (r *Run) NewLeaderElected(ctx context.Context, old string) string {
 	GinkgoHelper()
-	var name string
-	Eventually(ctx, func(g Gomega) {
-		m, err := r.Lab.Leader(ctx)
-		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(m.Name).NotTo(Equal(old))
-		g.Expect(m.State).To(Equal("running"))
-		name = m.Name
-	}).WithTimeout(FailoverTimeout).WithPolling(100 * time.Millisecond).Should(Succeed())
+	name, err := experiment.WaitNewLeader(ctx, r.Lab, old, FailoverTimeout)
+	Expect(err).NotTo(HaveOccurred())
 	return name
 }
 
@@ -166,32 +135,14 @@ func (r *Run) NewLeaderElected(ctx context.Context, old string) string {
 // moment (on the run's clock).
 func (r *Run) WritesResume(ctx context.Context, after time.Duration) {
 	GinkgoHelper()
-	Eventually(ctx, func() bool {
-		for _, op := range r.Rec.History().Ops {
-			if op.Kind == results.OpWrite && op.Outcome == results.OK && op.Invoke >= after {
-				return true
-			}
-		}
-		return false
-	}).WithTimeout(FailoverTimeout).WithPolling(100*time.Millisecond).Should(BeTrue(), "no write was acknowledged after the fault")
+	Expect(experiment.WaitWriteAfter(ctx, r.Rec, after, FailoverTimeout)).To(Succeed(), "no write was acknowledged after the fault")
 }
 
-// Streaming waits until the named member is a replica streaming from
-// upstream (the leader when upstream is empty).
+// Streaming waits until the named member is a replica streaming from its
+// upstream.
 func (r *Run) Streaming(ctx context.Context, name string, timeout time.Duration) {
 	GinkgoHelper()
-	Eventually(ctx, func(g Gomega) {
-		ms, err := r.Lab.Members(ctx)
-		g.Expect(err).NotTo(HaveOccurred())
-		for _, m := range ms {
-			if m.Name == name {
-				g.Expect(m.Role).To(Equal(harness.RoleReplica), "%s role", name)
-				g.Expect(m.State).To(Equal("streaming"), "%s state", name)
-				return
-			}
-		}
-		g.Expect(name).To(BeEmpty(), "member %s not in the lab", name)
-	}).WithTimeout(timeout).WithPolling(200 * time.Millisecond).Should(Succeed())
+	Expect(experiment.WaitStreaming(ctx, r.Lab, name, timeout)).To(Succeed())
 }
 
 // Finish stops the workload, reads every write back from the leader,
