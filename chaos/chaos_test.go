@@ -3,18 +3,15 @@ package chaos
 import (
 	"context"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/replab/replab/internal/golden"
 	"github.com/replab/replab/results"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func resolve(t *testing.T, c Cluster, s Selector, except ...string) []string {
 	t.Helper()
@@ -260,23 +257,6 @@ func TestSamePartitionTwiceIsRefused(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("read golden (go test -update writes it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
-
 func renderPlan(p []HostRules) string {
 	var b strings.Builder
 	for _, hr := range p {
@@ -297,8 +277,8 @@ func TestPartitionPlanGolden(t *testing.T) {
 	b := Host{Name: "b", Role: RoleNode, IP: "10.0.0.21"}
 	c := Host{Name: "c", Role: RoleNode, IP: "10.0.0.22"}
 	proxy := Host{Name: "haproxy", Role: RoleProxy, IP: "10.0.0.30"}
-	golden(t, "partition_symmetric.golden", renderPlan(PartitionPlan(PartitionRequest{Chain: "REPLAB-CHAOS-test", A: []Host{a, b}, B: []Host{c}})))
-	golden(t, "partition_one_way.golden", renderPlan(PartitionPlan(PartitionRequest{Chain: "REPLAB-CHAOS-test", A: []Host{a, b}, B: []Host{c}, OneWay: true})))
+	golden.Check(t, filepath.Join("testdata", "partition_symmetric.golden"), []byte(renderPlan(PartitionPlan(PartitionRequest{Chain: "REPLAB-CHAOS-test", A: []Host{a, b}, B: []Host{c}}))))
+	golden.Check(t, filepath.Join("testdata", "partition_one_way.golden"), []byte(renderPlan(PartitionPlan(PartitionRequest{Chain: "REPLAB-CHAOS-test", A: []Host{a, b}, B: []Host{c}, OneWay: true}))))
 	if p := PartitionPlan(PartitionRequest{Chain: "X", A: []Host{a}, B: []Host{proxy}}); len(p) != 1 || p[0].Host != "a" {
 		t.Errorf("a proxy must get no rules (no NET_ADMIN): %+v", p)
 	}

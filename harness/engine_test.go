@@ -1,34 +1,14 @@
 package harness
 
 import (
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/replab/replab/internal/golden"
 	"github.com/replab/replab/topologies"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("read golden %s (run go test ./harness -run %s -update): %v", p, t.Name(), err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs from golden (go test ./harness -run %s -update to accept):\n--- got\n%s", p, t.Name(), got)
-	}
-}
 
 var testCreds = Credentials{Superuser: "postgres", SuperPass: "su", Replicator: "replicator", ReplPass: "rp", Rewinder: "rewinder", RewindPass: "rw"}
 
@@ -53,14 +33,14 @@ func TestPatroniConfigGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "patroni-"+name+"-"+n.Name+".yml", out)
+			golden.Check(t, filepath.Join("testdata", "patroni-"+name+"-"+n.Name+".yml"), out)
 		}
 	}
 }
 
 func TestHAProxyConfigGolden(t *testing.T) {
 	_, p := testPlan(t, "three-region")
-	golden(t, "haproxy-three-region.cfg", haproxyConfig(p))
+	golden.Check(t, filepath.Join("testdata", "haproxy-three-region.cfg"), haproxyConfig(p))
 }
 
 // The article's three modes, as PostgreSQL settings.

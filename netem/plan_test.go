@@ -4,34 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/replab/replab/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./netem -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the plan's output (go test ./netem -run %s -update rewrites it after review)\n--- got\n%s\n--- want\n%s", path, t.Name(), got, want)
-	}
-}
 
 func pfx(s ...string) []netip.Prefix {
 	var out []netip.Prefix
@@ -75,7 +55,7 @@ func TestPlanKernelGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "kernel-"+name+".golden", render(cmds))
+			golden.Check(t, filepath.Join("testdata", "kernel-"+name+".golden"), render(cmds))
 		})
 	}
 }
@@ -89,7 +69,7 @@ func TestPlanUserspaceGolden(t *testing.T) {
 			}
 			out := append(render(up.Commands()), "# agent config\n"...)
 			out = append(out, up.Agent.Encode()...)
-			golden(t, "userspace-"+name+".golden", out)
+			golden.Check(t, filepath.Join("testdata", "userspace-"+name+".golden"), out)
 		})
 	}
 }

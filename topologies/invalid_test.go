@@ -2,14 +2,13 @@ package topologies
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/invalid/*.golden from the current output")
+	"github.com/replab/replab/internal/golden"
+)
 
 // TestInvalidFiles checks that each file in testdata/invalid, which holds
 // exactly one problem, is refused with exactly that problem, positioned and
@@ -41,20 +40,7 @@ func TestInvalidFiles(t *testing.T) {
 				t.Errorf("got %d problems, want exactly 1 (one problem per file):\n%v", len(errs), err)
 			}
 			got := err.Error() + "\n"
-			golden := strings.TrimSuffix(path, ".yaml") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden (run go test ./topologies -run TestInvalidFiles -update to create it): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("problems differ from %s\ngot:  %s\nwant: %s", golden, got, want)
-			}
+			golden.Check(t, strings.TrimSuffix(path, ".yaml")+".golden", []byte(got))
 		})
 	}
 }
