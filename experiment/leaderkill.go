@@ -108,8 +108,9 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 	topo := lab.Topology()
 
 	res.RunID = NewRunID()
+	backend, _ := lab.NetemBackend()
 	rec := results.NewRecorder(results.RunMeta{
-		ID: res.RunID, Topology: topo.Name, Backend: "none", Started: time.Now(),
+		ID: res.RunID, Topology: topo.Name, Backend: backend, Started: time.Now(),
 		Mode:   string(topo.Replication.Mode),
 		Labels: map[string]string{"experiment": "leader-kill", "lab": lab.ID()},
 	})

@@ -90,11 +90,18 @@ func newStatusCmd() *cobra.Command {
 	return c
 }
 
+// netemJSON says how the WAN between regions is emulated.
+type netemJSON struct {
+	Backend string `json:"backend"` // kernel, userspace or none
+	Reason  string `json:"reason"`
+}
+
 // statusJSON is the stable shape of `replab status --json`.
 type statusJSON struct {
 	Lab       string            `json:"lab"`
 	Topology  string            `json:"topology"`
 	Image     string            `json:"image"`
+	Netem     netemJSON         `json:"netem"`
 	Members   []harness.Member  `json:"members"`
 	Endpoints map[string]string `json:"endpoints"`
 }
@@ -113,10 +120,12 @@ func printStatus(cmd *cobra.Command, lab *harness.Lab, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		return enc.Encode(statusJSON{Lab: lab.ID(), Topology: lab.Topology().Name, Image: lab.Image(), Members: ms, Endpoints: eps})
+		backend, reason := lab.NetemBackend()
+		return enc.Encode(statusJSON{Lab: lab.ID(), Topology: lab.Topology().Name, Image: lab.Image(), Netem: netemJSON{backend, reason}, Members: ms, Endpoints: eps})
 	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "lab %s (%s)\n", lab.ID(), lab.Topology().Name)
+	backend, reason := lab.NetemBackend()
+	fmt.Fprintf(out, "lab %s (%s), netem backend %s: %s\n", lab.ID(), lab.Topology().Name, backend, reason)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tREGION\tROLE\tSTATE\tSYNC\tTL\tLSN\tLAG")
 	for _, m := range ms {

@@ -39,7 +39,13 @@ func (h *progressHandler) Handle(_ context.Context, r slog.Record) error {
 		}
 		v := a.Value.Resolve()
 		if v.Kind() == slog.KindDuration {
-			fmt.Fprintf(&b, " %s=%s", a.Key, v.Duration().Round(time.Millisecond))
+			d := v.Duration()
+			if d < 100*time.Millisecond {
+				d = d.Round(10 * time.Microsecond) // RTTs within a region are ~0.1ms
+			} else {
+				d = d.Round(time.Millisecond)
+			}
+			fmt.Fprintf(&b, " %s=%s", a.Key, d)
 		} else {
 			fmt.Fprintf(&b, " %s=%v", a.Key, v.Any())
 		}

@@ -67,8 +67,9 @@ func Provision(ctx context.Context, name string) *Run {
 
 	r := &Run{Lab: lab, Topology: t, ID: experiment.NewRunID()}
 	r.Dir = filepath.Join(ResultsRoot(), r.ID)
+	backend, _ := lab.NetemBackend()
 	r.Rec = results.NewRecorder(results.RunMeta{
-		ID: r.ID, Topology: t.Name, Backend: "none", Started: time.Now(),
+		ID: r.ID, Topology: t.Name, Backend: backend, Started: time.Now(),
 		Mode: string(t.Replication.Mode), Labels: map[string]string{"suite": CurrentSpecReport().LeafNodeText, "lab": lab.ID()},
 	})
 	r.Inj = chaos.NewInjector(lab, r.Rec)
