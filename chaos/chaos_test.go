@@ -3,13 +3,16 @@ package chaos
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/replab/replab/internal/golden"
+	"github.com/replab/replab/netem"
 	"github.com/replab/replab/results"
 )
 
@@ -233,8 +236,63 @@ func TestUnsupportedCapability(t *testing.T) {
 	if _, err := inj.Inject(context.Background(), Kill(Node("a"))); err != nil {
 		t.Errorf("kill must work on a bare cluster: %v", err)
 	}
-	if _, err := inj.Inject(context.Background(), Degrade(Leader, Rest)); !errors.Is(err, ErrNotImplemented) {
-		t.Errorf("degrade: got %v, want ErrNotImplemented", err)
+	if _, err := inj.Inject(context.Background(), Degrade("r1", "r2", netem.Impairment{Delay: time.Second})); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("degrade on a cluster without Links: got %v, want ErrUnsupported", err)
+	}
+}
+
+// linkFake records SetLink calls; failOn makes the overlay fail.
+type linkFake struct {
+	*fakeCluster
+	mu     sync.Mutex
+	calls  []string
+	failOn bool
+}
+
+func (l *linkFake) SetLink(_ context.Context, a, b string, imp *netem.Impairment) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if imp == nil {
+		l.calls = append(l.calls, "restore "+a+"<->"+b)
+		return nil
+	}
+	l.calls = append(l.calls, fmt.Sprintf("overlay %s<->%s delay %s", a, b, imp.Delay))
+	if l.failOn {
+		return errors.New("agent refused")
+	}
+	return nil
+}
+
+func TestDegradeOverlaysAndRestores(t *testing.T) {
+	lf := &linkFake{fakeCluster: newFake()}
+	inj := NewInjector(lf, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := inj.Inject(ctx, Degrade("r1", "r2", netem.Impairment{Delay: 200 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Target != "r1<->r2" {
+		t.Errorf("target %q, want r1<->r2", a.Target)
+	}
+	cancel() // heal must still run after the spec's context is gone
+	if err := inj.HealAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Heal(context.Background()); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	want := []string{"overlay r1<->r2 delay 200ms", "restore r1<->r2"}
+	if !slices.Equal(lf.calls, want) {
+		t.Errorf("calls %q, want %q", lf.calls, want)
+	}
+
+	// A failed overlay leaves the baseline behind, not half a degradation.
+	lf = &linkFake{fakeCluster: newFake(), failOn: true}
+	if _, err := NewInjector(lf, nil).Inject(context.Background(), Degrade("r1", "r2", netem.Impairment{Loss: 5})); err == nil {
+		t.Fatal("want the overlay's error")
+	}
+	if want := []string{"overlay r1<->r2 delay 0s", "restore r1<->r2"}; !slices.Equal(lf.calls, want) {
+		t.Errorf("calls %q, want %q", lf.calls, want)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/replab/replab/netem"
 )
 
 // The capabilities below split what faults need from a lab by fault
@@ -111,8 +113,12 @@ type Topology interface {
 // does not implement (wrap a lab with experiment.ClusterOf).
 var ErrUnsupported = errors.New("cluster does not support this fault")
 
-// ErrNotImplemented marks a fault replab does not inject yet.
-var ErrNotImplemented = errors.New("fault not implemented yet")
+// Links is what link degradation needs: an overlay on the emulated WAN
+// between two regions, nil restoring the topology's baseline.
+// harness.Lab's SetLink satisfies it.
+type Links interface {
+	SetLink(ctx context.Context, regionA, regionB string, imp *netem.Impairment) error
+}
 
 // need returns c as capability T, or ErrUnsupported naming what is missing.
 func need[T any](c Cluster, what string) (T, error) {

@@ -54,7 +54,8 @@
 //	CutFromDCS(s)        Partition(s, EtcdMembers): a leader must demote
 //	ThrottleCPU(s, cpus) container CPU quota; heal removes it
 //	LongQuery(s, d)      follower query that blocks WAL replay; heal cancels
-//	Degrade(a, b)        TODO(netem): ErrNotImplemented until netem's runtime API
+//	Degrade(ra, rb, imp) overlay imp on the WAN link between two regions
+//	                     (netem's runtime overlay); heal restores the baseline
 //
 // Partitions live in one chain per fault and host (ChainPrefix + hash),
 // hooked first in INPUT and OUTPUT; heal removes exactly those. Proxies get

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/replab/replab/netem"
 )
 
 // hostFault applies one action to every selected host and undoes it on
@@ -167,17 +170,39 @@ func ThrottleCPU(s Selector, cpus float64) Fault {
 	}
 }
 
-type degradeFault struct{ a, b Selector }
+type degradeFault struct {
+	a, b string
+	imp  netem.Impairment
+}
 
 func (d degradeFault) Name() string { return "degrade" }
 func (d degradeFault) String() string {
-	return "degrade the link " + d.a.String() + " | " + d.b.String()
-}
-func (d degradeFault) Inject(context.Context, Cluster) (string, Heal, error) {
-	return "", nil, fmt.Errorf("inject degrade: %w: link degradation waits for the netem runtime API (netem issue: overlay delay, loss, rate on the plan, then restore it)", ErrNotImplemented)
+	return fmt.Sprintf("degrade the link %s<->%s to %s", d.a, d.b, d.imp)
 }
 
-// Degrade will overlay extra delay, loss and rate on the links between two
-// sides through netem's runtime API. TODO(netem): until that API lands it
-// returns ErrNotImplemented and touches nothing.
-func Degrade(a, b Selector) Fault { return degradeFault{a: a, b: b} }
+func (d degradeFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) {
+	l, err := need[Links](c, "Links")
+	if err != nil {
+		return "", nil, err
+	}
+	target := d.a + "<->" + d.b
+	imp := d.imp
+	if err := l.SetLink(ctx, d.a, d.b, &imp); err != nil {
+		// Put the baseline back on whichever hosts took the overlay.
+		return "", nil, errors.Join(fmt.Errorf("inject degrade on %s: %w", target, err), l.SetLink(context.WithoutCancel(ctx), d.a, d.b, nil))
+	}
+	var once sync.Once
+	var herr error
+	return target, func(ctx context.Context) error {
+		once.Do(func() { herr = l.SetLink(ctx, d.a, d.b, nil) })
+		return herr
+	}, nil
+}
+
+// Degrade replaces the impairment of the WAN link between two regions with
+// imp (each direction: the delay is one-way, so 2*imp.Delay is the new
+// RTT; Blackhole cuts the link) on every host of both regions, through
+// netem's runtime overlay. Heal restores the topology's baseline link.
+func Degrade(regionA, regionB string, imp netem.Impairment) Fault {
+	return degradeFault{a: regionA, b: regionB, imp: imp}
+}

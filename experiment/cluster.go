@@ -28,6 +28,7 @@ var (
 	_ chaos.Resources = Cluster{}
 	_ chaos.SQL       = Cluster{}
 	_ chaos.Topology  = Cluster{}
+	_ chaos.Links     = Cluster{}
 )
 
 // Run runs a command in a host; a non-zero exit is a *chaos.ExitError.

@@ -13,6 +13,7 @@ import (
 	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/experiment"
 	"github.com/replab/replab/harness"
+	"github.com/replab/replab/netem"
 )
 
 // chaosFlags are shared by the fault subcommands.
@@ -63,7 +64,6 @@ removes CPU quotas and iptables chains) whatever was injected.
 			}
 			return chaos.Partition(s[0], s[1])
 		}},
-		{"degrade A B", "Add delay and loss on the link between A and B (not yet: waits for netem's runtime API)", cobra.ExactArgs(2), func(s []chaos.Selector) chaos.Fault { return chaos.Degrade(s[0], s[1]) }},
 	}
 	for _, fc := range cmds {
 		sub := &cobra.Command{
@@ -88,7 +88,7 @@ removes CPU quotas and iptables chains) whatever was injected.
 		}
 		c.AddCommand(sub)
 	}
-	c.AddCommand(newChaosHealCmd(&f), newChaosRunCmd(&f))
+	c.AddCommand(newChaosHealCmd(&f), newChaosRunCmd(&f), newChaosDegradeCmd(&f))
 	return c
 }
 
@@ -165,23 +165,26 @@ func injectCmd(cmd *cobra.Command, f chaosFlags, args []string, build func([]cha
 	fault := build(sels)
 	inj := chaos.NewInjector(experiment.ClusterOf(lab), nil)
 	a, err := inj.Inject(ctx, fault)
-	if errors.Is(err, chaos.ErrNotImplemented) {
-		return badInput{err}
-	}
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s in effect on %s\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target)
+	return holdAndHeal(cmd, f.hold, a)
+}
+
+// holdAndHeal leaves a fault in place (hold 0) or heals it after hold, or
+// on Ctrl-C.
+func holdAndHeal(cmd *cobra.Command, hold time.Duration, a *chaos.Active) error {
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "%s: %s in effect on %s\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target)
-	if f.hold <= 0 {
+	if hold <= 0 {
 		fmt.Fprintln(out, "it stays until: replab chaos heal")
 		return nil
 	}
 	select {
-	case <-ctx.Done():
-	case <-time.After(f.hold):
+	case <-cmd.Context().Done():
+	case <-time.After(hold):
 	}
-	if err := a.Heal(ctx); err != nil {
+	if err := a.Heal(cmd.Context()); err != nil {
 		return fmt.Errorf("%w (replab chaos heal resets every host)", err)
 	}
 	fmt.Fprintf(out, "%s: %s healed on %s\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target)
@@ -202,6 +205,15 @@ func newChaosHealCmd(f *chaosFlags) *cobra.Command {
 			defer lab.Close()
 			c := experiment.ClusterOf(lab)
 			did, err := chaos.Reset(ctx, c)
+			if lab.Topology().Network.Links != nil {
+				// Link overlays live in the process that made them: put
+				// the baseline WAN back on every host.
+				if werr := lab.ResetWAN(ctx); werr != nil {
+					err = errors.Join(err, fmt.Errorf("restore the WAN baseline: %w", werr))
+				} else {
+					did = append(did, "WAN: baseline plan re-applied on every host")
+				}
+			}
 			out := cmd.OutOrStdout()
 			for _, d := range did {
 				fmt.Fprintln(out, d)
@@ -268,5 +280,69 @@ func newChaosRunCmd(f *chaosFlags) *cobra.Command {
 	c.Flags().DurationVar(&s.MaxGap, "max-gap", 15*time.Second, "longest wait between two faults")
 	c.Flags().DurationVar(&s.Hold, "hold", 25*time.Second, "how long each fault is held (longer than Patroni's ttl to force failovers)")
 	c.Flags().StringVar(&faults, "faults", "", "comma-separated faults to draw from (default: all; kill, stop, pause, restart, crash, partition, isolate, cut-dcs, cpu)")
+	return c
+}
+
+// newChaosDegradeCmd degrades the WAN link between two regions. Flags not
+// given keep the topology's baseline for that link.
+func newChaosDegradeCmd(f *chaosFlags) *cobra.Command {
+	var (
+		rtt, jitter time.Duration
+		loss, rate  string
+		cut         bool
+	)
+	c := &cobra.Command{
+		Use:   "degrade REGION-A REGION-B [--rtt D] [--jitter D] [--loss P] [--rate R] [--cut]",
+		Short: "Overlay more delay, loss, a lower rate or a cut on the WAN link between two regions",
+		Long: "Overlay more delay, loss, a lower rate or a cut on the WAN link between two regions.\n" +
+			"Flags not given keep the link's baseline from the topology; heal restores it.",
+		Args: badArgs(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			lab, err := harness.Attach(ctx, f.lab)
+			if err != nil {
+				return err
+			}
+			defer lab.Close()
+			base, ok := lab.Topology().Link(args[0], args[1])
+			if !ok {
+				var links []string
+				for _, l := range lab.Topology().Network.Links {
+					links = append(links, l.Between[0]+" "+l.Between[1])
+				}
+				return badInput{fmt.Errorf("degrade: no link between %q and %q in this lab (links: %s)", args[0], args[1], strings.Join(links, ", "))}
+			}
+			imp := netem.Impairment{Delay: base.RTT / 2, Jitter: base.Jitter, Loss: base.Loss, Rate: base.Rate, Blackhole: cut}
+			if cmd.Flags().Changed("rtt") {
+				imp.Delay = rtt / 2
+			}
+			if cmd.Flags().Changed("jitter") {
+				imp.Jitter = jitter
+			}
+			if loss != "" {
+				if imp.Loss, err = netem.ParsePercent(loss); err != nil || imp.Loss < 0 || imp.Loss > 100 {
+					return badInput{fmt.Errorf("degrade: --loss %q: want a percentage from 0 to 100, like 1%%", loss)}
+				}
+			}
+			if rate != "" {
+				if imp.Rate, err = netem.ParseBitRate(rate); err != nil {
+					return badInput{fmt.Errorf("degrade: --rate: %w", err)}
+				}
+			}
+			inj := chaos.NewInjector(experiment.ClusterOf(lab), nil)
+			a, err := inj.Inject(ctx, chaos.Degrade(args[0], args[1], imp))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s in effect on %s (each way: %s)\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target, imp)
+			return holdAndHeal(cmd, f.hold, a)
+		},
+	}
+	c.Flags().DurationVar(&rtt, "rtt", 0, "new round-trip time of the link (each direction gets half)")
+	c.Flags().DurationVar(&jitter, "jitter", 0, "new jitter per direction")
+	c.Flags().StringVar(&loss, "loss", "", "loss per direction, like 1%")
+	c.Flags().StringVar(&rate, "rate", "", "rate per direction, like 10mbit")
+	c.Flags().BoolVar(&cut, "cut", false, "drop everything on the link")
+	c.Flags().DurationVar(&f.hold, "for", 0, "heal after this long (default: stay until replab chaos heal)")
 	return c
 }
