@@ -85,6 +85,9 @@ func (f *fakeCluster) Kill(ctx context.Context, name, signal string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.state[name].Running = false
+	// The network namespace dies with the container, rules and all.
+	f.chains[name] = map[string][]string{}
+	f.hooks[name] = nil
 	return nil
 }
 
@@ -161,6 +164,9 @@ func (f *fakeCluster) Run(ctx context.Context, c Command) (string, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !f.state[c.Host].Running {
+		return "", fmt.Errorf("exec in %s: %w", c.Host, ErrHostDown)
+	}
 	a := c.Argv
 	if len(a) < 3 || a[0] != "iptables" {
 		return "", nil

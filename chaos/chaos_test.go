@@ -380,3 +380,47 @@ func TestResetPlanAndReset(t *testing.T) {
 		t.Errorf("baseline after reset: %v", err)
 	}
 }
+
+// The RPO experiment's shape: the leader's WAL is cut off from every
+// follower, then the leader dies. Healing the partition must succeed even
+// though the dead leader cannot run iptables: its rules died with it.
+func TestPartitionHealsAroundADeadHost(t *testing.T) {
+	f := newFake()
+	inj := NewInjector(f, nil)
+	ctx := context.Background()
+	p, err := inj.Inject(ctx, Partition(Leader, Followers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Target != "a" {
+		t.Errorf("target %q, want the leader a", p.Target)
+	}
+	if len(f.chains["b"]) == 0 || len(f.chains["c"]) == 0 {
+		t.Fatalf("every follower must drop the leader's traffic: %v", f.chains)
+	}
+	k, err := inj.Inject(ctx, Kill(Leader))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Heal(ctx); err != nil {
+		t.Fatalf("heal around a dead host: %v", err)
+	}
+	if err := k.Heal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := f.leftovers(); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+
+	// Negative control: a live host that fails to clean up is still an error.
+	f = newFake()
+	inj = NewInjector(f, nil)
+	p, err = inj.Inject(ctx, Partition(Leader, Followers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.failOn["run b iptables -w -F"] = exitErr("iptables: Resource temporarily unavailable.")
+	if err := p.Heal(ctx); err == nil {
+		t.Error("a failed cleanup on a running host must be reported")
+	}
+}

@@ -120,6 +120,11 @@ type Links interface {
 	SetLink(ctx context.Context, regionA, regionB string, imp *netem.Impairment) error
 }
 
+// ErrHostDown is what a Commands implementation wraps when the host's
+// container is not running. Its network namespace died with it, and every
+// rule replab put there, so cleanup counts it as done.
+var ErrHostDown = errors.New("host is not running")
+
 // need returns c as capability T, or ErrUnsupported naming what is missing.
 func need[T any](c Cluster, what string) (T, error) {
 	v, ok := c.(T)

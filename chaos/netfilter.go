@@ -106,11 +106,16 @@ func isExists(err error) bool {
 	return errors.As(err, &ee) && strings.Contains(strings.ToLower(ee.Stderr), "already exists")
 }
 
-// removeRules runs remove steps on one host; not-found is success.
+// removeRules runs remove steps on one host; not-found is success, and so
+// is a host that is down (its rules went with its network namespace).
 func removeRules(ctx context.Context, cmd Commands, host string, steps [][]string) error {
 	var errs []error
 	for _, argv := range steps {
-		if _, err := cmd.Run(ctx, Command{Host: host, User: "root", Argv: argv}); err != nil && !isNotFound(err) {
+		_, err := cmd.Run(ctx, Command{Host: host, User: "root", Argv: argv})
+		if errors.Is(err, ErrHostDown) {
+			return nil
+		}
+		if err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("run %q on %s: %w", strings.Join(argv, " "), host, err))
 		}
 	}

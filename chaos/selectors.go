@@ -82,6 +82,31 @@ func (f followerSelector) String() string { return fmt.Sprintf("a follower (seed
 // the same followers give the same choice.
 func AnyFollower(seed uint64) Selector { return followerSelector{seed: seed} }
 
+type followersSelector struct{}
+
+func (followersSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {
+	ms, err := members(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range ms {
+		if m.Role == "replica" {
+			names = append(names, m.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("resolve the followers: %w (no member is a replica now)", ErrNoTarget)
+	}
+	return names, nil
+}
+func (followersSelector) String() string { return "every follower" }
+
+// Followers selects every replica present at inject time: Partition(Leader,
+// Followers) keeps the leader's WAL from reaching anyone while it still
+// holds its lock and serves clients.
+var Followers Selector = followersSelector{}
+
 type nodeSelector string
 
 func (n nodeSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {

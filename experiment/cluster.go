@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -34,6 +35,9 @@ var (
 // Run runs a command in a host; a non-zero exit is a *chaos.ExitError.
 func (c Cluster) Run(ctx context.Context, cmd chaos.Command) (string, error) {
 	res, err := c.Lab.Exec(ctx, cmd.Host, harness.ExecRequest{Cmd: cmd.Argv, User: cmd.User})
+	if errors.Is(err, harness.ErrNotRunning) {
+		return "", fmt.Errorf("%w: %v", chaos.ErrHostDown, err)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -3,11 +3,13 @@ package harness
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
@@ -147,6 +149,10 @@ func (l *Lab) SetCPUs(ctx context.Context, name string, cpus float64) error {
 	return nil
 }
 
+// ErrNotRunning is returned by Exec when the container is stopped or
+// killed.
+var ErrNotRunning = errors.New("container is not running")
+
 // ExecRequest is a command to run inside a container.
 type ExecRequest struct {
 	Cmd  []string
@@ -168,6 +174,9 @@ func (l *Lab) Exec(ctx context.Context, name string, req ExecRequest) (ExecResul
 		return ExecResult{}, err
 	}
 	ex, err := l.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: req.Cmd, User: req.User, AttachStdout: true, AttachStderr: true})
+	if errdefs.IsConflict(err) && strings.Contains(err.Error(), "not running") {
+		return ExecResult{}, fmt.Errorf("exec %q in %s: %w: %v", strings.Join(req.Cmd, " "), name, ErrNotRunning, err)
+	}
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec %q in %s: %w", strings.Join(req.Cmd, " "), name, err)
 	}
