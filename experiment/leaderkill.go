@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/replab/replab/chaos"
@@ -79,11 +77,6 @@ func (r *LeaderKillRequest) defaults() {
 	}
 }
 
-// NewRunID returns a sortable, unique run id: UTC time plus 4 random hex digits.
-func NewRunID() string {
-	return time.Now().UTC().Format("20060102T150405Z") + fmt.Sprintf("-%04x", os.Getpid()&0xffff)
-}
-
 // LeaderKill provisions the topology (unless req.Lab is set), runs a writer
 // through the read-write endpoint, SIGKILLs the leader's container, waits
 // for a new leader and for writes to resume, starts the old leader again and
@@ -105,53 +98,33 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 	}
 	res.LabID = lab.ID()
 	res.Timings = lab.Timings()
-	topo := lab.Topology()
 
-	res.RunID = NewRunID()
-	backend, _ := lab.NetemBackend()
-	rec := results.NewRecorder(results.RunMeta{
-		ID: res.RunID, Topology: topo.Name, Backend: backend, Started: time.Now(),
-		Mode:   string(topo.Replication.Mode),
-		Labels: map[string]string{"experiment": "leader-kill", "lab": lab.ID()},
-	})
-	inj := chaos.NewInjector(lab, rec)
-	defer func() { err = errors.Join(err, inj.HealAll(ctx)) }()
-	// writeAnyway evaluates and writes the run directory, joining any
-	// error, so a failed run can still be studied.
+	r, err := startRun(ctx, lab, "leader-kill", req.Rate)
+	if err != nil {
+		return res, err
+	}
+	defer r.stop()
+	defer func() { err = errors.Join(err, r.inj.HealAll(ctx)) }()
+	res.RunID = r.id
 	writeAnyway := func(cause error) error {
-		res.History = rec.History()
-		res.Verdict = results.Evaluate(res.History, Targets(topo))
-		res.Dir = filepath.Join(req.OutDir, res.RunID)
-		if err := results.WriteRun(res.Dir, res.History, res.Verdict); err != nil {
-			return errors.Join(cause, err)
-		}
+		res.History, res.Verdict, res.Dir, cause = r.write(req.OutDir, cause)
 		return cause
 	}
 
-	if err := lab.PrepareWorkload(ctx); err != nil {
-		return res, err
-	}
-	wctx, stopAll := context.WithCancel(ctx)
-	defer stopAll()
-	monitor := lab.StartMonitor(wctx, rec)
-	lag := lab.StartLagSampler(wctx, rec)
-	writer := lab.StartWriter(wctx, rec, harness.WriterConfig{Rate: req.Rate})
-	stopWorkloads := func() { writer.Stop(); lag.Stop(); monitor.Stop() }
-
 	log.Info("writer running", "rate", req.Rate, "warmup", req.Warmup)
 	if err := sleep(ctx, req.Warmup); err != nil {
-		stopWorkloads()
+		r.stop()
 		return res, err
 	}
 
 	before, err := lab.Members(ctx)
 	if err != nil {
-		stopWorkloads()
+		r.stop()
 		return res, err
 	}
-	fault, err := inj.Inject(ctx, chaos.Kill(chaos.Leader))
+	fault, err := r.inj.Inject(ctx, chaos.Kill(chaos.Leader))
 	if err != nil {
-		stopWorkloads()
+		r.stop()
 		return res, err
 	}
 	res.OldLeader = fault.Target
@@ -166,23 +139,23 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 
 	res.NewLeader, err = WaitNewLeader(ctx, lab, res.OldLeader, req.Timeout)
 	if err != nil {
-		stopWorkloads()
+		r.stop()
 		return res, writeAnyway(err)
 	}
-	if err := WaitWriteAfter(ctx, rec, fault.Injected, req.Timeout); err != nil {
-		stopWorkloads()
+	if err := WaitWriteAfter(ctx, r.rec, fault.Injected, req.Timeout); err != nil {
+		r.stop()
 		return res, writeAnyway(err)
 	}
 	log.Info("new leader accepts writes", "leader", res.NewLeader)
 	if err := sleep(ctx, req.Settle); err != nil {
-		stopWorkloads()
+		r.stop()
 		return res, err
 	}
 
 	log.Info("starting the old leader again", "node", res.OldLeader)
 	healedAt := time.Now()
 	if err := fault.Heal(ctx); err != nil {
-		stopWorkloads()
+		r.stop()
 		return res, writeAnyway(err)
 	}
 	if err := WaitStreaming(ctx, lab, res.OldLeader, req.Timeout); err != nil {
@@ -192,11 +165,11 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 		res.RejoinTime = time.Since(healedAt)
 		log.Info("old leader rejoined as a replica", "node", res.OldLeader, "after", res.RejoinTime.Round(time.Millisecond))
 	}
-	stopWorkloads()
+	r.stop()
 
 	rctx, cancel := context.WithTimeout(ctx, req.Timeout)
 	defer cancel()
-	if _, err := lab.ReadBack(rctx, rec); err != nil {
+	if _, err := lab.ReadBack(rctx, r.rec); err != nil {
 		return res, writeAnyway(err)
 	}
 	return res, writeAnyway(nil)

@@ -1,0 +1,77 @@
+package experiment
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/harness"
+	"github.com/replab/replab/results"
+)
+
+// NewRunID returns a sortable, unique run id: UTC time plus 4 random hex
+// digits.
+func NewRunID() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// run is one experiment on a lab: its recorder on the run's clock, an
+// injector that can apply every fault, and the workload (writer through
+// the read-write endpoint, monitor, lag sampler).
+type run struct {
+	id   string
+	lab  *harness.Lab
+	rec  *results.Recorder
+	inj  *chaos.Injector
+	stop func() // stops the workload; idempotent
+}
+
+// startRun prepares the workload tables and starts the workload. The
+// caller defers r.stop and r.inj.HealAll.
+func startRun(ctx context.Context, lab *harness.Lab, experiment string, rate float64) (*run, error) {
+	if err := lab.PrepareWorkload(ctx); err != nil {
+		return nil, err
+	}
+	topo := lab.Topology()
+	backend, _ := lab.NetemBackend()
+	r := &run{id: NewRunID(), lab: lab}
+	r.rec = results.NewRecorder(results.RunMeta{
+		ID: r.id, Topology: topo.Name, Backend: backend, Started: time.Now(),
+		Mode:   string(topo.Replication.Mode),
+		Labels: map[string]string{"experiment": experiment, "lab": lab.ID()},
+	})
+	r.inj = chaos.NewInjector(ClusterOf(lab), r.rec)
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	monitor := lab.StartMonitor(wctx, r.rec)
+	lag := lab.StartLagSampler(wctx, r.rec)
+	writer := lab.StartWriter(wctx, r.rec, harness.WriterConfig{Rate: rate})
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			writer.Stop()
+			lag.Stop()
+			monitor.Stop()
+			cancel()
+		})
+	}
+	return r, nil
+}
+
+// write evaluates the history against the lab's SLA and writes
+// OUTDIR/<run-id>/, joining cause, so a failed run can still be studied.
+func (r *run) write(outDir string, cause error) (results.History, results.Verdict, string, error) {
+	h := r.rec.History()
+	v := results.Evaluate(h, Targets(r.lab.Topology()))
+	dir := filepath.Join(outDir, r.id)
+	if err := results.WriteRun(dir, h, v); err != nil {
+		return h, v, dir, errors.Join(cause, err)
+	}
+	return h, v, dir, cause
+}
