@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"net/netip"
 	"path"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -288,6 +288,23 @@ func (l *Lab) ResetWAN(ctx context.Context) error {
 	return g.Wait()
 }
 
+// WANAlive checks that every host's plan is still in force (the userspace
+// agent's heartbeat is fresh, or the qdisc tree is there). An error wraps
+// netem.ErrImpairmentLost and names the hosts: every figure measured since
+// is suspect. A lab without links is always alive.
+func (l *Lab) WANAlive(ctx context.Context) error {
+	l.wan.mu.Lock()
+	shapers := maps.Clone(l.wan.shapers)
+	l.wan.mu.Unlock()
+	var errs []error
+	for name, sh := range shapers {
+		if err := sh.Alive(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // RTT is one measured round trip between two regions.
 type RTT struct {
 	From, To   string        // regions
@@ -304,29 +321,6 @@ type RTT struct {
 // prints 3 significant digits: the resolution is 1ms from 100ms up,
 // 0.1ms from 10ms.
 const pingCount = 11
-
-var pingTime = regexp.MustCompile(`time=([0-9.]+) ms`)
-
-// pingMedian reads ping's per-reply times and returns their median.
-func pingMedian(out string) (time.Duration, error) {
-	var ms []float64
-	for _, m := range pingTime.FindAllStringSubmatch(out, -1) {
-		v, err := strconv.ParseFloat(m[1], 64)
-		if err != nil {
-			return 0, fmt.Errorf("read ping time %q: %w", m[1], err)
-		}
-		ms = append(ms, v)
-	}
-	if len(ms) == 0 {
-		return 0, fmt.Errorf("no replies in ping output %q", out)
-	}
-	sort.Float64s(ms)
-	med := ms[len(ms)/2]
-	if len(ms)%2 == 0 {
-		med = (ms[len(ms)/2-1] + ms[len(ms)/2]) / 2
-	}
-	return time.Duration(med * float64(time.Millisecond)), nil
-}
 
 // ProbeRTT measures, with ping from inside the namespaces, the round trip
 // between one node of every pair of regions (and within each region), and
@@ -379,7 +373,7 @@ func (l *Lab) ProbeRTT(ctx context.Context) ([]RTT, error) {
 			if err != nil {
 				return fmt.Errorf("probe rtt %s: %w", p.Via, err)
 			}
-			if p.Measured, err = pingMedian(string(out)); err != nil {
+			if p.Measured, err = netem.PingMedian(string(out)); err != nil {
 				return fmt.Errorf("probe rtt %s: %w", p.Via, err)
 			}
 			if p.Configured == 0 {

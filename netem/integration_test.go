@@ -509,15 +509,10 @@ func ping(t *testing.T, p *pair, flags ...string) (time.Duration, bool) {
 		return 0, false
 	}
 	argv := append([]string{"ip", "netns", "exec", p.A.ns, "ping"}, flags...)
-	out := mustRun(t, append(argv, "-n", "-q", "-c", "10", "-i", "0.05", p.AddrB)...)
-	i := strings.Index(out, "= ")
-	if i < 0 {
-		t.Fatalf("unreadable ping output %q", out)
-	}
-	f := strings.Split(out[i+2:], "/")
-	avg, err := time.ParseDuration(f[1] + "ms")
+	out := mustRun(t, append(argv, "-n", "-c", "11", "-i", "0.05", p.AddrB)...)
+	med, err := netem.PingMedian(out)
 	if err != nil {
-		t.Fatalf("unreadable ping output %q: %v", out, err)
+		t.Fatal(err)
 	}
-	return avg, true
+	return med, true
 }
