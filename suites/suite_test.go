@@ -17,7 +17,10 @@ const (
 	TierSmoke      = "tier:smoke"      // minutes; runs in make test
 	TierAcceptance = "tier:acceptance" // longer; CI acceptance
 	FaultKill      = "fault:kill"
+	FaultDegrade   = "fault:degrade"
+	FaultPartition = "fault:partition"
 	TopologySingle = "topology:single-region"
+	TopologyThree  = "topology:three-region"
 )
 
 func TestSuites(t *testing.T) {

@@ -72,7 +72,7 @@ func Provision(ctx context.Context, name string) *Run {
 		ID: r.ID, Topology: t.Name, Backend: backend, Started: time.Now(),
 		Mode: string(t.Replication.Mode), Labels: map[string]string{"suite": CurrentSpecReport().LeafNodeText, "lab": lab.ID()},
 	})
-	r.Inj = chaos.NewInjector(lab, r.Rec)
+	r.Inj = chaos.NewInjector(experiment.ClusterOf(lab), r.Rec)
 	DeferCleanup(func(ctx SpecContext) {
 		Expect(r.Inj.HealAll(ctx)).To(Succeed())
 	}, NodeTimeout(time.Minute))
