@@ -11,7 +11,7 @@ TOPOLOGY ?=
 SUITE_LABELS ?= tier:smoke
 PKGS_UNIT = $$($(GO) list ./... | grep -v -e /suites$$ -e /internal/smoke)
 
-.PHONY: all build lab images test unit suites vet fmt-check bench bench-provision bench-netem bench-results fuzz gc clean
+.PHONY: all build lab images test unit suites vet fmt-check bench bench-provision bench-netem bench-results rpo fuzz gc clean
 
 all: build
 
@@ -52,6 +52,9 @@ bench-results: ## Recorder throughput and per-operation overhead
 
 bench-netem: build ## RTT error per delay and userspace throughput, per backend
 	REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./netem/
+
+rpo: build images ## What each replication mode loses when a cut-off leader dies (TRIALS=3 for more)
+	$(REPLAB) rpo --trials $(or $(TRIALS),1)
 
 fuzz: ## Fuzz the topology reader for a minute
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./topologies/

@@ -55,7 +55,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().BoolP("verbose", "v", false, "show debug output")
 	root.AddCommand(
 		newUpCmd(), newStatusCmd(), newDownCmd(), newGCCmd(), newValidateCmd(),
-		newImagesCmd(), newLabCmd(), newCheckCmd(), newReportCmd(), newNetemCmd(), newChaosCmd(),
+		newImagesCmd(), newLabCmd(), newCheckCmd(), newReportCmd(), newNetemCmd(), newChaosCmd(), newRPOCmd(),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return badInput{fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}
