@@ -24,7 +24,8 @@ func NewRunID() string {
 
 // run is one experiment on a lab: its recorder on the run's clock, an
 // injector that can apply every fault, and the workload (writer through
-// the read-write endpoint, monitor, lag sampler).
+// the read-write endpoint, direct probes of every member, monitor, lag
+// sampler).
 type run struct {
 	id   string
 	lab  *harness.Lab
@@ -52,10 +53,14 @@ func startRun(ctx context.Context, lab *harness.Lab, experiment string, rate flo
 	monitor := lab.StartMonitor(wctx, r.rec)
 	lag := lab.StartLagSampler(wctx, r.rec)
 	writer := lab.StartWriter(wctx, r.rec, harness.WriterConfig{Rate: rate})
+	// Direct writes to every member: without them split-brain cannot be
+	// judged (the checker would say inconclusive).
+	probes := StartProbes(wctx, lab, r.rec, ProbePeriod)
 	var once sync.Once
 	r.stop = func() {
 		once.Do(func() {
 			writer.Stop()
+			probes.Stop()
 			lag.Stop()
 			monitor.Stop()
 			cancel()

@@ -53,7 +53,8 @@ func ResultsRoot() string {
 
 // Provision brings up a built-in topology, registers its teardown (and the
 // healing of every fault) with DeferCleanup, prepares the workload tables
-// and starts the writer, the monitor and the lag sampler on a new recorder.
+// and starts the writer, per-member probes, the monitor and the lag sampler
+// on a new recorder.
 func Provision(ctx context.Context, name string) *Run {
 	GinkgoHelper()
 	t, err := topologies.Builtin(name)
@@ -82,7 +83,8 @@ func Provision(ctx context.Context, name string) *Run {
 	mon := lab.StartMonitor(wctx, r.Rec)
 	lag := lab.StartLagSampler(wctx, r.Rec)
 	w := lab.StartWriter(wctx, r.Rec, harness.WriterConfig{Rate: 100})
-	r.stop = []func(){w.Stop, lag.Stop, mon.Stop, cancel}
+	probes := experiment.StartProbes(wctx, lab, r.Rec, experiment.ProbePeriod)
+	r.stop = []func(){w.Stop, probes.Stop, lag.Stop, mon.Stop, cancel}
 	DeferCleanup(r.StopWorkload)
 	return r
 }
