@@ -123,6 +123,7 @@ type GCReport struct {
 	Containers int
 	Networks   int
 	Kept       []string // labs left alone because their owner is alive
+	StateFiles int      // state files of labs that no longer exist
 }
 
 // GCRequest selects what GC removes.
@@ -182,6 +183,14 @@ func GC(ctx context.Context, req GCRequest) (GCReport, error) {
 		rep.Labs = append(rep.Labs, id)
 		rep.Containers += count[id][0]
 		rep.Networks += count[id][1]
+	}
+	// State files of labs with no container left (removed by hand, or by
+	// a Docker reset) are garbage too: they hold only that lab's secrets.
+	for _, id := range stateIDs() {
+		if _, live := owner[id]; !live {
+			removeState(id)
+			rep.StateFiles++
+		}
 	}
 	return rep, errors.Join(errs...)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -72,6 +73,21 @@ func saveState(s labState) error {
 }
 
 func removeState(id string) { _ = os.Remove(statePath(id)) }
+
+// stateIDs lists the lab ids that have a state file.
+func stateIDs() []string {
+	ents, err := os.ReadDir(filepath.Join(StateDir(), "labs"))
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
 
 // ErrNoLab is returned by Attach when no running lab matches.
 var ErrNoLab = errors.New("no running replab lab")
