@@ -24,8 +24,8 @@ func NewRunID() string {
 
 // run is one experiment on a lab: its recorder on the run's clock, an
 // injector that can apply every fault, and the workload (writer through
-// the read-write endpoint, direct probes of every member, monitor, lag
-// sampler).
+// the read-write endpoint, direct probes of every member, a
+// read-your-writes session, monitor, lag sampler).
 type run struct {
 	id   string
 	lab  *harness.Lab
@@ -56,11 +56,14 @@ func startRun(ctx context.Context, lab *harness.Lab, experiment string, rate flo
 	// Direct writes to every member: without them split-brain cannot be
 	// judged (the checker would say inconclusive).
 	probes := StartProbes(wctx, lab, r.rec, ProbePeriod)
+	// A session reading its own writes from a replica: stale reads.
+	session := lab.StartSession(wctx, r.rec, harness.SessionConfig{})
 	var once sync.Once
 	r.stop = func() {
 		once.Do(func() {
 			writer.Stop()
 			probes.Stop()
+			session.Stop()
 			lag.Stop()
 			monitor.Stop()
 			cancel()

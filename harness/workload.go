@@ -182,6 +182,83 @@ func (l *Lab) writeOnce(ctx context.Context, conn *pgx.Conn, cfg WriterConfig, k
 	return conn, results.OpEnd{Outcome: classify(err), Member: member, Err: err}
 }
 
+// SessionConfig configures a read-your-writes session.
+type SessionConfig struct {
+	// Rate is write-then-read pairs per second (default 10).
+	Rate float64
+	// Process names the session in the history (default "session-0").
+	Process string
+	// FirstKey is the first id written (default 2,000,000,000, far from
+	// the writer's and the probes' ranges).
+	FirstKey int64
+	// OpTimeout bounds each write and each read (default 1s).
+	OpTimeout time.Duration
+}
+
+// StartSession plays the application the article warns about: it writes a
+// row through the read-write endpoint and, as soon as the write is
+// acknowledged, reads it back through the read-only endpoint (a replica).
+// A read that does not find the session's own acknowledged write is a
+// stale read (results.StaleReads). Both operations are recorded with the
+// session's process name; the read's Member is the replica that answered.
+func (l *Lab) StartSession(ctx context.Context, rec *results.Recorder, cfg SessionConfig) *Workload {
+	if cfg.Rate <= 0 {
+		cfg.Rate = 10
+	}
+	if cfg.Process == "" {
+		cfg.Process = "session-0"
+	}
+	if cfg.FirstKey == 0 {
+		cfg.FirstKey = 2_000_000_000
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = time.Second
+	}
+	wcfg := WriterConfig{Process: cfg.Process, Target: EndpointRW, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite}
+	var wconn, rconn *pgx.Conn
+	key := cfg.FirstKey
+	return startPeriodic(ctx, time.Duration(float64(time.Second)/cfg.Rate), func(ctx context.Context) {
+		p := rec.Begin(results.OpStart{Kind: results.OpWrite, Process: cfg.Process, Target: EndpointRW, Key: key})
+		var end results.OpEnd
+		wconn, end = l.writeOnce(ctx, wconn, wcfg, key)
+		p.End(end)
+		if end.Outcome == results.OK {
+			r := rec.Begin(results.OpStart{Kind: results.OpRead, Process: cfg.Process, Target: EndpointRO, Key: key})
+			rconn, end = l.readOnce(ctx, rconn, cfg.OpTimeout, key)
+			r.End(end)
+		}
+		key++
+	}, func() {
+		for _, c := range []*pgx.Conn{wconn, rconn} {
+			if c != nil {
+				_ = c.Close(context.WithoutCancel(ctx))
+			}
+		}
+	})
+}
+
+// readOnce looks one key up through the read-only endpoint, reconnecting
+// first if needed.
+func (l *Lab) readOnce(ctx context.Context, conn *pgx.Conn, timeout time.Duration, key int64) (*pgx.Conn, results.OpEnd) {
+	octx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if conn == nil {
+		c, err := l.Connect(octx, EndpointRO)
+		if err != nil {
+			return nil, results.OpEnd{Outcome: results.Failed, Err: err}
+		}
+		conn = c
+	}
+	var found bool
+	var addr string
+	err := conn.QueryRow(octx, `SELECT EXISTS (SELECT 1 FROM replab_writes WHERE id = $1), host(inet_server_addr())`, key).Scan(&found, &addr)
+	if err != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, results.OpEnd{Outcome: results.Failed, Err: err}
+	}
+	return conn, results.OpEnd{Outcome: results.OK, Found: found, Member: l.nodeByIP(addr)}
+}
+
 // classify decides whether a failed write may have committed. A server
 // error (read-only, shutting down) or a statement never sent certainly did
 // not; a connection lost or timed out after sending might have.

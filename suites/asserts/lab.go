@@ -53,8 +53,8 @@ func ResultsRoot() string {
 
 // Provision brings up a built-in topology, registers its teardown (and the
 // healing of every fault) with DeferCleanup, prepares the workload tables
-// and starts the writer, per-member probes, the monitor and the lag sampler
-// on a new recorder.
+// and starts the writer, per-member probes, a read-your-writes session, the
+// monitor and the lag sampler on a new recorder.
 func Provision(ctx context.Context, name string) *Run {
 	GinkgoHelper()
 	t, err := topologies.Builtin(name)
@@ -84,7 +84,8 @@ func Provision(ctx context.Context, name string) *Run {
 	lag := lab.StartLagSampler(wctx, r.Rec)
 	w := lab.StartWriter(wctx, r.Rec, harness.WriterConfig{Rate: 100})
 	probes := experiment.StartProbes(wctx, lab, r.Rec, experiment.ProbePeriod)
-	r.stop = []func(){w.Stop, probes.Stop, lag.Stop, mon.Stop, cancel}
+	session := lab.StartSession(wctx, r.Rec, harness.SessionConfig{})
+	r.stop = []func(){w.Stop, probes.Stop, session.Stop, lag.Stop, mon.Stop, cancel}
 	DeferCleanup(r.StopWorkload)
 	return r
 }
