@@ -421,7 +421,9 @@ func (s *userspaceShaper) startOrReload(ctx context.Context, cfg []byte, st Agen
 	}
 	wait := Command{s.in(agentBinName), "status", "-status", s.in(agentStatusName), "-log", s.in(agentLogName), "-wait-config", Hash(cfg), "-timeout", "5s"}
 	if _, err := s.host.Run(ctx, wait); err != nil {
-		return fmt.Errorf("start agent: it did not come up: %w", commandError(wait, err))
+		// Say why: the agent's own last words are in its log.
+		logTail, _ := s.host.Run(context.WithoutCancel(ctx), []string{"tail", "-n", "20", s.in(agentLogName)})
+		return fmt.Errorf("start agent: it did not come up: %w; agent log:\n%s", commandError(wait, err), logTail)
 	}
 	s.log.InfoContext(ctx, "replab-agent started", "dir", s.dir)
 	return nil
