@@ -58,7 +58,9 @@ var SyncStandby Selector = syncSelector{}
 
 type followerSelector struct{ seed uint64 }
 
-func (f followerSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {
+// replicas lists the members that are replicas now, in the order members
+// reports them; none is ErrNoTarget, said as what.
+func replicas(ctx context.Context, c Cluster, what string) ([]string, error) {
 	ms, err := members(ctx, c)
 	if err != nil {
 		return nil, err
@@ -70,7 +72,15 @@ func (f followerSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([
 		}
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("resolve a follower: %w (no member is a replica now)", ErrNoTarget)
+		return nil, fmt.Errorf("resolve %s: %w (no member is a replica now)", what, ErrNoTarget)
+	}
+	return names, nil
+}
+
+func (f followerSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {
+	names, err := replicas(ctx, c, "a follower")
+	if err != nil {
+		return nil, err
 	}
 	r := rand.New(rand.NewPCG(f.seed, 0x5eed))
 	return []string{names[r.IntN(len(names))]}, nil
@@ -85,20 +95,7 @@ func AnyFollower(seed uint64) Selector { return followerSelector{seed: seed} }
 type followersSelector struct{}
 
 func (followersSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {
-	ms, err := members(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, m := range ms {
-		if m.Role == "replica" {
-			names = append(names, m.Name)
-		}
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("resolve the followers: %w (no member is a replica now)", ErrNoTarget)
-	}
-	return names, nil
+	return replicas(ctx, c, "the followers")
 }
 func (followersSelector) String() string { return "every follower" }
 
