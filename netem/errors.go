@@ -27,6 +27,10 @@ var (
 	// unimpaired (queue-bypass). Results measured since then are not
 	// results of the declared network.
 	ErrImpairmentLost = errors.New("impairment lost")
+	// ErrPlanDiffers: the node holds something other than the plan it was
+	// checked against (see Shaper.Verify): a degradation not healed, rules
+	// added or removed by hand, an agent running another config.
+	ErrPlanDiffers = errors.New("node does not hold the plan")
 )
 
 // Command is one argv run in the node's network namespace.

@@ -516,3 +516,61 @@ func ping(t *testing.T, p *pair, flags ...string) (time.Duration, bool) {
 	}
 	return med, true
 }
+
+// TestUserspaceVerify reads a node back against plans: the one applied
+// passes; a plan with another delay, a rule added by hand, a dead agent and
+// a stale chain after the plan went empty are each caught (positive
+// controls); the empty plan passes once Reset cleared the node.
+func TestUserspaceVerify(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (-short)")
+	}
+	p := newPair(t)
+	ctx := context.Background()
+	sb := p.B.shaper(t, netem.Userspace, p.DevB)
+	t.Cleanup(func() { sb.Reset(ctx) })
+	_, base := symmetric(p, netem.Impairment{Delay: 20 * time.Millisecond})
+	_, worse := symmetric(p, netem.Impairment{Delay: 60 * time.Millisecond})
+	if err := sb.Apply(ctx, base); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Verify(ctx, base); err != nil {
+		t.Fatalf("Verify of the plan just applied: %v", err)
+	}
+	if err := sb.Verify(ctx, worse); !errors.Is(err, netem.ErrPlanDiffers) {
+		t.Errorf("Verify against another delay: %v, want ErrPlanDiffers", err)
+	}
+
+	extra := []string{"iptables", "-w", "-t", "mangle", "-A", netem.Chain, "-p", "udp", "-j", "ACCEPT"}
+	if _, err := p.B.Run(ctx, extra); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Verify(ctx, base); !errors.Is(err, netem.ErrPlanDiffers) {
+		t.Errorf("Verify with a rule added by hand: %v, want ErrPlanDiffers", err)
+	}
+	extra[4] = "-D"
+	if _, err := p.B.Run(ctx, extra); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Verify(ctx, base); err != nil {
+		t.Fatalf("Verify once the hand-made rule is gone: %v", err)
+	}
+
+	if err := syscall.Kill(p.B.agentPID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := sb.Verify(ctx, base); !errors.Is(err, netem.ErrImpairmentLost) {
+		t.Errorf("Verify with the agent killed: %v, want ErrImpairmentLost", err)
+	}
+
+	if err := sb.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Verify(ctx, netem.Plan{}); err != nil {
+		t.Errorf("Verify of the empty plan after Reset: %v", err)
+	}
+	if err := sb.Verify(ctx, base); !errors.Is(err, netem.ErrPlanDiffers) && !errors.Is(err, netem.ErrImpairmentLost) {
+		t.Errorf("Verify of a plan after Reset: %v, want an error", err)
+	}
+}

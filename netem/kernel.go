@@ -272,6 +272,49 @@ func (k *kernelShaper) alive(ctx context.Context) error {
 	return nil
 }
 
+func (k *kernelShaper) verify(ctx context.Context, p Plan) error {
+	c, err := compile(p)
+	if err != nil {
+		return err
+	}
+	want := kernelTree(c, k.dev)
+	show := Command{"tc", "qdisc", "show", "dev", k.dev}
+	out, err := k.run.Run(ctx, show)
+	if err != nil {
+		return fmt.Errorf("inspect qdiscs on %s: %w", k.dev, commandError(show, err))
+	}
+	ours := isReplabRoot(string(out))
+	if want.root == nil {
+		if ours {
+			return fmt.Errorf("%w: %s has replab's qdisc tree, the plan has none", ErrPlanDiffers, k.dev)
+		}
+		return nil
+	}
+	if !ours {
+		return fmt.Errorf("%w: replab's qdisc tree on %s is gone", ErrImpairmentLost, k.dev)
+	}
+	handles := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "qdisc" && f[1] == "netem" {
+			handles[f[2]] = true
+		}
+	}
+	for i := range want.netems {
+		if !handles[netemHandle(i)] {
+			return fmt.Errorf("%w: netem %s of peer group %d missing on %s", ErrPlanDiffers, netemHandle(i), i, k.dev)
+		}
+	}
+	if len(handles) != len(want.netems) {
+		return fmt.Errorf("%w: %d netem qdiscs on %s, the plan has %d", ErrPlanDiffers, len(handles), k.dev, len(want.netems))
+	}
+	// tc prints netem parameters in its own units and roundings; the
+	// delays are checked through the tree this shaper installed last.
+	if k.applied == nil || !k.applied.sameShape(want) || !slices.EqualFunc(k.applied.netems, want.netems, slices.Equal) {
+		return fmt.Errorf("%w: the impairments applied last on %s are not the plan's", ErrPlanDiffers, k.dev)
+	}
+	return nil
+}
+
 func (k *kernelShaper) exec(ctx context.Context, c Command) error {
 	if _, err := k.run.Run(ctx, c); err != nil {
 		return commandError(c, err)

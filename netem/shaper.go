@@ -85,6 +85,7 @@ type Shaper struct {
 		apply(context.Context, Plan) error
 		reset(context.Context) error
 		alive(context.Context) error
+		verify(context.Context, Plan) error
 	}
 }
 
@@ -182,6 +183,26 @@ func (s *Shaper) Alive(ctx context.Context) error {
 		return nil
 	}
 	return s.impl.alive(ctx)
+}
+
+// Verify checks, by reading the node, that it holds exactly plan p: for
+// the kernel backend replab's root qdisc with one netem per peer group
+// (or no tree when p impairs nothing); for the userspace backend each of
+// replab's chains with p's rules and one jump to it (or no chain), and an
+// agent running p's config (or none). Suites call it after each spec with
+// the baseline plan: a degradation that outlived its fault, or a rule
+// left by hand, is an error wrapping ErrPlanDiffers. A Shaper that never
+// applied a plan has nothing to compare and checks nothing.
+func (s *Shaper) Verify(ctx context.Context, p Plan) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.impl == nil {
+		return nil
+	}
+	if err := s.impl.verify(ctx, p); err != nil {
+		return fmt.Errorf("verify netem plan (%s backend): %w", s.backend, err)
+	}
+	return nil
 }
 
 // Choice is Probe's answer: the backend to use and why.

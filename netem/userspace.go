@@ -489,6 +489,45 @@ func (s *userspaceShaper) reset(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+func (s *userspaceShaper) verify(ctx context.Context, p Plan) error {
+	c, err := compile(p)
+	if err != nil {
+		return err
+	}
+	up := userspacePlan(c)
+	var errs []error
+	for _, tool := range []string{"iptables", "ip6tables"} {
+		table, err := s.readTable(ctx, tool)
+		if err != nil {
+			if len(up.rulesOf(tool, Chain))+len(up.rulesOf(tool, ChainOut)) > 0 {
+				errs = append(errs, fmt.Errorf("read %s rules: %w", tool, err))
+			}
+			continue
+		}
+		for _, ch := range chains {
+			want, st := len(up.rulesOf(tool, ch.name)), table[ch.name]
+			switch {
+			case want == 0 && (st.exists || len(st.jumps) > 0):
+				errs = append(errs, fmt.Errorf("%w: %s chain %s is there (%d rules), the plan has none", ErrPlanDiffers, tool, ch.name, st.rules))
+			case want > 0 && st.rules != want:
+				errs = append(errs, fmt.Errorf("%w: %s chain %s holds %d rules, the plan %d", ErrPlanDiffers, tool, ch.name, st.rules, want))
+			case want > 0 && len(st.jumps) != 1:
+				errs = append(errs, fmt.Errorf("%w: %d jumps from %s to %s %s, want 1", ErrPlanDiffers, len(st.jumps), ch.hook, tool, ch.name))
+			}
+		}
+	}
+	st, statusErr := s.status(ctx)
+	switch {
+	case len(up.Agent.Queues) == 0 && statusErr == nil:
+		errs = append(errs, fmt.Errorf("%w: replab-agent (pid %d) runs, the plan needs none", ErrPlanDiffers, st.PID))
+	case len(up.Agent.Queues) > 0 && statusErr != nil:
+		errs = append(errs, fmt.Errorf("%w: replab-agent is not running: %v", ErrImpairmentLost, statusErr))
+	case len(up.Agent.Queues) > 0 && st.ConfigSHA256 != Hash(up.Agent.Encode()):
+		errs = append(errs, fmt.Errorf("%w: replab-agent (pid %d) runs config %.12s, the plan's is %.12s", ErrPlanDiffers, st.PID, st.ConfigSHA256, Hash(up.Agent.Encode())))
+	}
+	return errors.Join(errs...)
+}
+
 func (s *userspaceShaper) alive(ctx context.Context) error {
 	if s.applied == nil || len(s.applied.Agent.Queues) == 0 {
 		return nil
