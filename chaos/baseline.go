@@ -8,9 +8,11 @@ import (
 )
 
 // VerifyBaseline checks that no fault outlived its spec: every host runs,
-// none is paused, none has a CPU quota, and no host has a chain starting
-// with ChainPrefix. It returns every leftover found, joined; suites call it
-// after each spec.
+// none is paused, none has a CPU quota, no host has a chain starting with
+// ChainPrefix, and, when the cluster implements LinksBaseline, every
+// host's qdiscs or netem rules and agent are the topology's baseline. It
+// returns every leftover found, joined; suites call it after each lab's
+// specs.
 func VerifyBaseline(ctx context.Context, c Cluster) error {
 	t, err := need[Topology](c, "Topology")
 	if err != nil {
@@ -50,6 +52,11 @@ func VerifyBaseline(ctx context.Context, c Cluster) error {
 		}
 		if len(rules) > 0 {
 			errs = append(errs, fmt.Errorf("%s has chaos iptables rules left: %s", h.Name, strings.Join(rules, "; ")))
+		}
+	}
+	if lb, ok := c.(LinksBaseline); ok {
+		if err := lb.WANAtBaseline(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("netem not at baseline: %w", err))
 		}
 	}
 	return errors.Join(errs...)

@@ -241,24 +241,40 @@ func TestUnsupportedCapability(t *testing.T) {
 	}
 }
 
-// linkFake records SetLink calls; failOn makes the overlay fail.
+// linkFake records SetLink calls and the links overlaid; failOn makes the
+// overlay fail.
 type linkFake struct {
 	*fakeCluster
-	mu     sync.Mutex
-	calls  []string
-	failOn bool
+	mu       sync.Mutex
+	calls    []string
+	degraded map[string]bool
+	failOn   bool
 }
 
 func (l *linkFake) SetLink(_ context.Context, a, b string, imp *netem.Impairment) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.degraded == nil {
+		l.degraded = map[string]bool{}
+	}
 	if imp == nil {
 		l.calls = append(l.calls, "restore "+a+"<->"+b)
+		delete(l.degraded, a+"<->"+b)
 		return nil
 	}
 	l.calls = append(l.calls, fmt.Sprintf("overlay %s<->%s delay %s", a, b, imp.Delay))
 	if l.failOn {
 		return errors.New("agent refused")
+	}
+	l.degraded[a+"<->"+b] = true
+	return nil
+}
+
+func (l *linkFake) WANAtBaseline(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k := range l.degraded {
+		return fmt.Errorf("link %s is still degraded", k)
 	}
 	return nil
 }
@@ -274,9 +290,15 @@ func TestDegradeOverlaysAndRestores(t *testing.T) {
 	if a.Target != "r1<->r2" {
 		t.Errorf("target %q, want r1<->r2", a.Target)
 	}
+	if err := VerifyBaseline(context.Background(), lf); err == nil || !strings.Contains(err.Error(), "r1<->r2 is still degraded") {
+		t.Errorf("baseline check with the link degraded: %v, want it named", err)
+	}
 	cancel() // heal must still run after the spec's context is gone
 	if err := inj.HealAll(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if err := VerifyBaseline(context.Background(), lf); err != nil {
+		t.Errorf("baseline check after heal: %v", err)
 	}
 	if err := a.Heal(context.Background()); err != nil { // idempotent
 		t.Fatal(err)

@@ -120,6 +120,13 @@ type Links interface {
 	SetLink(ctx context.Context, regionA, regionB string, imp *netem.Impairment) error
 }
 
+// LinksBaseline is what a cluster with an emulated WAN implements so that
+// VerifyBaseline also reads every host's netem state back against the
+// topology's baseline. harness.Lab's WANAtBaseline satisfies it.
+type LinksBaseline interface {
+	WANAtBaseline(ctx context.Context) error
+}
+
 // ErrHostDown is what a Commands implementation wraps when the host's
 // container is not running. Its network namespace died with it, and every
 // rule replab put there, so cleanup counts it as done.

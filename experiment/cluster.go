@@ -23,13 +23,14 @@ func ClusterOf(lab *harness.Lab) Cluster { return Cluster{Lab: lab} }
 
 // Compile-time proof that the adapter offers every capability.
 var (
-	_ chaos.Cluster   = Cluster{}
-	_ chaos.Processes = Cluster{}
-	_ chaos.Commands  = Cluster{}
-	_ chaos.Resources = Cluster{}
-	_ chaos.SQL       = Cluster{}
-	_ chaos.Topology  = Cluster{}
-	_ chaos.Links     = Cluster{}
+	_ chaos.Cluster       = Cluster{}
+	_ chaos.Processes     = Cluster{}
+	_ chaos.Commands      = Cluster{}
+	_ chaos.Resources     = Cluster{}
+	_ chaos.SQL           = Cluster{}
+	_ chaos.Topology      = Cluster{}
+	_ chaos.Links         = Cluster{}
+	_ chaos.LinksBaseline = Cluster{}
 )
 
 // Run runs a command in a host; a non-zero exit is a *chaos.ExitError.

@@ -104,7 +104,7 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 		return res, err
 	}
 	defer r.stop()
-	defer func() { err = errors.Join(err, r.inj.HealAll(ctx)) }()
+	defer func() { err = errors.Join(err, r.heal(ctx)) }()
 	res.RunID = r.id
 	writeAnyway := func(cause error) error {
 		res.History, res.Verdict, res.Dir, cause = r.write(req.OutDir, cause)

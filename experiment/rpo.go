@@ -106,7 +106,7 @@ func RPO(ctx context.Context, req RPORequest) (res RPOResult, err error) {
 		return res, err
 	}
 	defer r.stop()
-	defer func() { err = errors.Join(err, r.inj.HealAll(ctx)) }()
+	defer func() { err = errors.Join(err, r.heal(ctx)) }()
 	res.RunID = r.id
 	finish := func(cause error) error {
 		r.stop()

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
@@ -35,7 +36,7 @@ type run struct {
 }
 
 // startRun prepares the workload tables and starts the workload. The
-// caller defers r.stop and r.inj.HealAll.
+// caller defers r.stop and r.heal.
 func startRun(ctx context.Context, lab *harness.Lab, experiment string, rate float64) (*run, error) {
 	if err := lab.PrepareWorkload(ctx); err != nil {
 		return nil, err
@@ -70,6 +71,20 @@ func startRun(ctx context.Context, lab *harness.Lab, experiment string, rate flo
 		})
 	}
 	return r, nil
+}
+
+// heal heals every fault still active, then reads every host back: no
+// fault may outlive its experiment (chaos.VerifyBaseline).
+func (r *run) heal(ctx context.Context) error {
+	if err := r.inj.HealAll(ctx); err != nil {
+		return err
+	}
+	vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := chaos.VerifyBaseline(vctx, ClusterOf(r.lab)); err != nil {
+		return fmt.Errorf("after the experiment: %w", err)
+	}
+	return nil
 }
 
 // write evaluates the history against the lab's SLA and writes

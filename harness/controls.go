@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 )
@@ -173,14 +174,19 @@ func (l *Lab) Exec(ctx context.Context, name string, req ExecRequest) (ExecResul
 	if err != nil {
 		return ExecResult{}, err
 	}
-	ex, err := l.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: req.Cmd, User: req.User, AttachStdout: true, AttachStderr: true})
+	return execIn(ctx, l.cli, id, name, req)
+}
+
+// execIn runs req in container id (called name in errors) and waits.
+func execIn(ctx context.Context, cli *client.Client, id, name string, req ExecRequest) (ExecResult, error) {
+	ex, err := cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: req.Cmd, User: req.User, AttachStdout: true, AttachStderr: true})
 	if errdefs.IsConflict(err) && strings.Contains(err.Error(), "not running") {
 		return ExecResult{}, fmt.Errorf("exec %q in %s: %w: %v", strings.Join(req.Cmd, " "), name, ErrNotRunning, err)
 	}
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec %q in %s: %w", strings.Join(req.Cmd, " "), name, err)
 	}
-	att, err := l.cli.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	att, err := cli.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec %q in %s: %w", strings.Join(req.Cmd, " "), name, err)
 	}
@@ -189,7 +195,7 @@ func (l *Lab) Exec(ctx context.Context, name string, req ExecRequest) (ExecResul
 	if _, err := stdcopy.StdCopy(&stdout, &stderr, att.Reader); err != nil {
 		return ExecResult{}, fmt.Errorf("exec %q in %s: read output: %w", strings.Join(req.Cmd, " "), name, err)
 	}
-	insp, err := l.cli.ContainerExecInspect(ctx, ex.ID)
+	insp, err := cli.ContainerExecInspect(ctx, ex.ID)
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("exec %q in %s: %w", strings.Join(req.Cmd, " "), name, err)
 	}

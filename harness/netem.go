@@ -95,14 +95,11 @@ type containerHost struct {
 }
 
 func (h containerHost) Run(ctx context.Context, argv []string) ([]byte, error) {
-	res, err := h.l.Exec(ctx, h.name, ExecRequest{Cmd: argv, User: "root"})
+	id, err := h.l.containerID(h.name)
 	if err != nil {
 		return nil, err
 	}
-	if res.ExitCode != 0 {
-		return res.Stdout, fmt.Errorf("%s in %s: exit %d: %s", strings.Join(argv, " "), h.name, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
-	}
-	return res.Stdout, nil
+	return execRunner{cli: h.l.cli, id: id, name: h.name}.Run(ctx, argv)
 }
 
 func (h containerHost) CopyFile(ctx context.Context, p string, data []byte, mode fs.FileMode) error {
@@ -302,6 +299,39 @@ func (l *Lab) WANAlive(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// WANAtBaseline checks, by reading every host back, that it holds the
+// topology's baseline plan: no link is still degraded, and each host has
+// exactly the baseline's qdiscs, or firewall rules and agent config (see
+// netem.Shaper.Verify). Suites run it after every lab's specs, through
+// chaos.VerifyBaseline. A lab without links is always at baseline.
+func (l *Lab) WANAtBaseline(ctx context.Context) error {
+	if !l.hasWAN() {
+		return nil
+	}
+	l.wan.mu.Lock()
+	var errs []error
+	for k, imp := range l.wan.overlay {
+		errs = append(errs, fmt.Errorf("link %s<->%s is still degraded (%+v)", k[0], k[1], imp))
+	}
+	shapers := maps.Clone(l.wan.shapers)
+	l.wan.mu.Unlock()
+	plans := wanPlans(l.topo, l.Hosts(), nil, 1)
+	var mu sync.Mutex
+	var g errgroup.Group
+	for name, sh := range shapers {
+		g.Go(func() error {
+			if err := sh.Verify(ctx, plans[name]); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Wait()
 	return errors.Join(errs...)
 }
 

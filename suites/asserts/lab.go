@@ -73,9 +73,14 @@ func Provision(ctx context.Context, name string) *Run {
 		ID: r.ID, Topology: t.Name, Backend: backend, Started: time.Now(),
 		Mode: string(t.Replication.Mode), Labels: map[string]string{"suite": CurrentSpecReport().LeafNodeText, "lab": lab.ID()},
 	})
-	r.Inj = chaos.NewInjector(experiment.ClusterOf(lab), r.Rec)
+	cluster := experiment.ClusterOf(lab)
+	r.Inj = chaos.NewInjector(cluster, r.Rec)
+	// No fault outlives its spec: heal what is still active, then read
+	// every host back (running, thawed, no CPU quota, no chaos rules, the
+	// baseline WAN plan in force) before the lab goes.
 	DeferCleanup(func(ctx SpecContext) {
 		Expect(r.Inj.HealAll(ctx)).To(Succeed())
+		Expect(chaos.VerifyBaseline(ctx, cluster)).To(Succeed(), "a fault outlived its spec")
 	}, NodeTimeout(time.Minute))
 
 	Expect(lab.PrepareWorkload(ctx)).To(Succeed())

@@ -1,0 +1,90 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+
+	"github.com/replab/replab/netem"
+)
+
+// ProbeRequest configures ProbeNetemBackend.
+type ProbeRequest struct {
+	Image string       // node image; default replab's own, built if missing
+	Log   *slog.Logger // progress of an image build (default: discard)
+}
+
+// ProbeNetemBackend answers, without a lab, which backend network.backend:
+// auto would choose on this machine: it starts a throwaway container of
+// the node image (NET_ADMIN only, no network), runs netem.Probe in it (add
+// and delete a netem qdisc on its loopback), and removes it. Suites call it
+// while Ginkgo builds the spec tree, to label fidelity-sensitive specs with
+// the backend before any lab exists. Containers share the machine's
+// kernel, so the answer holds for every lab started here.
+func ProbeNetemBackend(ctx context.Context, req ProbeRequest) (netem.Choice, error) {
+	if req.Log == nil {
+		req.Log = discardLogger()
+	}
+	cli, err := Connect(ctx)
+	if err != nil {
+		return netem.Choice{}, err
+	}
+	defer cli.Close()
+	image, err := ensureImage(ctx, ensureImageRequest{cli: cli, override: req.Image, log: req.Log})
+	if err != nil {
+		return netem.Choice{}, err
+	}
+	id := "probe-" + newLabID()
+	init := true
+	created, err := cli.ContainerCreate(ctx,
+		&container.Config{
+			Image: image, Cmd: []string{"sleep", "60"}, User: "root",
+			Labels: map[string]string{
+				LabelLab: id, LabelRole: "probe", LabelOwnerPID: strconv.Itoa(os.Getpid()),
+				LabelCreated: time.Now().UTC().Format(time.RFC3339),
+			},
+		},
+		&container.HostConfig{NetworkMode: "none", CapAdd: []string{"NET_ADMIN"}, Init: &init},
+		nil, nil, "replab-"+id)
+	if err != nil {
+		return netem.Choice{}, fmt.Errorf("probe netem backend: create container: %w", err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = cli.ContainerRemove(rctx, created.ID, container.RemoveOptions{Force: true})
+	}()
+	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		return netem.Choice{}, fmt.Errorf("probe netem backend: start container: %w", err)
+	}
+	c, err := netem.Probe(ctx, execRunner{cli: cli, id: created.ID, name: "the probe container"})
+	if err != nil {
+		return netem.Choice{}, fmt.Errorf("probe netem backend: %w", err)
+	}
+	return c, nil
+}
+
+// execRunner runs netem's commands in a container as root; a non-zero
+// exit is an error carrying stderr, which netem reads to classify it.
+type execRunner struct {
+	cli      *client.Client
+	id, name string
+}
+
+func (r execRunner) Run(ctx context.Context, argv []string) ([]byte, error) {
+	res, err := execIn(ctx, r.cli, r.id, r.name, ExecRequest{Cmd: argv, User: "root"})
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return res.Stdout, fmt.Errorf("%s in %s: exit %d: %s", strings.Join(argv, " "), r.name, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+	}
+	return res.Stdout, nil
+}
