@@ -1,6 +1,9 @@
 package suites
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,6 +25,29 @@ const (
 	TopologySingle = "topology:single-region"
 	TopologyThree  = "topology:three-region"
 )
+
+// NetemLabel labels the specs whose figures depend on how faithfully the
+// WAN is emulated with the backend network.backend: auto chooses on this
+// machine: "netem:kernel" or "netem:userspace" ("netem:unknown" when the
+// probe failed; the specs then fail at provisioning with the reason).
+// Ginkgo fixes labels when it builds the spec tree, before any lab
+// exists, so the backend is probed once, here, in a throwaway container;
+// containers share the machine's kernel, so every lab started here makes
+// the same choice, and each labelled spec checks that its lab did.
+//
+//	ginkgo --label-filter='netem:kernel' ./suites   # only where sch_netem exists
+var NetemLabel = probeNetemLabel()
+
+func probeNetemLabel() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c, err := harness.ProbeNetemBackend(ctx, harness.ProbeRequest{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "suites: cannot tell the netem backend, labelling WAN specs netem:unknown: %v\n", err)
+		return "netem:unknown"
+	}
+	return "netem:" + string(c.Backend)
+}
 
 func TestSuites(t *testing.T) {
 	RegisterFailHandler(Fail)
