@@ -3,8 +3,11 @@ package chaos
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/replab/replab/netem"
 )
 
 func planStrings(s Schedule) []string {
@@ -101,5 +104,39 @@ func TestScheduleHealsOnCancel(t *testing.T) {
 	}
 	if l := f.leftovers(); len(l) > 0 {
 		t.Errorf("cancel left %v", l)
+	}
+}
+
+// TestNemesisDegradesTheLeadersLinks draws degrade faults on a two-region
+// fake: each targets a link of the leader's region, every link is restored
+// by the end, and a one-region cluster refuses the fault.
+func TestNemesisDegradesTheLeadersLinks(t *testing.T) {
+	lf := &linkFake{fakeCluster: newFake()}
+	s := Schedule{Seed: 5, Duration: 100 * time.Millisecond, MinGap: time.Millisecond, MaxGap: 3 * time.Millisecond, Hold: time.Millisecond, Faults: WANFactories()}
+	done, err := s.Run(context.Background(), NewInjector(lf, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(done) < 3 {
+		t.Fatalf("ran %d steps, want several", len(done))
+	}
+	for _, e := range done {
+		if e.Target != "r1<->r2" {
+			t.Errorf("step %s degraded %q, want the leader's region r1 to r2", e.Step, e.Target)
+		}
+	}
+	if err := VerifyBaseline(context.Background(), lf); err != nil {
+		t.Errorf("after the nemesis: %v", err)
+	}
+
+	one := &linkFake{fakeCluster: newFake()}
+	for i := range one.hosts {
+		one.hosts[i].Region = "r1"
+	}
+	if _, err := NewInjector(one, nil).Inject(context.Background(), DegradeLeaderLink(0, netem.Impairment{Blackhole: true})); err == nil || !strings.Contains(err.Error(), "no WAN") {
+		t.Errorf("degrade on one region: %v, want a refusal", err)
+	}
+	if len(one.calls) != 0 {
+		t.Errorf("a refused degrade touched links: %v", one.calls)
 	}
 }

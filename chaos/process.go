@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -197,6 +198,53 @@ func (d degradeFault) Inject(ctx context.Context, c Cluster) (string, Heal, erro
 		once.Do(func() { herr = l.SetLink(ctx, d.a, d.b, nil) })
 		return herr
 	}, nil
+}
+
+// DegradeLeaderLink degrades, like Degrade, the link between the region
+// the leader is in at inject time and another region with database nodes:
+// the pick-th of them in name order (modulo their count), so a nemesis
+// that draws pick from its seed targets links by role, not by name. A lab
+// with one region has no link to degrade: inject fails and leaves nothing.
+func DegradeLeaderLink(pick uint64, imp netem.Impairment) Fault {
+	return leaderLinkFault{pick: pick, imp: imp}
+}
+
+type leaderLinkFault struct {
+	pick uint64
+	imp  netem.Impairment
+}
+
+func (d leaderLinkFault) Name() string { return "degrade" }
+func (d leaderLinkFault) String() string {
+	return fmt.Sprintf("degrade a link of the leader's region (pick %d) to %s", d.pick, d.imp)
+}
+
+func (d leaderLinkFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) {
+	leader, err := c.LeaderName(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("inject degrade: resolve the leader: %w", err)
+	}
+	hs, err := hosts(ctx, c)
+	if err != nil {
+		return "", nil, fmt.Errorf("inject degrade: %w", err)
+	}
+	var home string
+	var others []string
+	for _, h := range hs {
+		if h.Name == leader {
+			home = h.Region
+		}
+	}
+	for _, h := range hs {
+		if h.Role == RoleNode && h.Region != home && !slices.Contains(others, h.Region) {
+			others = append(others, h.Region)
+		}
+	}
+	if home == "" || len(others) == 0 {
+		return "", nil, fmt.Errorf("inject degrade: leader %s's region %q has no other region to link to: a one-region lab has no WAN", leader, home)
+	}
+	slices.Sort(others)
+	return degradeFault{a: home, b: others[d.pick%uint64(len(others))], imp: d.imp}.Inject(ctx, c)
 }
 
 // Degrade replaces the impairment of the WAN link between two regions with

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/replab/replab/netem"
 )
 
 // FaultFactory builds one kind of fault for a schedule. New draws whatever
@@ -49,10 +51,28 @@ func Factories() []FaultFactory {
 	}
 }
 
-// FactoriesNamed picks factories by name; an unknown name is an error that
-// lists the valid ones.
+// WANFactories lists the faults that need an emulated WAN (more than one
+// region): degrade, which draws one of the leader's region's links and
+// either congests it (250ms ±25ms each way, 500ms round trip: slower than
+// any link a built-in topology declares, as the overlay replaces the link's
+// impairment) or cuts it. They are not in Factories: a one-region lab
+// cannot take them.
+func WANFactories() []FaultFactory {
+	return []FaultFactory{
+		{"degrade", func(r *rand.Rand) Fault {
+			imps := []netem.Impairment{
+				{Delay: 250 * time.Millisecond, Jitter: 25 * time.Millisecond},
+				{Blackhole: true},
+			}
+			return DegradeLeaderLink(r.Uint64(), imps[r.IntN(len(imps))])
+		}},
+	}
+}
+
+// FactoriesNamed picks factories by name, from Factories and WANFactories;
+// an unknown name is an error that lists the valid ones.
 func FactoriesNamed(names ...string) ([]FaultFactory, error) {
-	all := Factories()
+	all := append(Factories(), WANFactories()...)
 	var out []FaultFactory
 	var valid []string
 	for _, f := range all {

@@ -261,6 +261,12 @@ func newChaosRunCmd(f *chaosFlags) *cobra.Command {
 				return err
 			}
 			defer lab.Close()
+			if faults == "" {
+				s.Faults = chaos.Factories()
+				if len(lab.Topology().Network.Links) > 0 {
+					s.Faults = append(s.Faults, chaos.WANFactories()...)
+				}
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "seed %d (replay with --seed %d)\n", s.Seed, s.Seed)
 			s.Log = slog.New(slog.NewTextHandler(out, nil))
@@ -279,7 +285,7 @@ func newChaosRunCmd(f *chaosFlags) *cobra.Command {
 	c.Flags().DurationVar(&s.MinGap, "min-gap", 5*time.Second, "shortest wait between two faults")
 	c.Flags().DurationVar(&s.MaxGap, "max-gap", 15*time.Second, "longest wait between two faults")
 	c.Flags().DurationVar(&s.Hold, "hold", 25*time.Second, "how long each fault is held (longer than Patroni's ttl to force failovers)")
-	c.Flags().StringVar(&faults, "faults", "", "comma-separated faults to draw from (default: all; kill, stop, pause, restart, crash, partition, isolate, cut-dcs, cpu)")
+	c.Flags().StringVar(&faults, "faults", "", "comma-separated faults to draw from (default: all the lab can take; kill, stop, pause, restart, crash, partition, isolate, cut-dcs, cpu, and degrade where there is a WAN)")
 	return c
 }
 
