@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,26 +51,7 @@ func startRun(ctx context.Context, lab *harness.Lab, experiment string, rate flo
 		Labels: map[string]string{"experiment": experiment, "lab": lab.ID()},
 	})
 	r.inj = chaos.NewInjector(ClusterOf(lab), r.rec)
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	monitor := lab.StartMonitor(wctx, r.rec)
-	lag := lab.StartLagSampler(wctx, r.rec)
-	writer := lab.StartWriter(wctx, r.rec, harness.WriterConfig{Rate: rate})
-	// Direct writes to every member: without them split-brain cannot be
-	// judged (the checker would say inconclusive).
-	probes := StartProbes(wctx, lab, r.rec, ProbePeriod)
-	// A session reading its own writes from a replica: stale reads.
-	session := lab.StartSession(wctx, r.rec, harness.SessionConfig{})
-	var once sync.Once
-	r.stop = func() {
-		once.Do(func() {
-			writer.Stop()
-			probes.Stop()
-			session.Stop()
-			lag.Stop()
-			monitor.Stop()
-			cancel()
-		})
-	}
+	r.stop = StartWorkload(ctx, lab, r.rec, rate)
 	return r, nil
 }
 
@@ -85,6 +67,36 @@ func (r *run) heal(ctx context.Context) error {
 		return fmt.Errorf("after the experiment: %w", err)
 	}
 	return nil
+}
+
+// StartWorkload starts, on rec, everything a run measures with: the
+// monitor (leader changes), the lag sampler (pg_stat_replication), the
+// heartbeat (visibility lag), a writer through the read-write endpoint at
+// rate writes per second (0: 100), direct probes of every member (without
+// them split-brain cannot be judged) and a read-your-writes session (stale
+// reads). The tables must exist (Lab.PrepareWorkload). The workload
+// outlives ctx's cancellation; the returned stop ends it, is idempotent
+// and waits for the last operations.
+func StartWorkload(ctx context.Context, lab *harness.Lab, rec *results.Recorder, rate float64) (stop func()) {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ws := []*harness.Workload{
+		lab.StartMonitor(wctx, rec),
+		lab.StartLagSampler(wctx, rec),
+		lab.StartHeartbeat(wctx, rec),
+		lab.StartWriter(wctx, rec, harness.WriterConfig{Rate: rate}),
+	}
+	probes := StartProbes(wctx, lab, rec, ProbePeriod)
+	ws = append(ws, lab.StartSession(wctx, rec, harness.SessionConfig{}))
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			probes.Stop()
+			for _, w := range slices.Backward(ws) {
+				w.Stop()
+			}
+			cancel()
+		})
+	}
 }
 
 // write evaluates the history against the lab's SLA and writes

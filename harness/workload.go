@@ -35,7 +35,7 @@ func (l *Lab) PrepareWorkload(ctx context.Context) error {
 		return fmt.Errorf("prepare workload: %w", err)
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	if _, err := c.Exec(ctx, schemaSQL); err != nil {
+	if _, err := c.Exec(ctx, schemaSQL+heartbeatSQL); err != nil {
 		return fmt.Errorf("prepare workload: create tables: %w", err)
 	}
 	return nil

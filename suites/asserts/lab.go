@@ -54,7 +54,8 @@ func ResultsRoot() string {
 // Provision brings up a built-in topology, registers its teardown (and the
 // healing of every fault) with DeferCleanup, prepares the workload tables
 // and starts the writer, per-member probes, a read-your-writes session, the
-// monitor and the lag sampler on a new recorder.
+// monitor, the lag sampler and the heartbeat on a new recorder
+// (experiment.StartWorkload).
 func Provision(ctx context.Context, name string) *Run {
 	GinkgoHelper()
 	t, err := topologies.Builtin(name)
@@ -84,13 +85,7 @@ func Provision(ctx context.Context, name string) *Run {
 	}, NodeTimeout(time.Minute))
 
 	Expect(lab.PrepareWorkload(ctx)).To(Succeed())
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	mon := lab.StartMonitor(wctx, r.Rec)
-	lag := lab.StartLagSampler(wctx, r.Rec)
-	w := lab.StartWriter(wctx, r.Rec, harness.WriterConfig{Rate: 100})
-	probes := experiment.StartProbes(wctx, lab, r.Rec, experiment.ProbePeriod)
-	session := lab.StartSession(wctx, r.Rec, harness.SessionConfig{})
-	r.stop = []func(){w.Stop, probes.Stop, session.Stop, lag.Stop, mon.Stop, cancel}
+	r.stop = []func(){experiment.StartWorkload(ctx, lab, r.Rec, 100)}
 	DeferCleanup(r.StopWorkload)
 	return r
 }

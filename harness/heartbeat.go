@@ -1,0 +1,135 @@
+package harness
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/replab/replab/results"
+)
+
+// The heartbeat's cadence. A follower's visibility lag is measured to
+// HeartbeatPeriod: a follower less than one heartbeat behind shows every
+// acknowledged heartbeat, so it reads as 0.
+const (
+	HeartbeatPeriod = 50 * time.Millisecond
+	HeartbeatPoll   = 100 * time.Millisecond
+)
+
+// heartbeatSQL holds one row whose seq the heartbeat writer bumps.
+const heartbeatSQL = `
+CREATE TABLE IF NOT EXISTS replab_heartbeat (id int PRIMARY KEY, seq bigint NOT NULL);
+INSERT INTO replab_heartbeat VALUES (1, 0) ON CONFLICT DO NOTHING;
+`
+
+// heartbeats is the writer's acknowledged sequence numbers, ascending,
+// with the time each was acknowledged on the run's clock.
+type heartbeats struct {
+	mu   sync.Mutex
+	seqs []int64
+	acks []time.Duration
+}
+
+func (h *heartbeats) acked(seq int64, at time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seqs = append(h.seqs, seq)
+	h.acks = append(h.acks, at)
+}
+
+// staleness is how a reader that shows heartbeat seen at time at is
+// behind: the age, at at, of the oldest heartbeat acknowledged after seen
+// (one it does not show although its commit was acknowledged), or 0 when
+// it shows every heartbeat acknowledged before at. Unlike byte or replay
+// lag it counts what a client would miss, including while the follower is
+// not connected to any leader at all.
+func (h *heartbeats) staleness(seen int64, at time.Duration) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := sort.Search(len(h.seqs), func(i int) bool { return h.seqs[i] > seen })
+	if i == len(h.seqs) || h.acks[i] >= at {
+		return 0
+	}
+	return at - h.acks[i]
+}
+
+// StartHeartbeat measures visibility lag, what a reader of a follower
+// sees: every HeartbeatPeriod it bumps a sequence number through the
+// read-write endpoint, and every HeartbeatPoll it reads each node directly;
+// a node in recovery yields a results.MetricLagHeartbeatSeconds sample
+// (see heartbeats.staleness). A node that cannot be read yields no sample:
+// dead members are the availability checker's business. The tables must
+// exist (PrepareWorkload).
+func (l *Lab) StartHeartbeat(ctx context.Context, rec *results.Recorder) *Workload {
+	hb := &heartbeats{}
+	return startWorkload(ctx, func(ctx context.Context) {
+		ws := []*Workload{l.startHeartbeatWriter(ctx, rec, hb)}
+		for _, n := range l.topo.Nodes() {
+			ws = append(ws, l.startHeartbeatReader(ctx, rec, hb, n.Name))
+		}
+		<-ctx.Done()
+		for _, w := range ws {
+			w.Stop()
+		}
+	})
+}
+
+func (l *Lab) startHeartbeatWriter(ctx context.Context, rec *results.Recorder, hb *heartbeats) *Workload {
+	var conn *pgx.Conn
+	var seq int64
+	return startPeriodic(ctx, HeartbeatPeriod, func(ctx context.Context) {
+		seq++
+		octx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if conn == nil {
+			c, err := l.Connect(octx, EndpointRW)
+			if err != nil {
+				return
+			}
+			conn = c
+		}
+		if _, err := conn.Exec(octx, `UPDATE replab_heartbeat SET seq = $1 WHERE id = 1`, seq); err != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
+			conn = nil
+			return
+		}
+		hb.acked(seq, rec.Now())
+	}, func() { closeConn(ctx, conn) })
+}
+
+func (l *Lab) startHeartbeatReader(ctx context.Context, rec *results.Recorder, hb *heartbeats, node string) *Workload {
+	var conn *pgx.Conn
+	return startPeriodic(ctx, HeartbeatPoll, func(ctx context.Context) {
+		octx, cancel := context.WithTimeout(ctx, HeartbeatPoll*5)
+		defer cancel()
+		if conn == nil {
+			c, err := l.Connect(octx, node)
+			if err != nil {
+				return
+			}
+			conn = c
+		}
+		// The snapshot is taken after at: a heartbeat acknowledged before
+		// at must be in it.
+		at := rec.Now()
+		var standby bool
+		var seen int64
+		if err := conn.QueryRow(octx, `SELECT pg_is_in_recovery(), seq FROM replab_heartbeat WHERE id = 1`).Scan(&standby, &seen); err != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
+			conn = nil
+			return
+		}
+		if standby {
+			rec.Sample(results.Sample{Metric: results.MetricLagHeartbeatSeconds, Node: node, Value: hb.staleness(seen, at).Seconds()})
+		}
+	}, func() { closeConn(ctx, conn) })
+}
+
+func closeConn(ctx context.Context, c *pgx.Conn) {
+	if c != nil {
+		_ = c.Close(context.WithoutCancel(ctx))
+	}
+}
