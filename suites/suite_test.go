@@ -22,6 +22,7 @@ const (
 	FaultKill      = "fault:kill"
 	FaultDegrade   = "fault:degrade"
 	FaultPartition = "fault:partition"
+	FaultDCS       = "fault:cut-dcs"
 	TopologySingle = "topology:single-region"
 	TopologyThree  = "topology:three-region"
 )
