@@ -81,6 +81,10 @@ var _ = Describe("a WAN between three regions", Ordered, Label(TierSmoke, FaultD
 		Expect(err).NotTo(HaveOccurred())
 		expectRTT(rttOf(rtts, "us-east", "eu-west"), 300*time.Millisecond, 15*time.Millisecond)
 		Expect(rttOf(rtts, "us-east", "ap-southeast").OK).To(BeTrue(), "the other links keep their baseline")
+		// Positive control of the after-spec check: a degradation in force
+		// is not the baseline, and the check reads it off the hosts.
+		Expect(chaos.VerifyBaseline(ctx, experiment.ClusterOf(run.Lab))).To(MatchError(And(
+			ContainSubstring("eu-west<->us-east is still degraded"), ContainSubstring("euw-1: verify netem plan"))))
 
 		Expect(a.Heal(ctx)).To(Succeed())
 		rtts, err = run.Lab.ProbeRTT(ctx)
