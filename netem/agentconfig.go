@@ -111,7 +111,7 @@ type AgentQueueStatus struct {
 	Received   uint64     `json:"received"` // packets handed to the agent
 	Accepted   uint64     `json:"accepted"` // released after their delay
 	Lost       uint64     `json:"lost"`     // dropped for Loss
-	Overflow   uint64     `json:"overflow"` // dropped because Limit packets were held
+	Overflow   uint64     `json:"overflow"` // dropped: Limit packets held, or the rate queue full (agent.MaxRateBacklog)
 	Errors     uint64     `json:"errors"`   // netlink errors (lost messages, failed verdicts)
 	// ArrivalLagUS is the mean time, in microseconds, from the kernel's
 	// receive timestamp to the agent reading the packet: part of the

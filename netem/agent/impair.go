@@ -17,6 +17,15 @@ const (
 	overflow             // dropped because Limit packets are held
 )
 
+// MaxRateBacklog bounds the queue in front of a rate-limited link, as a
+// router's buffer (or tc tbf's latency) does: a packet that would wait
+// longer than this to be sent is tail-dropped. Without the bound the
+// queue only ends at Limit packets, minutes of backlog at a low rate, and a
+// TCP sender never sees a loss: it empties its whole buffer onto the
+// emulated wire at once, where a real bottleneck would have made it keep
+// (and lose, if it crashes) its backlog.
+const MaxRateBacklog = 100 * time.Millisecond
+
 // impairer decides each packet's release time. It is pure apart from its
 // seeded random source: times are offsets on the agent's monotonic clock,
 // supplied by the caller, so tests drive it with a fake clock.
@@ -79,7 +88,11 @@ func (s *impairer) admit(now time.Duration, size int, flow uint64, held int) (ti
 	}
 	depart := now
 	if im.Rate > 0 {
-		depart = max(now, s.rateFree) + time.Duration(float64(size*8)/float64(im.Rate)*float64(time.Second))
+		start := max(now, s.rateFree)
+		if start-now > MaxRateBacklog {
+			return 0, overflow
+		}
+		depart = start + time.Duration(float64(size*8)/float64(im.Rate)*float64(time.Second))
 		s.rateFree = depart
 	}
 	d := im.Delay

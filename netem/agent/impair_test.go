@@ -140,3 +140,24 @@ func TestReleaseHeap(t *testing.T) {
 		t.Errorf("due(20) = %v with %d left, want [1 3 2] with 1 left", ids, h.Len())
 	}
 }
+
+func TestImpairerRateQueueIsBounded(t *testing.T) {
+	// 1 Mbit/s: a 1250-byte packet takes 10ms; a burst at one instant fills
+	// MaxRateBacklog after 11 packets, and the rest are tail-dropped.
+	s := newImpairer(q(netem.Impairment{Rate: 1_000_000}), 1)
+	var held, dropped int
+	for range 50 {
+		if _, f := s.admit(0, 1250, 1, 0); f == overflow {
+			dropped++
+		} else {
+			held++
+		}
+	}
+	if want := int(MaxRateBacklog/(10*time.Millisecond)) + 1; held != want || dropped != 50-want {
+		t.Errorf("burst of 50 at 1 Mbit/s: %d held, %d dropped; want %d held", held, dropped, want)
+	}
+	// Once the backlog drains, the link accepts again.
+	if _, f := s.admit(time.Second, 1250, 1, 0); f != hold {
+		t.Errorf("after the backlog drained: fate %v, want hold", f)
+	}
+}
