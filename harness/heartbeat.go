@@ -78,58 +78,30 @@ func (l *Lab) StartHeartbeat(ctx context.Context, rec *results.Recorder) *Worklo
 }
 
 func (l *Lab) startHeartbeatWriter(ctx context.Context, rec *results.Recorder, hb *heartbeats) *Workload {
-	var conn *pgx.Conn
 	var seq int64
-	return startPeriodic(ctx, HeartbeatPeriod, func(ctx context.Context) {
+	return l.startConnPeriodic(ctx, HeartbeatPeriod, time.Second, EndpointRW, func(ctx context.Context, conn *pgx.Conn) error {
 		seq++
-		octx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		if conn == nil {
-			c, err := l.Connect(octx, EndpointRW)
-			if err != nil {
-				return
-			}
-			conn = c
-		}
-		if _, err := conn.Exec(octx, `UPDATE replab_heartbeat SET seq = $1 WHERE id = 1`, seq); err != nil {
-			_ = conn.Close(context.WithoutCancel(ctx))
-			conn = nil
-			return
+		if _, err := conn.Exec(ctx, `UPDATE replab_heartbeat SET seq = $1 WHERE id = 1`, seq); err != nil {
+			return err
 		}
 		hb.acked(seq, rec.Now())
-	}, func() { closeConn(ctx, conn) })
+		return nil
+	})
 }
 
 func (l *Lab) startHeartbeatReader(ctx context.Context, rec *results.Recorder, hb *heartbeats, node string) *Workload {
-	var conn *pgx.Conn
-	return startPeriodic(ctx, HeartbeatPoll, func(ctx context.Context) {
-		octx, cancel := context.WithTimeout(ctx, HeartbeatPoll*5)
-		defer cancel()
-		if conn == nil {
-			c, err := l.Connect(octx, node)
-			if err != nil {
-				return
-			}
-			conn = c
-		}
+	return l.startConnPeriodic(ctx, HeartbeatPoll, HeartbeatPoll*5, node, func(ctx context.Context, conn *pgx.Conn) error {
 		// The snapshot is taken after at: a heartbeat acknowledged before
 		// at must be in it.
 		at := rec.Now()
 		var standby bool
 		var seen int64
-		if err := conn.QueryRow(octx, `SELECT pg_is_in_recovery(), seq FROM replab_heartbeat WHERE id = 1`).Scan(&standby, &seen); err != nil {
-			_ = conn.Close(context.WithoutCancel(ctx))
-			conn = nil
-			return
+		if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery(), seq FROM replab_heartbeat WHERE id = 1`).Scan(&standby, &seen); err != nil {
+			return err
 		}
 		if standby {
 			rec.Sample(results.Sample{Metric: results.MetricLagHeartbeatSeconds, Node: node, Value: hb.staleness(seen, at).Seconds()})
 		}
-	}, func() { closeConn(ctx, conn) })
-}
-
-func closeConn(ctx context.Context, c *pgx.Conn) {
-	if c != nil {
-		_ = c.Close(context.WithoutCancel(ctx))
-	}
+		return nil
+	})
 }

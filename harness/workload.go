@@ -437,43 +437,55 @@ const LagPeriod = 100 * time.Millisecond
 // replay lag (seconds) and byte lag as the current leader's
 // pg_stat_replication reports them.
 func (l *Lab) StartLagSampler(ctx context.Context, rec *results.Recorder) *Workload {
-	var conn *pgx.Conn
-	return startPeriodic(ctx, LagPeriod, func(ctx context.Context) {
-		octx, cancel := context.WithTimeout(ctx, LagPeriod*5)
-		defer cancel()
-		if conn == nil {
-			c, err := l.Connect(octx, EndpointRW)
-			if err != nil {
-				return
-			}
-			conn = c
-		}
-		rows, err := conn.Query(octx, `SELECT application_name,
+	return l.startConnPeriodic(ctx, LagPeriod, LagPeriod*5, EndpointRW, func(ctx context.Context, conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, `SELECT application_name,
 			coalesce(extract(epoch FROM write_lag), 0)::float8,
 			coalesce(extract(epoch FROM flush_lag), 0)::float8,
 			coalesce(extract(epoch FROM replay_lag), 0)::float8,
 			coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::float8
 			FROM pg_stat_replication`)
-		if err == nil {
-			for rows.Next() {
-				var app string
-				var w, f, r, b float64
-				if rows.Scan(&app, &w, &f, &r, &b) == nil {
-					rec.Sample(results.Sample{Metric: results.MetricLagWriteSeconds, Node: app, Value: w})
-					rec.Sample(results.Sample{Metric: results.MetricLagFlushSeconds, Node: app, Value: f})
-					rec.Sample(results.Sample{Metric: results.MetricLagReplaySeconds, Node: app, Value: r})
-					rec.Sample(results.Sample{Metric: results.MetricLagBytes, Node: app, Value: b})
-				}
-			}
-			err = rows.Err()
-		}
 		if err != nil {
-			_ = conn.Close(context.WithoutCancel(ctx))
+			return err
+		}
+		for rows.Next() {
+			var app string
+			var w, f, r, b float64
+			if rows.Scan(&app, &w, &f, &r, &b) == nil {
+				rec.Sample(results.Sample{Metric: results.MetricLagWriteSeconds, Node: app, Value: w})
+				rec.Sample(results.Sample{Metric: results.MetricLagFlushSeconds, Node: app, Value: f})
+				rec.Sample(results.Sample{Metric: results.MetricLagReplaySeconds, Node: app, Value: r})
+				rec.Sample(results.Sample{Metric: results.MetricLagBytes, Node: app, Value: b})
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// startConnPeriodic runs step every period on a connection to target,
+// opened on first use and again after any error step returns; each step,
+// connect included, is bounded by timeout. A step that cannot connect is
+// skipped.
+func (l *Lab) startConnPeriodic(ctx context.Context, period, timeout time.Duration, target string, step func(ctx context.Context, conn *pgx.Conn) error) *Workload {
+	var conn *pgx.Conn
+	return startPeriodic(ctx, period, func(ctx context.Context) {
+		octx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		if conn == nil {
+			c, err := l.Connect(octx, target)
+			if err != nil {
+				return
+			}
+			conn = c
+		}
+		if err := step(octx, conn); err != nil {
+			closeConn(ctx, conn)
 			conn = nil
 		}
-	}, func() {
-		if conn != nil {
-			_ = conn.Close(context.WithoutCancel(ctx))
-		}
-	})
+	}, func() { closeConn(ctx, conn) })
+}
+
+func closeConn(ctx context.Context, c *pgx.Conn) {
+	if c != nil {
+		_ = c.Close(context.WithoutCancel(ctx))
+	}
 }
