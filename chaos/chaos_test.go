@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -444,5 +445,61 @@ func TestPartitionHealsAroundADeadHost(t *testing.T) {
 	f.failOn["run b iptables -w -F"] = exitErr("iptables: Resource temporarily unavailable.")
 	if err := p.Heal(ctx); err == nil {
 		t.Error("a failed cleanup on a running host must be reported")
+	}
+}
+
+// nodeLinkFake records SetNodeLink calls and the pairs slowed.
+type nodeLinkFake struct {
+	*fakeCluster
+	mu     sync.Mutex
+	slowed map[string]bool
+	failOn string // pair whose overlay fails
+}
+
+func (n *nodeLinkFake) SetNodeLink(_ context.Context, a, b string, imp *netem.Impairment) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if imp == nil {
+		delete(n.slowed, a+"<->"+b)
+		return nil
+	}
+	if a+"<->"+b == n.failOn {
+		return errors.New("agent refused")
+	}
+	n.slowed[a+"<->"+b] = true
+	return nil
+}
+
+func TestSlowLinksFromTheLeaderToItsFollowers(t *testing.T) {
+	nf := &nodeLinkFake{fakeCluster: newFake(), slowed: map[string]bool{}}
+	inj := NewInjector(nf, nil)
+	a, err := inj.Inject(context.Background(), SlowLinks(Leader, Followers, netem.Impairment{Delay: 250 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]bool{"a<->b": true, "a<->c": true}; !maps.Equal(nf.slowed, want) {
+		t.Errorf("slowed %v, want %v (leader a to each follower, etcd and proxy untouched)", nf.slowed, want)
+	}
+	if a.Target != "a<->b,c" {
+		t.Errorf("target %q", a.Target)
+	}
+	if err := inj.HealAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(nf.slowed) != 0 {
+		t.Errorf("after heal still slowed: %v", nf.slowed)
+	}
+
+	// A failed overlay undoes the ones before it.
+	nf = &nodeLinkFake{fakeCluster: newFake(), slowed: map[string]bool{}, failOn: "a<->c"}
+	if _, err := NewInjector(nf, nil).Inject(context.Background(), SlowLinks(Leader, Followers, netem.Impairment{Delay: time.Second})); err == nil {
+		t.Fatal("want the overlay's error")
+	}
+	if len(nf.slowed) != 0 {
+		t.Errorf("a failed inject left %v slowed", nf.slowed)
+	}
+	// A cluster that cannot slow links says so.
+	if _, err := NewInjector(newFake(), nil).Inject(context.Background(), SlowLinks(Leader, Followers, netem.Impairment{Delay: time.Second})); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("slow-links without NodeLinks: %v, want ErrUnsupported", err)
 	}
 }

@@ -120,6 +120,13 @@ type Links interface {
 	SetLink(ctx context.Context, regionA, regionB string, imp *netem.Impairment) error
 }
 
+// NodeLinks is what slowing the links between nodes of one region needs:
+// an overlay on the traffic between two database nodes, both directions,
+// nil removing it. harness.Lab's SetNodeLink satisfies it.
+type NodeLinks interface {
+	SetNodeLink(ctx context.Context, nodeA, nodeB string, imp *netem.Impairment) error
+}
+
 // LinksBaseline is what a cluster with an emulated WAN implements so that
 // VerifyBaseline also reads every host's netem state back against the
 // topology's baseline. harness.Lab's WANAtBaseline satisfies it.

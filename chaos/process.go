@@ -200,6 +200,81 @@ func (d degradeFault) Inject(ctx context.Context, c Cluster) (string, Heal, erro
 	}, nil
 }
 
+// SlowLinks overlays imp on the links between every node selected by a and
+// every node selected by b (Rest: all other nodes), both directions, so a
+// one-way Delay d adds 2d to their round trip. It is the within-a-region
+// counterpart of Degrade: "extra delay on the follower links" is
+// SlowLinks(Leader, Followers, netem.Impairment{Delay: d}). Heal removes
+// every overlay it added; an inject that fails removes what it added.
+func SlowLinks(a, b Selector, imp netem.Impairment) Fault {
+	return slowFault{a: a, b: b, imp: imp}
+}
+
+type slowFault struct {
+	a, b Selector
+	imp  netem.Impairment
+}
+
+func (f slowFault) Name() string { return "slow-links" }
+func (f slowFault) String() string {
+	return fmt.Sprintf("slow the links %s<->%s to %s", f.a, f.b, f.imp)
+}
+
+func (f slowFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) {
+	nl, err := need[NodeLinks](c, "NodeLinks")
+	if err != nil {
+		return "", nil, fmt.Errorf("inject slow-links: %w", err)
+	}
+	an, err := f.a.Resolve(ctx, c, nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("inject slow-links: %w", err)
+	}
+	bn, err := f.b.Resolve(ctx, c, an)
+	if err != nil {
+		return "", nil, fmt.Errorf("inject slow-links: %w", err)
+	}
+	hs, err := hosts(ctx, c)
+	if err != nil {
+		return "", nil, fmt.Errorf("inject slow-links: %w", err)
+	}
+	node := map[string]bool{}
+	for _, h := range hs {
+		node[h.Name] = h.Role == RoleNode
+	}
+	var pairs [][2]string
+	for _, x := range an {
+		for _, y := range bn {
+			if x != y && node[x] && node[y] {
+				pairs = append(pairs, [2]string{x, y})
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		return "", nil, fmt.Errorf("inject slow-links: %w: no pair of database nodes between %v and %v", ErrNoTarget, an, bn)
+	}
+	undo := func(ctx context.Context, done [][2]string) error {
+		var errs []error
+		for _, p := range done {
+			if err := nl.SetNodeLink(ctx, p[0], p[1], nil); err != nil && !errors.Is(err, ErrHostDown) {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+	for i, p := range pairs {
+		imp := f.imp
+		if err := nl.SetNodeLink(ctx, p[0], p[1], &imp); err != nil {
+			return "", nil, errors.Join(fmt.Errorf("inject slow-links %s<->%s: %w", p[0], p[1], err), undo(context.WithoutCancel(ctx), pairs[:i+1]))
+		}
+	}
+	var once sync.Once
+	var herr error
+	return strings.Join(an, ",") + "<->" + strings.Join(bn, ","), func(ctx context.Context) error {
+		once.Do(func() { herr = undo(ctx, pairs) })
+		return herr
+	}, nil
+}
+
 // DegradeLeaderLink degrades, like Degrade, the link between the region
 // the leader is in at inject time and another region with database nodes:
 // the pick-th of them in name order (modulo their count), so a nemesis

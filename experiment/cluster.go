@@ -31,6 +31,7 @@ var (
 	_ chaos.Topology      = Cluster{}
 	_ chaos.Links         = Cluster{}
 	_ chaos.LinksBaseline = Cluster{}
+	_ chaos.NodeLinks     = Cluster{}
 )
 
 // Run runs a command in a host; a non-zero exit is a *chaos.ExitError.

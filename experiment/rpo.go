@@ -9,6 +9,7 @@ import (
 
 	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/harness"
+	"github.com/replab/replab/netem"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
 )
@@ -24,8 +25,16 @@ type RPORequest struct {
 	// Warmup is how long the writer runs before the cut (default 3s).
 	Warmup time.Duration
 	// Cut is how long the leader's WAL is cut off from every follower
-	// before the leader dies (default 2s).
+	// (or delayed, with Delay) before the leader dies (default 2s).
 	Cut time.Duration
+	// Slow, when not zero, slows the links between the leader and every
+	// follower (chaos.SlowLinks, each way) instead of cutting them. Delay
+	// alone loses nothing on a crash with the userspace backend: the WAL
+	// the leader sent is held where it arrives and still reaches the
+	// followers, as bytes on a real wire would. What async loses is the
+	// backlog that never left the leader, so give Slow a Rate below the
+	// rate the workload writes WAL at.
+	Slow netem.Impairment
 	// Rate is the writer's rate (default 100/s).
 	Rate float64
 	// Timeout bounds each wait (default 90s). Waiting for a promotion is
@@ -36,7 +45,10 @@ type RPORequest struct {
 
 // RPOResult is what one trial measured.
 type RPOResult struct {
-	Mode      topologies.ReplicationMode
+	Mode topologies.ReplicationMode
+	// Fault is what separated the leader from its followers before it
+	// died: "partition" or "slow-links".
+	Fault     string
 	RunID     string
 	Dir       string
 	OldLeader string
@@ -120,12 +132,21 @@ func RPO(ctx context.Context, req RPORequest) (res RPOResult, err error) {
 	if err := sleep(ctx, req.Warmup); err != nil {
 		return res, err
 	}
-	cut, err := r.inj.Inject(ctx, chaos.Partition(chaos.Leader, chaos.Followers))
+	fault := chaos.Partition(chaos.Leader, chaos.Followers)
+	if !req.Slow.IsZero() {
+		fault = chaos.SlowLinks(chaos.Leader, chaos.Followers, req.Slow)
+	}
+	res.Fault = fault.Name()
+	leader, err := lab.LeaderName(ctx)
 	if err != nil {
 		return res, finish(err)
 	}
-	res.OldLeader = cut.Target
-	log.Info("leader cut off from its followers", "leader", res.OldLeader, "for", req.Cut)
+	cut, err := r.inj.Inject(ctx, fault)
+	if err != nil {
+		return res, finish(err)
+	}
+	res.OldLeader = leader
+	log.Info("leader separated from its followers", "leader", res.OldLeader, "fault", cut.Target, "slow", req.Slow.String(), "for", req.Cut)
 	if err := sleep(ctx, req.Cut); err != nil {
 		return res, finish(err)
 	}

@@ -93,8 +93,16 @@ func (l *Lab) Start(ctx context.Context, name string) error {
 	if err := l.refreshPorts(ctx, name); err != nil {
 		return err
 	}
+	l.wan.mu.Lock()
+	_, shaped := l.wan.shapers[name]
+	l.wan.mu.Unlock()
 	if !l.hasWAN() {
-		return nil
+		if !shaped {
+			return nil
+		}
+		// A node link was slowed (SetNodeLink): shape it again. Without a
+		// WAN nothing gates Patroni, so it may run unshaped for a moment.
+		return l.shapeHost(ctx, name)
 	}
 	// A restarted container has a new network namespace: no rules, no
 	// agent. Shape it again before its Patroni may start.
@@ -154,6 +162,12 @@ func (l *Lab) SetCPUs(ctx context.Context, name string, cpus float64) error {
 // killed.
 var ErrNotRunning = errors.New("container is not running")
 
+// isNotRunning says whether Docker refused an exec because the container
+// is stopped or killed.
+func isNotRunning(err error) bool {
+	return errdefs.IsConflict(err) && strings.Contains(err.Error(), "not running")
+}
+
 // ExecRequest is a command to run inside a container.
 type ExecRequest struct {
 	Cmd  []string
@@ -180,7 +194,7 @@ func (l *Lab) Exec(ctx context.Context, name string, req ExecRequest) (ExecResul
 // execIn runs req in container id (called name in errors) and waits.
 func execIn(ctx context.Context, cli *client.Client, id, name string, req ExecRequest) (ExecResult, error) {
 	ex, err := cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: req.Cmd, User: req.User, AttachStdout: true, AttachStderr: true})
-	if errdefs.IsConflict(err) && strings.Contains(err.Error(), "not running") {
+	if isNotRunning(err) {
 		return ExecResult{}, fmt.Errorf("exec %q in %s: %w: %v", strings.Join(req.Cmd, " "), name, ErrNotRunning, err)
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/netip"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -137,6 +138,9 @@ func (h containerHost) Start(ctx context.Context, argv []string) error {
 		return err
 	}
 	ex, err := h.l.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: argv, User: "root", Detach: true})
+	if isNotRunning(err) {
+		return fmt.Errorf("start %q in %s: %w: %v", strings.Join(argv, " "), h.name, ErrNotRunning, err)
+	}
 	if err != nil {
 		return fmt.Errorf("start %q in %s: %w", strings.Join(argv, " "), h.name, err)
 	}
@@ -154,6 +158,8 @@ type netemState struct {
 	agent   string
 	shapers map[string]*netem.Shaper
 	overlay map[[2]string]netem.Impairment
+	// nodes overlays links between two nodes of one region (SetNodeLink).
+	nodes map[[2]string]netem.Impairment
 }
 
 // NetemBackend says how the WAN is emulated: "kernel", "userspace", or
@@ -173,11 +179,27 @@ func (l *Lab) applyWAN(ctx context.Context) error {
 	if !l.hasWAN() {
 		return nil
 	}
+	if err := l.chooseBackend(ctx); err != nil {
+		return err
+	}
+	backend, reason := l.NetemBackend()
+	l.log.Info("applying the WAN", "netem_backend", backend, "reason", reason, "links", len(l.topo.Network.Links))
+	return l.ResetWAN(ctx)
+}
+
+// chooseBackend resolves the topology's network.backend (auto probes a
+// node) and builds the agent the userspace backend needs, once per lab.
+func (l *Lab) chooseBackend(ctx context.Context) error {
+	l.wan.mu.Lock()
+	chosen := l.wan.backend != ""
+	l.wan.mu.Unlock()
+	if chosen {
+		return nil
+	}
 	want := netem.Backend(l.topo.Network.Backend)
-	hosts := l.Hosts()
 	backend, reason := want, "chosen in the topology"
 	if want == netem.Auto || want == "" {
-		c, err := netem.Probe(ctx, containerHost{l, hosts[0].Name})
+		c, err := netem.Probe(ctx, containerHost{l, l.plan.Nodes[0].Name})
 		if err != nil {
 			return fmt.Errorf("choose netem backend: %w", err)
 		}
@@ -194,10 +216,40 @@ func (l *Lab) applyWAN(ctx context.Context) error {
 	}
 	l.wan.mu.Lock()
 	l.wan.backend, l.wan.reason, l.wan.agent = backend, reason, agent
-	l.wan.shapers = map[string]*netem.Shaper{}
+	if l.wan.shapers == nil {
+		l.wan.shapers = map[string]*netem.Shaper{}
+	}
 	l.wan.mu.Unlock()
-	l.log.Info("applying the WAN", "netem_backend", string(backend), "reason", reason, "links", len(l.topo.Network.Links))
-	return l.ResetWAN(ctx)
+	return saveState(l.state())
+}
+
+// hostPlanLocked is name's plan: the WAN's rules with the region overlays,
+// plus the node overlays that involve it. Callers hold l.wan.mu.
+func (l *Lab) hostPlanLocked(name string, overlays bool) netem.Plan {
+	ov := l.wan.overlay
+	if !overlays {
+		ov = nil
+	}
+	p := wanPlans(l.topo, l.Hosts(), ov, 1)[name]
+	p.Seed = 1
+	if !overlays {
+		return p
+	}
+	ips := map[string]string{}
+	for _, h := range l.Hosts() {
+		ips[h.Name] = h.IP
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(l.wan.nodes), func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) }) {
+		other := k[0]
+		if other == name {
+			other = k[1]
+		} else if k[1] != name {
+			continue
+		}
+		a := netip.MustParseAddr(ips[other])
+		p.Rules = append(p.Rules, netem.Rule{Link: other + "->" + name, Peers: []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}, Impairment: l.wan.nodes[k]})
+	}
+	return p
 }
 
 // newShaper makes a host's shaper; its first Apply replaces whatever
@@ -217,7 +269,7 @@ func (l *Lab) newShaper(name string) *netem.Shaper {
 func (l *Lab) shapeHost(ctx context.Context, name string) error {
 	l.wan.mu.Lock()
 	sh := l.newShaper(name)
-	plan := wanPlans(l.topo, l.Hosts(), l.wan.overlay, 1)[name]
+	plan := l.hostPlanLocked(name, true)
 	l.wan.mu.Unlock()
 	if err := sh.Apply(ctx, plan); err != nil {
 		return fmt.Errorf("shape %s: %w", name, err)
@@ -247,42 +299,121 @@ func (l *Lab) SetLink(ctx context.Context, a, b string, imp *netem.Impairment) e
 	} else {
 		l.wan.overlay[linkKey(a, b)] = *imp
 	}
-	plans := wanPlans(l.topo, l.Hosts(), l.wan.overlay, 1)
-	shapers := map[string]*netem.Shaper{}
+	var names []string
 	for _, h := range l.Hosts() {
 		if h.Region == a || h.Region == b {
-			if shapers[h.Name] = l.wan.shapers[h.Name]; shapers[h.Name] == nil {
-				shapers[h.Name] = l.newShaper(h.Name)
-			}
+			names = append(names, h.Name)
 		}
 	}
 	l.wan.mu.Unlock()
-	g, gctx := errgroup.WithContext(ctx)
-	for _, h := range l.Hosts() {
-		sh, ok := shapers[h.Name]
-		if !ok {
-			continue
+	return l.reshape(ctx, names)
+}
+
+// reshape applies each named host's current plan with its shaper (a new
+// one if it has none), in parallel.
+func (l *Lab) reshape(ctx context.Context, names []string) error {
+	l.wan.mu.Lock()
+	shapers := map[string]*netem.Shaper{}
+	plans := map[string]netem.Plan{}
+	for _, n := range names {
+		if shapers[n] = l.wan.shapers[n]; shapers[n] == nil {
+			shapers[n] = l.newShaper(n)
 		}
-		g.Go(func() error { return sh.Apply(gctx, plans[h.Name]) })
+		plans[n] = l.hostPlanLocked(n, true)
 	}
-	return g.Wait()
+	l.wan.mu.Unlock()
+	// Every host is shaped even when another fails: errors are joined, not
+	// the first one returned with the rest cancelled. A host that is not
+	// running takes its plan when it starts again (Start shapes it).
+	var mu sync.Mutex
+	var errs []error
+	var g errgroup.Group
+	for n, sh := range shapers {
+		g.Go(func() error {
+			if err := sh.Apply(ctx, plans[n]); err != nil && !errors.Is(err, ErrNotRunning) {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("shape %s: %w", n, err))
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	return errors.Join(errs...)
+}
+
+// SetNodeLink overlays imp on the link between two database nodes of the
+// same region, both directions (each end holds the other's traffic, as for
+// regions, so a one-way delay d adds 2d to their round trip whichever
+// backend runs); nil removes the overlay. Links between regions are
+// SetLink's. In a lab without a WAN the first call chooses the netem
+// backend and starts shaping the two nodes; chaos's slow-link fault calls
+// it.
+func (l *Lab) SetNodeLink(ctx context.Context, a, b string, imp *netem.Impairment) error {
+	region := map[string]string{}
+	for _, n := range l.plan.Nodes {
+		region[n.Name] = n.Region
+	}
+	for _, n := range []string{a, b} {
+		if _, ok := region[n]; !ok {
+			return fmt.Errorf("set node link %s<->%s: %w: %q is not a database node", a, b, ErrUnknownTarget, n)
+		}
+	}
+	if a == b {
+		return fmt.Errorf("set node link %s<->%s: a node has no link to itself", a, b)
+	}
+	if region[a] != region[b] {
+		return fmt.Errorf("set node link %s<->%s: they are in different regions (%s, %s): degrade the link between the regions instead", a, b, region[a], region[b])
+	}
+	if err := l.chooseBackend(ctx); err != nil {
+		return fmt.Errorf("set node link %s<->%s: %w", a, b, err)
+	}
+	l.wan.mu.Lock()
+	if l.wan.nodes == nil {
+		l.wan.nodes = map[[2]string]netem.Impairment{}
+	}
+	if imp == nil {
+		delete(l.wan.nodes, linkKey(a, b))
+	} else {
+		l.wan.nodes[linkKey(a, b)] = *imp
+	}
+	l.wan.mu.Unlock()
+	return l.reshape(ctx, []string{a, b})
 }
 
 // ResetWAN drops every overlay and re-applies the topology's baseline plan
 // to every host with a fresh shaper, whatever another process left there
-// (`replab chaos heal`). A lab without links has nothing to reset.
+// (`replab chaos heal`). In a lab without links the baseline is no rule at
+// all: it removes whatever replab left on the nodes.
 func (l *Lab) ResetWAN(ctx context.Context) error {
-	if !l.hasWAN() {
-		return nil
-	}
 	l.wan.mu.Lock()
-	l.wan.overlay = nil
+	l.wan.overlay, l.wan.nodes = nil, nil
 	l.wan.mu.Unlock()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, h := range l.Hosts() {
-		g.Go(func() error { return l.shapeHost(gctx, h.Name) })
+		if l.hasWAN() {
+			g.Go(func() error { return l.shapeHost(gctx, h.Name) })
+			continue
+		}
+		if h.Role != RoleNode {
+			continue
+		}
+		g.Go(func() error {
+			// Never applied by this process: a fresh shaper's Reset
+			// removes both backends' leftovers.
+			if err := netem.NewShaper(netem.Auto, containerHost{l, h.Name}).Reset(gctx); err != nil && !errors.Is(err, ErrNotRunning) {
+				return fmt.Errorf("reset netem on %s: %w", h.Name, err)
+			}
+			return nil
+		})
 	}
-	return g.Wait()
+	err := g.Wait()
+	if !l.hasWAN() {
+		l.wan.mu.Lock()
+		l.wan.shapers = map[string]*netem.Shaper{}
+		l.wan.mu.Unlock()
+	}
+	return err
 }
 
 // WANAlive checks that every host's plan is still in force (the userspace
@@ -303,22 +434,26 @@ func (l *Lab) WANAlive(ctx context.Context) error {
 }
 
 // WANAtBaseline checks, by reading every host back, that it holds the
-// topology's baseline plan: no link is still degraded, and each host has
-// exactly the baseline's qdiscs, or firewall rules and agent config (see
-// netem.Shaper.Verify). Suites run it after every lab's specs, through
-// chaos.VerifyBaseline. A lab without links is always at baseline.
+// topology's baseline plan: no link is still degraded or slowed, and each
+// host replab shaped has exactly the baseline's qdiscs, or firewall rules
+// and agent config (see netem.Shaper.Verify); without links the baseline
+// is none. Suites run it after every lab's specs, through
+// chaos.VerifyBaseline.
 func (l *Lab) WANAtBaseline(ctx context.Context) error {
-	if !l.hasWAN() {
-		return nil
-	}
 	l.wan.mu.Lock()
 	var errs []error
 	for k, imp := range l.wan.overlay {
 		errs = append(errs, fmt.Errorf("link %s<->%s is still degraded (%+v)", k[0], k[1], imp))
 	}
+	for k, imp := range l.wan.nodes {
+		errs = append(errs, fmt.Errorf("node link %s<->%s is still slowed (%+v)", k[0], k[1], imp))
+	}
 	shapers := maps.Clone(l.wan.shapers)
+	plans := map[string]netem.Plan{}
+	for name := range shapers {
+		plans[name] = l.hostPlanLocked(name, false)
+	}
 	l.wan.mu.Unlock()
-	plans := wanPlans(l.topo, l.Hosts(), nil, 1)
 	var mu sync.Mutex
 	var g errgroup.Group
 	for name, sh := range shapers {

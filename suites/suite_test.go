@@ -23,6 +23,7 @@ const (
 	FaultDegrade   = "fault:degrade"
 	FaultPartition = "fault:partition"
 	FaultDCS       = "fault:cut-dcs"
+	FaultSlow      = "fault:slow-links"
 	TopologySingle = "topology:single-region"
 	TopologyThree  = "topology:three-region"
 )
