@@ -122,4 +122,10 @@ type AgentQueueStatus struct {
 	// own wake-up latency (WakeLatencyUS): near zero when it keeps time.
 	ReleaseErrorUS float64 `json:"release_error_us"`
 	WakeLatencyUS  float64 `json:"wake_latency_us"`
+	// The sums and counts behind the two means, so that a caller holding
+	// two statuses can compute the means over the time between them.
+	Stamped           uint64  `json:"stamped"`  // packets with a receive timestamp
+	Released          uint64  `json:"released"` // packets released after their hold
+	ArrivalLagSumUS   float64 `json:"arrival_lag_sum_us"`
+	ReleaseErrorSumUS float64 `json:"release_error_sum_us"`
 }

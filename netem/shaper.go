@@ -205,6 +205,23 @@ func (s *Shaper) Verify(ctx context.Context, p Plan) error {
 	return nil
 }
 
+// AgentStatus returns the counters of the node's userspace agent (see
+// AgentQueueStatus). ok is false when there is no agent to ask: the kernel
+// backend, or a plan with no queue.
+func (s *Shaper) AgentStatus(ctx context.Context) (st AgentStatus, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, isUser := s.impl.(*userspaceShaper)
+	if !isUser || u.applied == nil || len(u.applied.Agent.Queues) == 0 {
+		return AgentStatus{}, false, nil
+	}
+	st, err = u.status(ctx)
+	if err != nil {
+		return AgentStatus{}, false, fmt.Errorf("read agent status: %w", err)
+	}
+	return st, true, nil
+}
+
 // Choice is Probe's answer: the backend to use and why.
 type Choice struct {
 	Backend Backend

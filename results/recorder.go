@@ -211,6 +211,9 @@ type History struct {
 	// DroppedSamples counts samples whose value was NaN or infinite; they
 	// are not recorded (JSON cannot carry them).
 	DroppedSamples int `json:"dropped_samples,omitempty"`
+	// Netem is how faithfully the userspace netem agents held each link
+	// (RecordNetem); nil without a WAN or with the kernel backend.
+	Netem []LinkFidelity `json:"netem,omitempty"`
 }
 
 // Recorder records a run's history on one monotonic clock. It is safe for
@@ -226,6 +229,7 @@ type Recorder struct {
 	events  chunked[EventRecord]
 	final   *FinalState
 	dropped int
+	netem   []LinkFidelity
 }
 
 // chunkSize is how many records a chunk holds. Records live in fixed
@@ -386,6 +390,14 @@ func (r *Recorder) RecordFinal(f FinalState) {
 	r.final = &f
 }
 
+// RecordNetem records how faithfully each emulated link was held. A later
+// call replaces an earlier one.
+func (r *Recorder) RecordNetem(fs []LinkFidelity) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.netem = slices.Clone(fs)
+}
+
 // AckedWrites counts the acknowledged (ok) OpWrite operations invoked at
 // or after since, without copying the history: pollers waiting for writes
 // to resume call it every few milliseconds.
@@ -416,6 +428,7 @@ func (r *Recorder) History() History {
 		Samples:        r.samples.flatten(),
 		Events:         r.events.flatten(),
 		DroppedSamples: r.dropped,
+		Netem:          slices.Clone(r.netem),
 	}
 	h.Meta.Labels = cloneLabels(r.meta.Labels)
 	for i := range h.Ops {

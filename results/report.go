@@ -54,6 +54,10 @@ type Results struct {
 	StaleReads   StaleReadsReport   `json:"stale_reads"`
 	Availability AvailabilityReport `json:"availability"`
 	Counts       Counts             `json:"counts"`
+	// Netem is how faithfully the userspace netem agents held each link;
+	// NetemWarnings names the links whose release error broke the budget.
+	Netem         []LinkFidelity `json:"netem,omitempty"`
+	NetemWarnings []string       `json:"netem_warnings,omitempty"`
 }
 
 // Summarize runs every checker over h (failover phases for every fault, lag
@@ -68,7 +72,9 @@ func Summarize(h History, v Verdict) Results {
 		SplitBrain:   SplitBrain(h),
 		StaleReads:   StaleReads(h),
 		Availability: Availability(h, DefaultOutageGap),
+		Netem:        h.Netem,
 	}
+	r.NetemWarnings = FidelityWarnings(h.Netem)
 	faults := Faults(h)
 	for i := range faults {
 		r.Phases = append(r.Phases, FailoverPhases(h, i))
@@ -163,11 +169,12 @@ func writeFileAtomic(path string, data []byte) error {
 
 // historyHeader is the first line of history.jsonl.
 type historyHeader struct {
-	Schema         string      `json:"schema"`
-	Meta           RunMeta     `json:"meta"`
-	Clock          Clock       `json:"clock"`
-	Final          *FinalState `json:"final"`
-	DroppedSamples int         `json:"dropped_samples,omitempty"`
+	Schema         string         `json:"schema"`
+	Meta           RunMeta        `json:"meta"`
+	Clock          Clock          `json:"clock"`
+	Final          *FinalState    `json:"final"`
+	DroppedSamples int            `json:"dropped_samples,omitempty"`
+	Netem          []LinkFidelity `json:"netem,omitempty"`
 }
 
 // historyLine is one line of history.jsonl: exactly one field is set.
@@ -185,7 +192,7 @@ func EncodeHistory(w io.Writer, h History) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	if err := enc.Encode(historyLine{Header: &historyHeader{
-		Schema: SchemaHistory, Meta: h.Meta, Clock: h.Clock, Final: h.Final, DroppedSamples: h.DroppedSamples,
+		Schema: SchemaHistory, Meta: h.Meta, Clock: h.Clock, Final: h.Final, DroppedSamples: h.DroppedSamples, Netem: h.Netem,
 	}}); err != nil {
 		return fmt.Errorf("encode header: %w", err)
 	}
@@ -245,7 +252,7 @@ func DecodeHistory(r io.Reader) (History, error) {
 					return History{}, fmt.Errorf("decode line %d: schema %q, want %q", n, line.Header.Schema, SchemaHistory)
 				}
 				header = true
-				h.Meta, h.Clock, h.Final, h.DroppedSamples = line.Header.Meta, line.Header.Clock, line.Header.Final, line.Header.DroppedSamples
+				h.Meta, h.Clock, h.Final, h.DroppedSamples, h.Netem = line.Header.Meta, line.Header.Clock, line.Header.Final, line.Header.DroppedSamples, line.Header.Netem
 			case !header:
 				return History{}, fmt.Errorf("decode line %d: record before the header", n)
 			case line.Op != nil:

@@ -46,7 +46,8 @@ func mdCell(s string) string {
 
 // RenderSummary renders summary.md: a Markdown page fit for a CI step
 // summary. The check table comes first, then each fault's phases, lost
-// writes, split-brain, lag, stale reads and availability.
+// writes, split-brain, lag, stale reads, availability and, with the
+// userspace netem backend, how faithfully each link was held.
 func RenderSummary(r Results) string {
 	var b strings.Builder
 	verdict := "✅ PASS"
@@ -175,6 +176,7 @@ func RenderSummary(r Results) string {
 			FormatPercent(a.TimeShare), NinesLabel(a.TimeShare), FormatDuration(a.Downtime), FormatDuration(a.Gap), FormatDuration(a.Span),
 			FormatDuration(a.YearlyDowntime), FormatPercent(a.OpShare), a.Writes, a.Failed, a.Unknown)
 	}
+	renderFidelity(&b, r.Netem)
 	return b.String()
 }
 

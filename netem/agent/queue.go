@@ -131,6 +131,8 @@ func (q *queue) status() netem.AgentQueueStatus {
 		ArrivalLagUS:   mean(q.lagSum.Load(), q.lagN.Load()),
 		ReleaseErrorUS: mean(q.errSum.Load(), q.errN.Load()),
 		WakeLatencyUS:  float64(q.wakeComp.Load()) / 1e3,
+		Stamped:        uint64(q.lagN.Load()), Released: uint64(q.errN.Load()),
+		ArrivalLagSumUS: float64(q.lagSum.Load()) / 1e3, ReleaseErrorSumUS: float64(q.errSum.Load()) / 1e3,
 	}
 }
 
