@@ -74,10 +74,15 @@ func (r *run) heal(ctx context.Context) error {
 // heartbeat (visibility lag), a writer through the read-write endpoint at
 // rate writes per second (0: 100), direct probes of every member (without
 // them split-brain cannot be judged) and a read-your-writes session (stale
-// reads). The tables must exist (Lab.PrepareWorkload). The workload
+// reads). With the userspace netem backend, stop also records how
+// faithfully each link was held meanwhile (results.LinkFidelity). The
+// tables must exist (Lab.PrepareWorkload). The workload
 // outlives ctx's cancellation; the returned stop ends it, is idempotent
 // and waits for the last operations.
 func StartWorkload(ctx context.Context, lab *harness.Lab, rec *results.Recorder, rate float64) (stop func()) {
+	// The userspace agents' counters before and after the workload: how
+	// faithfully each link was held while it ran.
+	before := lab.NetemCounters(ctx)
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	ws := []*harness.Workload{
 		lab.StartMonitor(wctx, rec),
@@ -93,6 +98,11 @@ func StartWorkload(ctx context.Context, lab *harness.Lab, rec *results.Recorder,
 			probes.Stop()
 			for _, w := range slices.Backward(ws) {
 				w.Stop()
+			}
+			if len(before) > 0 {
+				rctx, rcancel := context.WithTimeout(wctx, 30*time.Second)
+				rec.RecordNetem(lab.NetemFidelity(before, lab.NetemCounters(rctx)))
+				rcancel()
 			}
 			cancel()
 		})
