@@ -23,6 +23,9 @@ type chaosFlags struct {
 	seed   uint64
 	cpus   float64
 	oneWay bool
+	delay  time.Duration
+	rate   string
+	slow   netem.Impairment // from delay and rate
 }
 
 const targetHelp = `TARGET is one of: leader, sync (a synchronous standby), follower (a seeded
@@ -64,6 +67,9 @@ removes CPU quotas and iptables chains) whatever was injected.
 			}
 			return chaos.Partition(s[0], s[1])
 		}},
+		{"slow A [B]", "Slow the links between the nodes of A and of B (default: every other node), both ways; see --delay and --rate", cobra.RangeArgs(1, 2), func(s []chaos.Selector) chaos.Fault {
+			return chaos.SlowLinks(s[0], s[1], f.slow)
+		}},
 	}
 	for _, fc := range cmds {
 		sub := &cobra.Command{
@@ -72,8 +78,21 @@ removes CPU quotas and iptables chains) whatever was injected.
 			Long:  fc.short + ".\n\n" + targetHelp,
 			Args:  badArgs(fc.args),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if len(args) == 1 && strings.HasPrefix(fc.use, "partition") {
+				if len(args) == 1 && (strings.HasPrefix(fc.use, "partition") || strings.HasPrefix(fc.use, "slow")) {
 					args = append(args, "rest")
+				}
+				if strings.HasPrefix(fc.use, "slow") {
+					f.slow = netem.Impairment{Delay: f.delay}
+					if f.rate != "" {
+						r, err := netem.ParseBitRate(f.rate)
+						if err != nil {
+							return badInput{fmt.Errorf("slow: --rate: %w", err)}
+						}
+						f.slow.Rate = r
+					}
+					if f.slow.IsZero() || f.delay < 0 {
+						return badInput{errors.New("slow: give --delay (e.g. 250ms) and/or --rate (e.g. 256kbit)")}
+					}
 				}
 				return injectCmd(cmd, f, args, fc.build)
 			},
@@ -85,6 +104,9 @@ removes CPU quotas and iptables chains) whatever was injected.
 			sub.Flags().Float64Var(&f.cpus, "cpus", 0.1, "CPU quota in cores")
 		case strings.HasPrefix(fc.use, "partition"):
 			sub.Flags().BoolVar(&f.oneWay, "one-way", false, "drop only what A sends to B")
+		case strings.HasPrefix(fc.use, "slow"):
+			sub.Flags().DurationVar(&f.delay, "delay", 0, "more delay each way (e.g. 250ms)")
+			sub.Flags().StringVar(&f.rate, "rate", "", "rate cap each way, tc units (e.g. 256kbit)")
 		}
 		c.AddCommand(sub)
 	}
@@ -205,14 +227,13 @@ func newChaosHealCmd(f *chaosFlags) *cobra.Command {
 			defer lab.Close()
 			c := experiment.ClusterOf(lab)
 			did, err := chaos.Reset(ctx, c)
-			if lab.Topology().Network.Links != nil {
-				// Link overlays live in the process that made them: put
-				// the baseline WAN back on every host.
-				if werr := lab.ResetWAN(ctx); werr != nil {
-					err = errors.Join(err, fmt.Errorf("restore the WAN baseline: %w", werr))
-				} else {
-					did = append(did, "WAN: baseline plan re-applied on every host")
-				}
+			// Link overlays (degrade, slow) live in the process that made
+			// them: put the baseline back on every host (without a WAN,
+			// remove whatever netem rules and agents are left).
+			if werr := lab.ResetWAN(ctx); werr != nil {
+				err = errors.Join(err, fmt.Errorf("restore the netem baseline: %w", werr))
+			} else if lab.Topology().Network.Links != nil {
+				did = append(did, "WAN: baseline plan re-applied on every host")
 			}
 			out := cmd.OutOrStdout()
 			for _, d := range did {
