@@ -242,10 +242,17 @@ func (f slowFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 		node[h.Name] = h.Role == RoleNode
 	}
 	var pairs [][2]string
+	var as, bs []string // the nodes of each side that got a slowed link
 	for _, x := range an {
 		for _, y := range bn {
 			if x != y && node[x] && node[y] {
 				pairs = append(pairs, [2]string{x, y})
+				if !slices.Contains(as, x) {
+					as = append(as, x)
+				}
+				if !slices.Contains(bs, y) {
+					bs = append(bs, y)
+				}
 			}
 		}
 	}
@@ -269,7 +276,7 @@ func (f slowFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 	}
 	var once sync.Once
 	var herr error
-	return strings.Join(an, ",") + "<->" + strings.Join(bn, ","), func(ctx context.Context) error {
+	return strings.Join(as, ",") + "<->" + strings.Join(bs, ","), func(ctx context.Context) error {
 		once.Do(func() { herr = undo(ctx, pairs) })
 		return herr
 	}, nil

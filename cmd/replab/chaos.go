@@ -234,6 +234,8 @@ func newChaosHealCmd(f *chaosFlags) *cobra.Command {
 				err = errors.Join(err, fmt.Errorf("restore the netem baseline: %w", werr))
 			} else if lab.Topology().Network.Links != nil {
 				did = append(did, "WAN: baseline plan re-applied on every host")
+			} else if b, _ := lab.NetemBackend(); b != "none" {
+				did = append(did, "netem: every node's rules and agent removed (no WAN: the baseline is none)")
 			}
 			out := cmd.OutOrStdout()
 			for _, d := range did {
