@@ -56,13 +56,21 @@ func renderFidelity(b *strings.Builder, fs []LinkFidelity) {
 	}
 	b.WriteString("\n### WAN fidelity (userspace netem agent)\n\n")
 	b.WriteString("| host | link | delay | packets | dropped | mean release error | budget | mean arrival lag |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	idle := 0
 	for _, f := range fs {
+		if f.Packets == 0 && f.Dropped == 0 {
+			idle++
+			continue
+		}
 		mark := ""
 		if f.Packets > 0 && !f.OK() {
 			mark = " ⚠️"
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %s%s | ±%s | %s |\n", mdCell(f.Host), mdCell(f.Link), FormatDuration(f.Delay), f.Packets, f.Dropped,
 			FormatDuration(f.ReleaseError), mark, FormatDuration(f.Budget), FormatDuration(f.ArrivalLag))
+	}
+	if idle > 0 {
+		fmt.Fprintf(b, "\n%d idle queue(s) not shown (results.json has them).\n", idle)
 	}
 	for _, w := range FidelityWarnings(fs) {
 		fmt.Fprintf(b, "\n⚠️ %s.", mdCell(w))
