@@ -540,6 +540,25 @@ func TestUserspaceVerify(t *testing.T) {
 	if err := sb.Verify(ctx, worse); !errors.Is(err, netem.ErrPlanDiffers) {
 		t.Errorf("Verify against another delay: %v, want ErrPlanDiffers", err)
 	}
+	// A plan that only changes the delay keeps the rules: a fresh shaper
+	// (another process: replab chaos degrade) reloads the agent and runs
+	// no iptables insert or delete.
+	n := p.B.commands()
+	fresh := p.B.shaper(t, netem.Userspace, p.DevB)
+	if err := fresh.Apply(ctx, worse); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range p.B.logSince(n) {
+		if strings.Contains(c, " -I ") || strings.Contains(c, " -D ") {
+			t.Errorf("a delay-only change rewrote the firewall: %s", c)
+		}
+	}
+	if err := fresh.Verify(ctx, worse); err != nil {
+		t.Fatalf("Verify after the delay-only change: %v", err)
+	}
+	if err := fresh.Apply(ctx, base); err != nil {
+		t.Fatal(err)
+	}
 
 	extra := []string{"iptables", "-w", "-t", "mangle", "-A", netem.Chain, "-p", "udp", "-j", "ACCEPT"}
 	if _, err := p.B.Run(ctx, extra); err != nil {

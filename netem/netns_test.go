@@ -134,6 +134,13 @@ func (h *nsHost) Start(_ context.Context, argv []string) error {
 }
 
 // commands returns how many commands ran so far.
+// logSince returns the commands run since the n-th.
+func (h *nsHost) logSince(n int) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.log[n:])
+}
+
 func (h *nsHost) commands() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

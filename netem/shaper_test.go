@@ -178,6 +178,26 @@ func TestUserspaceShaperMakeBeforeBreak(t *testing.T) {
 	if strings.Contains(ran, "-I INPUT") || slices.Contains(h.ran, "iptables -w -t mangle -N REPLAB-NETEM") {
 		t.Errorf("recreated the chain or jump that exists:\n%s", ran)
 	}
+
+	// The same rules read back (iptables quotes a comment with ">"): a
+	// fresh shaper (another process: replab chaos degrade) that only
+	// changes the delay reloads the agent and writes no rule.
+	h.answers["iptables -w -t mangle -S"] = says("-N REPLAB-NETEM\n-N REPLAB-NETEM-OUT\n" +
+		"-A INPUT ! -i lo -m comment --comment replab-netem -j REPLAB-NETEM\n" +
+		"-A OUTPUT ! -o lo -m comment --comment replab-netem -j REPLAB-NETEM-OUT\n" +
+		"-A REPLAB-NETEM -s 10.2.0.0/24 ! -p icmp -m comment --comment \"a->b\" -j NFQUEUE --queue-num 1000 --queue-bypass\n" +
+		"-A REPLAB-NETEM-OUT -d 10.2.0.0/24 -p icmp -m comment --comment \"a->b\" -j NFQUEUE --queue-num 1000 --queue-bypass\n")
+	h.ran = nil
+	plan.Rules[0].Link = "a->b"
+	plan.Rules[0].Impairment.Delay = 90 * ms
+	if err := NewShaper(Userspace, h, WithAgent("shaper_test.go")).Apply(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range h.ran {
+		if strings.HasPrefix(c, "iptables -w -t mangle -I") || strings.HasPrefix(c, "iptables -w -t mangle -D") || strings.HasPrefix(c, "iptables -w -t mangle -N") {
+			t.Errorf("a delay-only change rewrote the rules: %s", c)
+		}
+	}
 }
 
 func TestUserspaceNeedsAgent(t *testing.T) {

@@ -265,7 +265,14 @@ func usedTools(a, b []FirewallRule) []string {
 type chainState struct {
 	exists bool
 	rules  int
+	lines  [][]string // args after "-A CHAIN" of each rule, quotes removed
 	jumps  [][]string // args after "-A HOOK" of every jump to the chain
+}
+
+// holds reports whether the chain holds exactly want, in order, with one
+// jump to it: then there is nothing to change.
+func (c *chainState) holds(want []FirewallRule) bool {
+	return c.exists && len(c.jumps) == 1 && slices.EqualFunc(c.lines, want, func(l []string, r FirewallRule) bool { return slices.Equal(l, r.Args) })
 }
 
 // readTable reads tool's mangle table: the state of each of replab's
@@ -292,6 +299,11 @@ func (s *userspaceShaper) readTable(ctx context.Context, tool string) (map[strin
 				c.exists = true
 			case f[0] == "-A" && f[1] == ch.name:
 				c.rules++
+				args := slices.Clone(f[2:])
+				for i, a := range args {
+					args[i] = strings.Trim(a, `"`)
+				}
+				c.lines = append(c.lines, args)
 			case f[0] == "-A" && f[1] == ch.hook && slices.Contains(f, ch.name):
 				c.jumps = append(c.jumps, f[2:])
 			}
@@ -300,10 +312,11 @@ func (s *userspaceShaper) readTable(ctx context.Context, tool string) (map[strin
 	return st, nil
 }
 
-// syncTable makes tool's chains hold exactly the plan's rules for tool. In
-// each chain new rules are inserted above the old ones before the old ones
-// are deleted, so a packet always meets either the old rule or the new
-// one, never none.
+// syncTable makes tool's chains hold exactly the plan's rules. In each
+// chain new rules are inserted above the old ones before the old ones are
+// deleted, so a packet always meets either the old rule or the new one,
+// never none. A chain that already holds the plan's rules (a plan that
+// only changes impairments: a degradation, its heal) is left alone.
 func (s *userspaceShaper) syncTable(ctx context.Context, tool string, up UserspacePlan) error {
 	table, err := s.readTable(ctx, tool)
 	if err != nil {
@@ -321,6 +334,9 @@ func (s *userspaceShaper) syncTable(ctx context.Context, tool string, up Userspa
 			if err := s.removeChain(ctx, tool, ch, st); err != nil {
 				return err
 			}
+			continue
+		}
+		if st.holds(want) {
 			continue
 		}
 		var cmds []Command
