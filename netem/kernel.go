@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -50,7 +51,8 @@ const (
 // (netem drops, so no tc action module is needed), one filter per peer
 // prefix.
 // HTB never shapes (its rate is far above any veth); netem's limit is
-// KernelNetemLimit so throughput is not capped at limit/delay.
+// KernelNetemLimit so throughput is not capped at limit/delay, except in
+// front of a rate, where it bounds the backlog (see netemLimit).
 func PlanKernel(p Plan, dev string) ([]Command, error) {
 	c, err := compile(p)
 	if err != nil {
@@ -141,8 +143,26 @@ func (t ktree) sameShape(u ktree) bool {
 	return true
 }
 
+// netemLimit is the netem queue length for im, in packets: KernelNetemLimit
+// without a rate; with one, what the link carries over its delay, jitter
+// and MaxRateBacklog in full-size (1500-byte) packets, at least
+// minRateLimit: netem counts every held packet against its limit, those
+// still "in flight" over the delay too, so the bound on the backlog is
+// approximate where the agent's is exact.
+func netemLimit(im Impairment) int {
+	if im.Rate == 0 {
+		return KernelNetemLimit
+	}
+	span := im.Delay + im.Jitter + MaxRateBacklog
+	n := int(math.Ceil(float64(im.Rate) / 8 * span.Seconds() / 1500))
+	return max(n, minRateLimit)
+}
+
+// minRateLimit keeps a slow link's netem queue from dropping every burst.
+const minRateLimit = 10
+
 func netemArgs(im Impairment) []string {
-	args := []string{"limit", fmt.Sprint(KernelNetemLimit)}
+	args := []string{"limit", fmt.Sprint(netemLimit(im))}
 	if im.Delay != 0 || im.Jitter != 0 {
 		args = append(args, "delay", tcTime(im.Delay))
 		if im.Jitter != 0 {

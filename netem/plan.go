@@ -32,6 +32,16 @@ type Impairment struct {
 	Blackhole bool
 }
 
+// MaxRateBacklog bounds the queue in front of a rate-limited link, as a
+// router's buffer (or tc tbf's latency) does: a packet that would wait
+// longer than this to be sent is dropped. Without the bound the queue only
+// ends at the backend's packet limit, minutes of backlog at a low rate, and
+// a TCP sender never sees a loss: it empties its whole buffer onto the
+// emulated wire at once, where a real bottleneck would have made it keep
+// (and lose, if it crashes) its backlog. The userspace agent drops on this
+// bound exactly; the kernel backend sizes netem's limit from it.
+const MaxRateBacklog = 100 * time.Millisecond
+
 // IsZero reports whether the impairment changes nothing.
 func (im Impairment) IsZero() bool { return im == Impairment{} }
 

@@ -158,3 +158,19 @@ func TestCommandString(t *testing.T) {
 		t.Errorf("String() = %s, want %s", got, want)
 	}
 }
+
+func TestNetemLimitBoundsTheRateBacklog(t *testing.T) {
+	for _, c := range []struct {
+		im   Impairment
+		want int
+	}{
+		{Impairment{Delay: 40 * time.Millisecond}, KernelNetemLimit},                                          // no rate: no cap on throughput
+		{Impairment{Delay: 10 * time.Millisecond, Rate: 100_000_000}, 917},                                    // 12.5 MB/s over 110ms
+		{Impairment{Delay: 100 * time.Millisecond, Rate: 64_000}, minRateLimit},                               // 1.6 KB: the floor
+		{Impairment{Delay: 75 * time.Millisecond, Jitter: 25 * time.Millisecond, Rate: 1_000_000_000}, 16667}, // 1 Gbit/s over 200ms
+	} {
+		if got := netemLimit(c.im); got != c.want {
+			t.Errorf("netemLimit(%s) = %d, want %d", c.im, got, c.want)
+		}
+	}
+}

@@ -17,14 +17,9 @@ const (
 	overflow             // dropped because Limit packets are held
 )
 
-// MaxRateBacklog bounds the queue in front of a rate-limited link, as a
-// router's buffer (or tc tbf's latency) does: a packet that would wait
-// longer than this to be sent is tail-dropped. Without the bound the
-// queue only ends at Limit packets, minutes of backlog at a low rate, and a
-// TCP sender never sees a loss: it empties its whole buffer onto the
-// emulated wire at once, where a real bottleneck would have made it keep
-// (and lose, if it crashes) its backlog.
-const MaxRateBacklog = 100 * time.Millisecond
+// MaxRateBacklog is netem.MaxRateBacklog: the queue in front of a
+// rate-limited link holds at most that much serialisation backlog.
+const MaxRateBacklog = netem.MaxRateBacklog
 
 // impairer decides each packet's release time. It is pure apart from its
 // seeded random source: times are offsets on the agent's monotonic clock,
