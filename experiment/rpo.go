@@ -25,7 +25,7 @@ type RPORequest struct {
 	// Warmup is how long the writer runs before the cut (default 3s).
 	Warmup time.Duration
 	// Cut is how long the leader's WAL is cut off from every follower
-	// (or delayed, with Delay) before the leader dies (default 2s).
+	// (or slowed, with Slow) before the leader dies (default 2s).
 	Cut time.Duration
 	// Slow, when not zero, slows the links between the leader and every
 	// follower (chaos.SlowLinks, each way) instead of cutting them. Delay
@@ -89,9 +89,10 @@ func (r *RPORequest) defaults() {
 
 // RPO runs one trial on the default lab in the given mode: a writer at
 // Rate through the endpoint; the leader's traffic to and from every
-// follower is dropped for Cut (it keeps its lock and its clients); then it
-// is SIGKILLed, the cut is healed, and whoever Patroni promotes (or, if it
-// promotes nobody, the old leader started again) is read back.
+// follower is dropped (or, with Slow, slowed) for Cut (it keeps its lock
+// and its clients); then it is SIGKILLed, the fault is healed, and whoever
+// Patroni promotes (or, if it promotes nobody, the old leader started
+// again) is read back.
 //
 // The article's claim, measured: async acknowledges what no follower has,
 // so the writes acknowledged during the cut are lost; semi-sync and sync

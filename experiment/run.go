@@ -27,7 +27,8 @@ func NewRunID() string {
 // run is one experiment on a lab: its recorder on the run's clock, an
 // injector that can apply every fault, and the workload (writer through
 // the read-write endpoint, direct probes of every member, a
-// read-your-writes session, monitor, lag sampler).
+// read-your-writes session, monitor, lag sampler, heartbeat: see
+// StartWorkload).
 type run struct {
 	id   string
 	lab  *harness.Lab

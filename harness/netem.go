@@ -232,7 +232,6 @@ func (l *Lab) hostPlanLocked(name string, overlays bool) netem.Plan {
 		ov = nil
 	}
 	p := wanPlans(l.topo, l.Hosts(), ov, 1)[name]
-	p.Seed = 1
 	if !overlays {
 		return p
 	}
