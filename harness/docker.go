@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 )
@@ -64,8 +65,8 @@ func labFilter(labID string) filters.Args {
 	return filters.NewArgs(filters.Arg("label", LabelLab+"="+labID))
 }
 
-// removeLab force-removes every container and network labelled with the lab
-// id, in parallel. Not-found is success, so it is safe to call twice and
+// removeLab force-removes every container, network and volume labelled
+// with the lab id, containers in parallel. Not-found is success, so it is safe to call twice and
 // after a partial Up.
 func removeLab(ctx context.Context, cli *client.Client, labID string) error {
 	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter(labID)})
@@ -99,6 +100,15 @@ func removeLab(ctx context.Context, cli *client.Client, labID string) error {
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
 		}
 	}
+	vols, err := cli.VolumeList(ctx, volume.ListOptions{Filters: labFilter(labID)})
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("list volumes of lab %s: %w", labID, err))...)
+	}
+	for _, v := range vols.Volumes {
+		if err := cli.VolumeRemove(ctx, v.Name, true); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -122,6 +132,7 @@ type GCReport struct {
 	Labs       []string // lab ids removed
 	Containers int
 	Networks   int
+	Volumes    int
 	Kept       []string // labs left alone because their owner is alive
 	StateFiles int      // state files of labs that no longer exist
 }
@@ -133,8 +144,8 @@ type GCRequest struct {
 	All bool
 }
 
-// GC removes what killed runs left behind: every container and network
-// labelled replab.lab whose owning process is gone (or all of them with
+// GC removes what killed runs left behind: every container, network and
+// volume labelled replab.lab whose owning process is gone (or all of them with
 // All). It also removes lab state files.
 func GC(ctx context.Context, req GCRequest) (GCReport, error) {
 	cli, err := Connect(ctx)
@@ -150,8 +161,12 @@ func GC(ctx context.Context, req GCRequest) (GCReport, error) {
 	if err != nil {
 		return GCReport{}, fmt.Errorf("list replab networks: %w", err)
 	}
+	vols, err := cli.VolumeList(ctx, volume.ListOptions{Filters: labFilter("")})
+	if err != nil {
+		return GCReport{}, fmt.Errorf("list replab volumes: %w", err)
+	}
 	owner := map[string]string{}
-	count := map[string][2]int{}
+	count := map[string][3]int{}
 	for _, c := range ctrs {
 		id := c.Labels[LabelLab]
 		owner[id] = c.Labels[LabelOwnerPID]
@@ -166,6 +181,15 @@ func GC(ctx context.Context, req GCRequest) (GCReport, error) {
 		}
 		n := count[id]
 		n[1]++
+		count[id] = n
+	}
+	for _, v := range vols.Volumes {
+		id := v.Labels[LabelLab]
+		if _, ok := owner[id]; !ok {
+			owner[id] = v.Labels[LabelOwnerPID]
+		}
+		n := count[id]
+		n[2]++
 		count[id] = n
 	}
 	var rep GCReport
@@ -183,6 +207,7 @@ func GC(ctx context.Context, req GCRequest) (GCReport, error) {
 		rep.Labs = append(rep.Labs, id)
 		rep.Containers += count[id][0]
 		rep.Networks += count[id][1]
+		rep.Volumes += count[id][2]
 	}
 	// State files of labs with no container left (removed by hand, or by
 	// a Docker reset) are garbage too: they hold only that lab's secrets.

@@ -29,8 +29,13 @@ const (
 	patroniConfigPath = "/etc/replab/patroni.yml"
 	haproxyConfigPath = "/etc/replab/haproxy.cfg"
 	pgBinDir          = "/usr/lib/postgresql/15/bin"
-	pgDataDir         = "/var/lib/postgresql/data"
-	dcsNamespace      = "/replab/"
+	pgDataDir         = pgHome + "/data"
+	// pgHome is a named volume per node: on Docker's storage driver (here
+	// fuse-overlayfs, a FUSE daemon in the write path) initdb, base
+	// backups and WAL cost CPU the lab needs elsewhere, and a volume
+	// outlives a container restart as the container's own layer does.
+	pgHome       = "/var/lib/postgresql"
+	dcsNamespace = "/replab/"
 )
 
 // Credentials are generated per lab; nothing is shared between labs.

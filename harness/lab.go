@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/testcontainers/testcontainers-go"
 	"golang.org/x/sync/errgroup"
@@ -291,6 +293,9 @@ type containerSpec struct {
 	files    []testcontainers.ContainerFile
 	tmpfs    map[string]string
 	netAdmin bool
+	// volume, when set, is mounted at pgHome: the node's data lives on a
+	// named volume (see dataVolume).
+	volume bool
 }
 
 func (l *Lab) specs() ([]containerSpec, error) {
@@ -316,7 +321,7 @@ func (l *Lab) specs() ([]containerSpec, error) {
 			m: n, role: "node", cmd: cmd, user: "postgres", tmpfs: tmpfs,
 			ports:    []int{portPostgres, portPatroni},
 			files:    []testcontainers.ContainerFile{{Reader: bytes.NewReader(cfg), ContainerFilePath: patroniConfigPath, FileMode: 0o644}},
-			netAdmin: true,
+			netAdmin: true, volume: true,
 		})
 	}
 	// HAProxy needs NET_ADMIN only when there is a WAN to shape: its
@@ -363,6 +368,13 @@ func (l *Lab) run(ctx context.Context, netName string, labels map[string]string,
 	for k, v := range labels {
 		lbl[k] = v
 	}
+	var vol string
+	if s.volume {
+		vol = l.containerName(s.m.Name) + "-data"
+		if _, err := l.cli.VolumeCreate(ctx, volume.CreateOptions{Name: vol, Labels: lbl}); err != nil {
+			return "", nil, fmt.Errorf("create data volume of %s: %w", s.m.Name, err)
+		}
+	}
 	var exposed []string
 	for _, p := range s.ports {
 		exposed = append(exposed, fmt.Sprintf("127.0.0.1::%d/tcp", p))
@@ -391,6 +403,9 @@ func (l *Lab) run(ctx context.Context, netName string, labels map[string]string,
 					h.CapAdd = append(h.CapAdd, "NET_ADMIN")
 				}
 				h.Tmpfs = s.tmpfs
+				if vol != "" {
+					h.Mounts = append(h.Mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: pgHome})
+				}
 				h.ShmSize = 64 << 20
 			},
 			EndpointSettingsModifier: func(es map[string]*network.EndpointSettings) {

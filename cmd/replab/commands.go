@@ -185,7 +185,7 @@ func newGCCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rep, err := harness.GC(cmd.Context(), harness.GCRequest{All: all})
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "removed %d lab(s), %d container(s), %d network(s), %d stale state file(s)\n", len(rep.Labs), rep.Containers, rep.Networks, rep.StateFiles)
+			fmt.Fprintf(out, "removed %d lab(s), %d container(s), %d network(s), %d volume(s), %d stale state file(s)\n", len(rep.Labs), rep.Containers, rep.Networks, rep.Volumes, rep.StateFiles)
 			for _, k := range rep.Kept {
 				fmt.Fprintf(out, "kept lab %s: its owner is running or it was kept with --keep (replab down --lab %s, or replab gc --all)\n", k, k)
 			}
