@@ -165,32 +165,27 @@ func GC(ctx context.Context, req GCRequest) (GCReport, error) {
 	if err != nil {
 		return GCReport{}, fmt.Errorf("list replab volumes: %w", err)
 	}
+	// Each lab's owner and its count of containers, networks and volumes
+	// (kind 0, 1, 2); a lab's owner is read from the first object found.
 	owner := map[string]string{}
 	count := map[string][3]int{}
-	for _, c := range ctrs {
-		id := c.Labels[LabelLab]
-		owner[id] = c.Labels[LabelOwnerPID]
+	tally := func(labels map[string]string, kind int) {
+		id := labels[LabelLab]
+		if _, ok := owner[id]; !ok {
+			owner[id] = labels[LabelOwnerPID]
+		}
 		n := count[id]
-		n[0]++
+		n[kind]++
 		count[id] = n
+	}
+	for _, c := range ctrs {
+		tally(c.Labels, 0)
 	}
 	for _, nw := range nets {
-		id := nw.Labels[LabelLab]
-		if _, ok := owner[id]; !ok {
-			owner[id] = nw.Labels[LabelOwnerPID]
-		}
-		n := count[id]
-		n[1]++
-		count[id] = n
+		tally(nw.Labels, 1)
 	}
 	for _, v := range vols.Volumes {
-		id := v.Labels[LabelLab]
-		if _, ok := owner[id]; !ok {
-			owner[id] = v.Labels[LabelOwnerPID]
-		}
-		n := count[id]
-		n[2]++
-		count[id] = n
+		tally(v.Labels, 2)
 	}
 	var rep GCReport
 	var errs []error
