@@ -322,17 +322,27 @@ func (l *Lab) reshape(ctx context.Context, names []string) error {
 		plans[n] = l.hostPlanLocked(n, true)
 	}
 	l.wan.mu.Unlock()
-	// Every host is shaped even when another fails: errors are joined, not
-	// the first one returned with the rest cancelled. A host that is not
-	// running takes its plan when it starts again (Start shapes it).
+	// A host that is not running takes its plan when it starts again
+	// (Start shapes it).
+	return eachShaper(shapers, func(n string, sh *netem.Shaper) error {
+		if err := sh.Apply(ctx, plans[n]); err != nil && !errors.Is(err, ErrNotRunning) {
+			return fmt.Errorf("shape %s: %w", n, err)
+		}
+		return nil
+	})
+}
+
+// eachShaper runs f on every shaper in parallel and joins the errors: one
+// host failing neither stops nor cancels the others.
+func eachShaper(shapers map[string]*netem.Shaper, f func(name string, sh *netem.Shaper) error) error {
 	var mu sync.Mutex
 	var errs []error
 	var g errgroup.Group
-	for n, sh := range shapers {
+	for name, sh := range shapers {
 		g.Go(func() error {
-			if err := sh.Apply(ctx, plans[n]); err != nil && !errors.Is(err, ErrNotRunning) {
+			if err := f(name, sh); err != nil {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("shape %s: %w", n, err))
+				errs = append(errs, err)
 				mu.Unlock()
 			}
 			return nil
@@ -424,13 +434,12 @@ func (l *Lab) WANAlive(ctx context.Context) error {
 	l.wan.mu.Lock()
 	shapers := maps.Clone(l.wan.shapers)
 	l.wan.mu.Unlock()
-	var errs []error
-	for name, sh := range shapers {
+	return eachShaper(shapers, func(name string, sh *netem.Shaper) error {
 		if err := sh.Alive(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			return fmt.Errorf("%s: %w", name, err)
 		}
-	}
-	return errors.Join(errs...)
+		return nil
+	})
 }
 
 // WANAtBaseline checks, by reading every host back, that it holds the
@@ -454,19 +463,12 @@ func (l *Lab) WANAtBaseline(ctx context.Context) error {
 		plans[name] = l.hostPlanLocked(name, false)
 	}
 	l.wan.mu.Unlock()
-	var mu sync.Mutex
-	var g errgroup.Group
-	for name, sh := range shapers {
-		g.Go(func() error {
-			if err := sh.Verify(ctx, plans[name]); err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	g.Wait()
+	errs = append(errs, eachShaper(shapers, func(name string, sh *netem.Shaper) error {
+		if err := sh.Verify(ctx, plans[name]); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}))
 	return errors.Join(errs...)
 }
 
@@ -521,8 +523,7 @@ func (l *Lab) ProbeRTT(ctx context.Context) ([]RTT, error) {
 			r := RTT{From: a, To: b, Via: from.Name + " -> " + to.Name}
 			if lk, ok := l.topo.Link(a, b); ok && a != b {
 				r.Configured = lk.RTT
-				pct := time.Duration(float64(lk.RTT) * float64(l.topo.Network.TolerancePct) / 100)
-				r.Tolerance = max(pct, l.topo.Network.ToleranceAbs)
+				r.Tolerance = l.rttTolerance(lk.RTT)
 			} else {
 				r.Tolerance = 2 * time.Millisecond
 			}
@@ -587,18 +588,14 @@ func (l *Lab) NetemCounters(ctx context.Context) map[string]netem.AgentStatus {
 	l.wan.mu.Unlock()
 	var mu sync.Mutex
 	out := map[string]netem.AgentStatus{}
-	var g errgroup.Group
-	for name, sh := range shapers {
-		g.Go(func() error {
-			if st, ok, err := sh.AgentStatus(ctx); err == nil && ok {
-				mu.Lock()
-				out[name] = st
-				mu.Unlock()
-			}
-			return nil
-		})
-	}
-	g.Wait()
+	_ = eachShaper(shapers, func(name string, sh *netem.Shaper) error {
+		if st, ok, err := sh.AgentStatus(ctx); err == nil && ok {
+			mu.Lock()
+			out[name] = st
+			mu.Unlock()
+		}
+		return nil
+	})
 	return out
 }
 
@@ -652,6 +649,12 @@ func (l *Lab) fidelityBudget(q netem.AgentQueueStatus) time.Duration {
 			}
 		}
 	}
+	return l.rttTolerance(rtt) / 2
+}
+
+// rttTolerance is how far a measured round trip may stray from rtt: the
+// larger of the topology's percentage of it and its absolute slack.
+func (l *Lab) rttTolerance(rtt time.Duration) time.Duration {
 	pct := time.Duration(float64(rtt) * float64(l.topo.Network.TolerancePct) / 100)
-	return max(pct, l.topo.Network.ToleranceAbs) / 2
+	return max(pct, l.topo.Network.ToleranceAbs)
 }
