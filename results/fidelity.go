@@ -36,13 +36,20 @@ type LinkFidelity struct {
 // OK reports whether the mean release error stayed within the budget.
 func (f LinkFidelity) OK() bool { return f.ReleaseError <= f.Budget && f.ReleaseError >= -f.Budget }
 
+// Idle reports whether the queue saw no packet during the run.
+func (f LinkFidelity) Idle() bool { return f.Packets == 0 && f.Dropped == 0 }
+
+// Breaks reports whether packets were released and their mean error broke
+// the budget: what the summary and the report warn about.
+func (f LinkFidelity) Breaks() bool { return f.Packets > 0 && !f.OK() }
+
 // FidelityWarnings lists, one line each, the links whose packets were
 // released later (or earlier) than the tolerance allows: figures measured
 // over them are skewed by about twice the error per round trip.
 func FidelityWarnings(fs []LinkFidelity) []string {
 	var out []string
 	for _, f := range fs {
-		if f.Packets > 0 && !f.OK() {
+		if f.Breaks() {
 			out = append(out, fmt.Sprintf("%s in %s: packets released %s off their target on average (budget ±%s): round trips over this link were about %s off",
 				f.Link, f.Host, FormatDuration(f.ReleaseError), FormatDuration(f.Budget), FormatDuration(2*f.ReleaseError)))
 		}
@@ -58,12 +65,12 @@ func renderFidelity(b *strings.Builder, fs []LinkFidelity) {
 	b.WriteString("| host | link | delay | packets | dropped | mean release error | budget | mean arrival lag |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	idle := 0
 	for _, f := range fs {
-		if f.Packets == 0 && f.Dropped == 0 {
+		if f.Idle() {
 			idle++
 			continue
 		}
 		mark := ""
-		if f.Packets > 0 && !f.OK() {
+		if f.Breaks() {
 			mark = " ⚠️"
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %d | %d | %s%s | ±%s | %s |\n", mdCell(f.Host), mdCell(f.Link), FormatDuration(f.Delay), f.Packets, f.Dropped,

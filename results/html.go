@@ -220,7 +220,7 @@ svg{max-width:100%;height:auto;display:block;margin:6px 0 22px}
 <p>How late each agent released the packets it held, on average, against the budget (half the link's RTT tolerance). Late releases add to the emulated delay; the arrival lag is already counted in the hold.</p>
 {{range .R.NetemWarnings}}<p class="warn">⚠️ {{.}}.</p>{{end}}
 <table><tr><th>host</th><th>link</th><th class="num">delay</th><th class="num">packets</th><th class="num">dropped</th><th class="num">mean release error</th><th class="num">budget</th><th class="num">mean arrival lag</th></tr>
-{{range .R.Netem}}{{if or .Packets .Dropped}}<tr><td>{{.Host}}</td><td>{{.Link}}</td><td class="num">{{dur .Delay}}</td><td class="num">{{.Packets}}</td><td class="num">{{.Dropped}}</td><td class="num">{{dur .ReleaseError}}{{if not .OK}} ⚠️{{end}}</td><td class="num">±{{dur .Budget}}</td><td class="num">{{dur .ArrivalLag}}</td></tr>
+{{range .R.Netem}}{{if not .Idle}}<tr><td>{{.Host}}</td><td>{{.Link}}</td><td class="num">{{dur .Delay}}</td><td class="num">{{.Packets}}</td><td class="num">{{.Dropped}}</td><td class="num">{{dur .ReleaseError}}{{if .Breaks}} ⚠️{{end}}</td><td class="num">±{{dur .Budget}}</td><td class="num">{{dur .ArrivalLag}}</td></tr>
 {{end}}{{end}}</table>
 </div>
 {{end}}
