@@ -47,6 +47,10 @@ const (
 	TargetRW = "rw"
 	// TargetRO is the read-only endpoint (the followers).
 	TargetRO = "ro"
+	// TargetSync is whichever member is the synchronous standby when the
+	// operation is invoked: the one read that sync (remote_apply) promises
+	// is never stale.
+	TargetSync = "sync"
 )
 
 // Event kinds that the checkers and the report read. Other kinds are kept
@@ -117,7 +121,11 @@ type OpEnd struct {
 	Timeline int
 	// Found says, for reads, whether the key was visible.
 	Found bool
-	Err   error
+	// LSN is, for a write, the leader's WAL insert position right after the
+	// commit (at or past the commit record); for a read on a standby, that
+	// standby's replay position when it answered. Zero is unknown.
+	LSN uint64
+	Err error
 }
 
 // Sample is one measured value of a metric on a node.
@@ -137,6 +145,9 @@ type Event struct {
 	// interval of its source. Zero means it was stamped when it happened
 	// (to the clock's resolution).
 	Resolution time.Duration
+	// How says how the event's instant was obtained, e.g. "pidfd signal"
+	// or "docker API call"; shown beside its uncertainty.
+	How string
 }
 
 // FinalState is what the leader holds after the cluster converged.
@@ -163,7 +174,9 @@ type Op struct {
 	Member   string        `json:"member,omitempty"`
 	Timeline int           `json:"timeline,omitempty"`
 	Found    bool          `json:"found,omitempty"`
-	Err      string        `json:"err,omitempty"`
+	// LSN: see OpEnd.LSN.
+	LSN uint64 `json:"lsn,omitempty"`
+	Err string `json:"err,omitempty"`
 }
 
 // ErrPendingText is the Err of an operation that had not completed when the
@@ -185,6 +198,23 @@ type EventRecord struct {
 	Node       string        `json:"node,omitempty"`
 	Detail     string        `json:"detail,omitempty"`
 	Resolution time.Duration `json:"resolution_ns,omitempty"`
+	// End is set for an event caused by an operation of the harness (a
+	// fault injected or healed): At was stamped before the operation's
+	// first side effect and End after its last, so the event happened in
+	// [At, End] and End − At is its uncertainty. Zero for instantaneous
+	// and polled events.
+	End time.Duration `json:"end_ns,omitempty"`
+	How string        `json:"how,omitempty"`
+}
+
+// Uncertainty is how far the event's real instant may lie from At: the
+// span of the operation that caused it, or how late a poller may have
+// seen it, whichever is larger.
+func (e EventRecord) Uncertainty() time.Duration {
+	if e.End > e.At {
+		return max(e.End-e.At, e.Resolution)
+	}
+	return e.Resolution
 }
 
 // Clock describes the time base of a History.
@@ -354,6 +384,7 @@ func (p *Pending) End(e OpEnd) {
 	op.Member = e.Member
 	op.Timeline = e.Timeline
 	op.Found = e.Found
+	op.LSN = e.LSN
 	if e.Err != nil {
 		op.Err = e.Err.Error()
 	}
@@ -377,8 +408,20 @@ func (r *Recorder) Event(e Event) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	at := time.Since(r.start)
-	r.events.add(EventRecord{At: at, Kind: e.Kind, Node: e.Node, Detail: e.Detail, Resolution: e.Resolution})
+	r.events.add(EventRecord{At: at, Kind: e.Kind, Node: e.Node, Detail: e.Detail, Resolution: e.Resolution, How: e.How})
 	return at
+}
+
+// EventSpan records an event caused by an operation that ran from begin to
+// end on the run's clock (both read with Now): the event's time is begin,
+// when the operation started, never when its call returned. It returns
+// begin. An end before begin is taken as begin.
+func (r *Recorder) EventSpan(e Event, begin, end time.Duration) time.Duration {
+	end = max(end, begin)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events.add(EventRecord{At: begin, End: end, Kind: e.Kind, Node: e.Node, Detail: e.Detail, Resolution: e.Resolution, How: e.How})
+	return begin
 }
 
 // RecordFinal records what the (new) leader holds after convergence. A
