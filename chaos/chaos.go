@@ -25,7 +25,11 @@ type Cluster interface {
 // Recorder receives fault events on the run's clock. *results.Recorder
 // satisfies it.
 type Recorder interface {
-	Event(e results.Event) time.Duration
+	// Now reads the run's clock.
+	Now() time.Duration
+	// EventSpan records an event caused by an operation that ran from
+	// begin to end (read with Now).
+	EventSpan(e results.Event, begin, end time.Duration) time.Duration
 }
 
 // Heal undoes a fault. It is idempotent and must work after the spec's
@@ -53,6 +57,7 @@ type Fault interface {
 type Injector struct {
 	cluster Cluster
 	rec     Recorder
+	epoch   time.Time // the clock's zero without a recorder
 	// HealTimeout caps each heal run by HealAll (default 30s).
 	HealTimeout time.Duration
 
@@ -62,30 +67,60 @@ type Injector struct {
 
 // Active is an injected, not yet healed fault.
 type Active struct {
-	Fault    string
-	Target   string
-	Injected time.Duration // on the recorder's clock
-	heal     Heal
-	inj      *Injector
-	once     sync.Once
-	err      error
+	Fault  string
+	Target string
+	// Injected is when the fault's first side effect began and InjectEnd
+	// when its last one returned, on the recorder's clock (or the
+	// injector's own, without one): the fault happened in [Injected,
+	// InjectEnd]. How says how Injected was obtained.
+	Injected, InjectEnd time.Duration
+	How                 string
+	// Began is Injected as a wall-clock reading (with Go's monotonic
+	// reading), for holding a fault a given time from its start.
+	Began time.Time
+	heal  Heal
+	inj   *Injector
+	once  sync.Once
+	err   error
 }
 
 // NewInjector returns an injector for a cluster that records fault events
 // on rec (which may be nil).
 func NewInjector(c Cluster, rec Recorder) *Injector {
-	return &Injector{cluster: c, rec: rec, HealTimeout: 30 * time.Second}
+	return &Injector{cluster: c, rec: rec, epoch: time.Now(), HealTimeout: 30 * time.Second}
 }
 
-// Inject applies f and records fault.injected with its resolved target.
+// Now reads the injector's clock: the recorder's when it has one.
+func (i *Injector) Now() time.Duration {
+	if i.rec != nil {
+		return i.rec.Now()
+	}
+	return time.Since(i.epoch)
+}
+
+// wall maps a reading of the injector's clock onto the wall clock (keeping
+// Go's monotonic reading).
+func (i *Injector) wall(at time.Duration) time.Time {
+	now := time.Now()
+	return now.Add(at - i.Now())
+}
+
+// Inject applies f and records fault.injected with its resolved target,
+// stamped when its first side effect began and ended when its last one
+// returned (see opStamps): a kill whose API call returns only after the
+// container's teardown is still dated by the signal.
 func (i *Injector) Inject(ctx context.Context, f Fault) (*Active, error) {
-	target, heal, err := f.Inject(ctx, i.cluster)
+	st := &opStamps{now: i.Now}
+	pre := i.Now()
+	target, heal, err := f.Inject(withStamps(ctx, st), i.cluster)
+	post := i.Now()
 	if err != nil {
 		return nil, err
 	}
-	a := &Active{Fault: f.Name(), Target: target, heal: heal, inj: i}
+	begin, end, how := st.span(pre, post)
+	a := &Active{Fault: f.Name(), Target: target, Injected: begin, InjectEnd: end, How: how, Began: i.wall(begin), heal: heal, inj: i}
 	if i.rec != nil {
-		a.Injected = i.rec.Event(results.Event{Kind: results.EventFaultInjected, Node: target, Detail: f.Name()})
+		i.rec.EventSpan(results.Event{Kind: results.EventFaultInjected, Node: target, Detail: f.Name(), How: how}, begin, end)
 	}
 	i.mu.Lock()
 	i.active = append(i.active, a)
@@ -99,12 +134,14 @@ func (a *Active) Heal(ctx context.Context) error {
 	a.once.Do(func() {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.inj.HealTimeout)
 		defer cancel()
+		begin := a.inj.Now()
 		a.err = a.heal(hctx)
+		end := a.inj.Now()
 		if a.err != nil {
 			a.err = fmt.Errorf("heal %s on %s: %w", a.Fault, a.Target, a.err)
 		}
 		if a.inj.rec != nil {
-			a.inj.rec.Event(results.Event{Kind: results.EventFaultHealed, Node: a.Target, Detail: a.Fault})
+			a.inj.rec.EventSpan(results.Event{Kind: results.EventFaultHealed, Node: a.Target, Detail: a.Fault, How: "stamped around the heal call"}, begin, end)
 		}
 		a.inj.mu.Lock()
 		a.inj.active = slices.DeleteFunc(a.inj.active, func(x *Active) bool { return x == a })

@@ -249,17 +249,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// fakeRecorder collects events with a fake clock.
+// fakeRecorder collects events on a real clock started at its first use.
 type fakeRecorder struct {
 	mu     sync.Mutex
+	start  time.Time
 	events []results.Event
+	spans  [][2]time.Duration
 }
 
-func (r *fakeRecorder) Event(e results.Event) time.Duration {
+func (r *fakeRecorder) Now() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.start.IsZero() {
+		r.start = time.Now()
+	}
+	return time.Since(r.start)
+}
+
+func (r *fakeRecorder) EventSpan(e results.Event, begin, end time.Duration) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
-	return time.Duration(len(r.events)) * time.Millisecond
+	r.spans = append(r.spans, [2]time.Duration{begin, end})
+	return begin
 }
 
 func (r *fakeRecorder) list() []string {

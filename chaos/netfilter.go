@@ -225,6 +225,9 @@ func (p partitionFault) Inject(ctx context.Context, c Cluster) (string, Heal, er
 		return errors.Join(errs...)
 	}
 	var created []HostRules
+	markBegin(ctx)
+	defer markEnd(ctx)
+	noteHow(ctx, "iptables through docker exec, one host after another: in effect within [begin, end]")
 	for _, hr := range plan {
 		for i, argv := range hr.Install {
 			_, err := cmd.Run(ctx, Command{Host: hr.Host, User: "root", Argv: argv})

@@ -49,6 +49,8 @@ func (f hostFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 		}
 		return errors.Join(errs...)
 	}
+	markBegin(ctx)
+	defer markEnd(ctx)
 	for i, h := range targets {
 		if err := f.apply(ctx, c, h); err != nil {
 			err = fmt.Errorf("inject %s on %s: %w", f.name, h, err)
@@ -84,9 +86,30 @@ func RegionOutage(region string) Fault { return kill("region-outage", Region(reg
 
 func kill(name string, s Selector) Fault {
 	return hostFault{name: name, verb: "kill", sel: s,
-		apply: func(ctx context.Context, c Cluster, h string) error { return c.Kill(ctx, h, "SIGKILL") },
+		apply: func(ctx context.Context, c Cluster, h string) error { return signal(ctx, c, h, "SIGKILL") },
 		undo:  start,
 	}
+}
+
+// Signals is what a cluster implements when it can deliver a signal to a
+// container's init and return as soon as it is delivered, saying how
+// ("pidfd signal to the container's init"): the fault's stamps then bound
+// the signal's landing, not the container's teardown. harness.Lab's
+// Signal satisfies it.
+type Signals interface {
+	Signal(ctx context.Context, name, signal string) (how string, err error)
+}
+
+// signal delivers sig to host h through Signals when the cluster has it,
+// else through Cluster.Kill, and notes how.
+func signal(ctx context.Context, c Cluster, h, sig string) error {
+	if s, ok := c.(Signals); ok {
+		how, err := s.Signal(ctx, h, sig)
+		noteHow(ctx, how)
+		return err
+	}
+	noteHow(ctx, "Cluster.Kill, stamped around the call")
+	return c.Kill(ctx, h, sig)
 }
 
 // StopGrace is how long Stop waits after SIGTERM before SIGKILL: enough for
@@ -188,6 +211,8 @@ func (d degradeFault) Inject(ctx context.Context, c Cluster) (string, Heal, erro
 	}
 	target := d.a + "<->" + d.b
 	imp := d.imp
+	markBegin(ctx)
+	defer markEnd(ctx)
 	if err := l.SetLink(ctx, d.a, d.b, &imp); err != nil {
 		// Put the baseline back on whichever hosts took the overlay.
 		return "", nil, errors.Join(fmt.Errorf("inject degrade on %s: %w", target, err), l.SetLink(context.WithoutCancel(ctx), d.a, d.b, nil))
@@ -268,6 +293,8 @@ func (f slowFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 		}
 		return errors.Join(errs...)
 	}
+	markBegin(ctx)
+	defer markEnd(ctx)
 	for i, p := range pairs {
 		imp := f.imp
 		if err := nl.SetNodeLink(ctx, p[0], p[1], &imp); err != nil {

@@ -166,49 +166,77 @@ func (s Schedule) Plan() []Step {
 	}
 }
 
-// Executed is one step as it ran: the resolved target, and when the fault
-// was in effect (inject returned) and healed, relative to the start.
+// ErrNothingScheduled is returned by Check when the duration cannot hold
+// a single fault.
+var ErrNothingScheduled = errors.New("the schedule holds no fault")
+
+// Check says why a schedule would run no fault: its duration is shorter
+// than the smallest gap plus one hold. A nemesis that schedules nothing
+// must not pass for one that found nothing.
+func (s Schedule) Check() error {
+	s.defaults()
+	if len(s.Plan()) > 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: a %s run cannot fit one fault, which starts after a gap of at least %s and is held %s (%s in all); "+
+		"give a duration of at least %s, or a shorter hold or gap", ErrNothingScheduled, s.Duration, s.MinGap, s.Hold, s.MinGap+s.Hold, s.MinGap+s.Hold)
+}
+
+// Executed is one step as it ran, relative to the schedule's start: the
+// resolved target, when the fault began and when its inject returned
+// (Injected, InjectEnd: the begin and end stamps of chaos.Active), and
+// when its heal began and returned.
 type Executed struct {
 	Step
-	Target           string
-	Injected, Healed time.Duration
-	Err              error
+	Target              string
+	Injected, InjectEnd time.Duration
+	Healed, HealEnd     time.Duration
+	Err                 error
 }
 
 // Run executes the plan with inj, which records every inject and heal. A
-// step that fails to inject is logged and skipped; every fault is healed
-// before Run returns, on cancel too. It returns what ran and the errors
-// joined (ctx's cancellation is not an error).
+// step begins at its planned time (later if the previous heal overran),
+// and is held for Hold from the fault's begin stamp, not from when its
+// inject call returned. A step that fails to inject is logged and skipped;
+// every fault is healed before Run returns, on cancel too. It returns what
+// ran and the errors joined (ctx's cancellation is not an error).
 func (s Schedule) Run(ctx context.Context, inj *Injector) ([]Executed, error) {
 	s.defaults()
 	log := s.Log.With("seed", s.Seed)
 	plan := s.Plan()
 	log.Info("nemesis", "faults", len(plan), "duration", s.Duration)
-	start := time.Now()
+	start := inj.Now()
+	startWall := inj.wall(start)
 	var done []Executed
 	var errs []error
 	for _, st := range plan {
-		if err := sleepUntil(ctx, start.Add(st.At)); err != nil {
+		if err := sleepUntil(ctx, startWall.Add(st.At)); err != nil {
 			break
 		}
 		a, err := inj.Inject(ctx, st.Fault)
-		ex := Executed{Step: st, Injected: time.Since(start)}
 		if err != nil {
-			ex.Err = err
+			ex := Executed{Step: st, Injected: inj.Now() - start, Err: err}
+			ex.InjectEnd = ex.Injected
 			errs = append(errs, fmt.Errorf("step %s: %w", st, err))
 			log.Warn("inject failed", "step", st.String(), "err", err)
 			done = append(done, ex)
 			continue
 		}
-		ex.Target = a.Target
-		log.Info("injected", "at", ex.Injected.Round(time.Millisecond), "fault", describe(st.Fault), "target", a.Target, "hold", st.Hold)
-		_ = sleepUntil(ctx, time.Now().Add(st.Hold))
+		ex := Executed{Step: st, Target: a.Target, Injected: a.Injected - start, InjectEnd: a.InjectEnd - start}
+		if late := ex.Injected - st.At; late > 100*time.Millisecond {
+			log.Warn("step began late", "fault", describe(st.Fault), "planned", st.At, "late", late.Round(time.Millisecond))
+		}
+		log.Info("injected", "at", ex.Injected.Round(time.Millisecond), "uncertainty", (ex.InjectEnd - ex.Injected).Round(time.Millisecond),
+			"fault", describe(st.Fault), "target", a.Target, "hold", st.Hold)
+		_ = sleepUntil(ctx, a.Began.Add(st.Hold))
+		ex.Healed = inj.Now() - start
 		if err := a.Heal(ctx); err != nil {
 			ex.Err = err
 			errs = append(errs, err)
 		}
-		ex.Healed = time.Since(start)
-		log.Info("healed", "at", ex.Healed.Round(time.Millisecond), "fault", describe(st.Fault), "target", a.Target, "err", ex.Err)
+		ex.HealEnd = inj.Now() - start
+		log.Info("healed", "at", ex.Healed.Round(time.Millisecond), "took", (ex.HealEnd - ex.Healed).Round(time.Millisecond),
+			"fault", describe(st.Fault), "target", a.Target, "err", ex.Err)
 		done = append(done, ex)
 		if ctx.Err() != nil {
 			break

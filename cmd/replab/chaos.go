@@ -190,8 +190,15 @@ func injectCmd(cmd *cobra.Command, f chaosFlags, args []string, build func([]cha
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s in effect on %s\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target)
+	printInEffect(cmd, a, "")
 	return holdAndHeal(cmd, f.hold, a)
+}
+
+// printInEffect prints when the fault began (its begin stamp, not when the
+// inject call returned) and how long its inject took.
+func printInEffect(cmd *cobra.Command, a *chaos.Active, extra string) {
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s in effect on %s%s (began then; inject took %s: %s)\n",
+		a.Began.Format("15:04:05.000"), a.Fault, a.Target, extra, (a.InjectEnd - a.Injected).Round(time.Microsecond), a.How)
 }
 
 // holdAndHeal leaves a fault in place (hold 0) or heals it after hold, or
@@ -202,14 +209,16 @@ func holdAndHeal(cmd *cobra.Command, hold time.Duration, a *chaos.Active) error 
 		fmt.Fprintln(out, "it stays until: replab chaos heal")
 		return nil
 	}
+	// Held from the fault's begin stamp: --for 5s means five seconds in
+	// effect, however long the inject call took to return.
 	select {
 	case <-cmd.Context().Done():
-	case <-time.After(hold):
+	case <-time.After(time.Until(a.Began.Add(hold))):
 	}
 	if err := a.Heal(cmd.Context()); err != nil {
 		return fmt.Errorf("%w (replab chaos heal resets every host)", err)
 	}
-	fmt.Fprintf(out, "%s: %s healed on %s\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target)
+	fmt.Fprintf(out, "%s: %s healed on %s (held %s from its begin)\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target, time.Since(a.Began).Round(time.Millisecond))
 	return nil
 }
 
@@ -277,6 +286,9 @@ func newChaosRunCmd(f *chaosFlags) *cobra.Command {
 			}
 			if !cmd.Flags().Changed("seed") {
 				s.Seed = time.Now().UnixNano()
+			}
+			if err := s.Check(); err != nil {
+				return badInput{fmt.Errorf("run: %w", err)}
 			}
 			ctx := cmd.Context()
 			lab, err := harness.Attach(ctx, f.lab)
@@ -363,7 +375,7 @@ func newChaosDegradeCmd(f *chaosFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s in effect on %s (each way: %s)\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target, imp)
+			printInEffect(cmd, a, fmt.Sprintf(" (each way: %s)", imp))
 			return holdAndHeal(cmd, f.hold, a)
 		},
 	}
