@@ -43,7 +43,7 @@
 //	primary_region: us-east                   # default: the region with failover candidates
 //	regions:                                  # required; file order is kept
 //	  us-east:
-//	    nodes:                                # names [a-z0-9-], at most 24, unique
+//	    nodes:                                # names [a-z0-9-], at most 24, unique; not haproxy, etcd-N
 //	      - {name: use-1}                     # failover defaults to true in the primary region
 //	  eu-west:
 //	    nodes: [{name: euw-1, failover: false}]           # false elsewhere; true is an error
@@ -93,7 +93,9 @@
 //     elsewhere; cross-region failover candidates are not supported in v1.
 //     Every node outside the primary region has NoSync (Patroni's nosync
 //     tag): cross-region replication is always asynchronous. At least one
-//     candidate is required.
+//     candidate is required. haproxy and etcd-<number> are refused as node
+//     names: every lab's endpoint and etcd members carry them as container
+//     and host names.
 //   - network: backend auto, tolerance 5% and 1ms; jitter at most rtt/2;
 //     loss 0% to 100%; rate unlimited.
 //   - sla: undeclared targets stay nil and are not evaluated; failover_time

@@ -189,6 +189,8 @@ func (r *resolver) regionsAndNodes() {
 			case !r.doc.has(np + ".name"):
 			case !validName(n.Name, maxNodeName):
 				r.errorf(np+".name", "invalid node name %q: %s", n.Name, nameRule(maxNodeName))
+			case reservedNodeName(n.Name):
+				r.errorf(np+".name", "node name %q is taken by replab: rename the node; %s", n.Name, reservedNames)
 			case firstAt[n.Name] != "":
 				prev := firstAt[n.Name]
 				r.errorf(np+".name", "duplicate node name %q (first at %s, line %d): node names are unique across the topology",
@@ -704,6 +706,25 @@ func (r *resolver) target(path, key, example string) bool {
 		return false
 	}
 	return r.doc.has(kp)
+}
+
+// reservedNames says which names replab's own containers take. The harness
+// (harness/engine.go newPlan, harness/lab.go) gives every lab member, node or
+// not, one name used as its container name (replab-<lab id>-<name>), its
+// host name, its DNS alias on the lab network and its key in the harness's
+// tables; a node with one of these names would clash with replab's own
+// container at up ("container name already in use").
+const reservedNames = "`haproxy` (the lab's endpoint) and `etcd-1`..`etcd-N` (one per etcd member) are replab's own containers and host names in every lab"
+
+// reservedNodeName reports whether a node name is one replab gives its own
+// containers: haproxy, or etcd-<number> (any number, so that raising
+// dcs.members never makes a valid topology invalid).
+func reservedNodeName(s string) bool {
+	if s == "haproxy" {
+		return true
+	}
+	n, ok := strings.CutPrefix(s, "etcd-")
+	return ok && n != "" && strings.Trim(n, "0123456789") == ""
 }
 
 // validName reports whether s is 1 to max characters from a-z, 0-9 and -,

@@ -111,7 +111,7 @@ type Region struct {
 
 // Node is one PostgreSQL+Patroni member.
 type Node struct {
-	Name     string `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,minLength=1,maxLength=24" jsonschema_description:"Node name, unique across the topology: 1 to 24 characters from a-z, 0-9 and -, not starting or ending with -."`
+	Name     string `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,minLength=1,maxLength=24" jsonschema_description:"Node name, unique across the topology: 1 to 24 characters from a-z, 0-9 and -, not starting or ending with -. haproxy and etcd-1, etcd-2, ... are taken by replab's own containers."`
 	Failover bool   `yaml:"failover" jsonschema_description:"Whether the node may become leader. Default true in the primary region, false elsewhere (cross-region failover candidates are not supported in v1)."`
 	Upstream string `yaml:"upstream" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Node this one replicates from (cascading replication). Default: the leader."`
 }
