@@ -97,7 +97,8 @@
 //     names: every lab's endpoint and etcd members carry them as container
 //     and host names.
 //   - network: backend auto, tolerance 5% and 1ms; jitter at most rtt/2;
-//     loss 0% to 100%; rate unlimited.
+//     loss 0% to 100%; rate unlimited (a declared rate is positive, at
+//     most 100gbit: netem reads 0 as no limit).
 //   - sla: undeclared targets stay nil and are not evaluated; failover_time
 //     must be positive, lost_writes and replication_lag not negative,
 //     availability above 0% and at most 100%.

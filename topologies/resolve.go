@@ -600,7 +600,7 @@ func (r *resolver) network() {
 				link.Jitter, link.RTT/2, link.RTT/2)
 		}
 		link.Loss, _ = r.percent(lp+".loss", "loss", l.Loss, 0)
-		link.Rate = r.rate(lp+".rate", l.Rate)
+		link.Rate, _ = r.rate(lp+".rate", l.Rate)
 		t.Links = append(t.Links, link)
 	}
 	if len(r.regions) < 2 || r.doc.broken("network.links") || !allNamed {
@@ -624,27 +624,55 @@ func (r *resolver) network() {
 
 var rateRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$`)
 
+// maxRate is the fastest rate a link may declare: the kernel backend's HTB
+// classes run at 100gbit (netem.kernelClassRate), so a faster netem rate
+// would never shape, and the bps units would overflow BitRate long before.
+const maxRate = netem.BitRate(100e9)
+
 // rate parses a tc-style rate with netem.ParseBitRate; an absent rate is 0
-// (unlimited).
-func (r *resolver) rate(path string, text format.Rate) netem.BitRate {
+// (unlimited). ok is false when the rate was reported. A zero rate is
+// refused: netem reads 0 as "no limit", so rate: 0mbit would silently give
+// the opposite of what it says; so is a negative one.
+func (r *resolver) rate(path string, text format.Rate) (br netem.BitRate, ok bool) {
 	if !r.doc.has(path) {
-		return 0
+		return 0, !r.doc.broken(path)
 	}
 	units := []string{"bit", "kbit", "mbit", "gbit", "bps", "kbps", "mbps", "gbps"}
+	bits := map[string]float64{"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "bps": 8, "kbps": 8e3, "mbps": 8e6, "gbps": 8e9}
+	if t := strings.TrimSpace(string(text)); strings.HasPrefix(t, "-") {
+		if m := rateRE.FindStringSubmatch(t[1:]); m != nil && slices.Contains(units, strings.ToLower(m[2])) {
+			r.errorf(path, "rate %s is negative: want a positive rate, like 100mbit, or remove rate for an unlimited link", text)
+			return 0, false
+		}
+	}
 	m := rateRE.FindStringSubmatch(string(text))
 	if m != nil {
-		if !slices.Contains(units, strings.ToLower(m[2])) {
+		unit := strings.ToLower(m[2])
+		if !slices.Contains(units, unit) {
 			r.errorf(path, "invalid rate %q: unknown unit %q%s", text, m[2], suggest(m[2], units, "units"))
-			return 0
+			return 0, false
 		}
-		if v, err := strconv.ParseFloat(m[1], 64); err == nil && v <= 1e12 {
+		if v, err := strconv.ParseFloat(m[1], 64); err == nil {
+			switch bps := v * bits[unit]; {
+			case bps < 1:
+				// BitRate counts whole bits per second: below 1bit it is 0.
+				what := "is zero"
+				if v > 0 {
+					what = "rounds to zero (below 1bit)"
+				}
+				r.errorf(path, "rate %s %s, which netem reads as unlimited: want a positive rate, like 100mbit, or remove rate for an unlimited link", text, what)
+				return 0, false
+			case bps > float64(maxRate):
+				r.errorf(path, "rate %s is above %s, the fastest rate replab shapes: lower it, or remove rate for an unlimited link", text, maxRate)
+				return 0, false
+			}
 			if br, err := netem.ParseBitRate(string(text)); err == nil {
-				return br
+				return br, true
 			}
 		}
 	}
 	r.errorf(path, "invalid rate %q: want a number and a unit (bit, kbit, mbit, gbit, or bps, kbps, mbps, gbps for bytes per second), like 100mbit", text)
-	return 0
+	return 0, false
 }
 
 func (r *resolver) sla() {

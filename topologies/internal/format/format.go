@@ -135,7 +135,7 @@ type Link struct {
 	RTT     Duration `yaml:"rtt" jsonschema:"required" jsonschema_description:"Round-trip time between the regions; each direction gets rtt/2."`
 	Jitter  Duration `yaml:"jitter" jsonschema_description:"Delay variation per direction, at most rtt/2. Default 0."`
 	Loss    Percent  `yaml:"loss" jsonschema_description:"Packet loss per direction, 0% to 100%. Default 0%."`
-	Rate    Rate     `yaml:"rate" jsonschema_description:"Bandwidth per direction, like 100mbit. Default: unlimited."`
+	Rate    Rate     `yaml:"rate" jsonschema_description:"Bandwidth per direction, like 100mbit: positive, at most 100gbit. Default: unlimited (leave it out; 0 is an error)."`
 }
 
 // SLA holds the declared targets.
