@@ -59,6 +59,7 @@
 //	  lost_writes: {max: 0}
 //	  replication_lag: {p99: 2s}
 //	  availability: {min: 99.9%}
+//	  allow_inconclusive: false               # default; true: too little evidence passes
 //
 // The built-in three-region topology, as the lab builds it:
 //
@@ -101,7 +102,9 @@
 //     most 100gbit: netem reads 0 as no limit).
 //   - sla: undeclared targets stay nil and are not evaluated; failover_time
 //     must be positive, lost_writes and replication_lag not negative,
-//     availability above 0% and at most 100%.
+//     availability above 0% and at most 100%. allow_inconclusive is false:
+//     a check without enough evidence (no write acknowledged before a
+//     fault, no read-back) fails the run; true makes it pass instead.
 //
 // # Replication modes
 //

@@ -708,6 +708,7 @@ func (r *resolver) sla() {
 			out.ReplicationLagP99 = &d
 		}
 	}
+	out.AllowInconclusive = s.AllowInconclusive
 	if r.target("sla.availability", "min", "availability: {min: 99.9%}") {
 		p := "sla.availability.min"
 		v, err := netem.ParsePercent(string(s.Availability.Min))

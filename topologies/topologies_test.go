@@ -81,6 +81,7 @@ func TestValidFiles(t *testing.T) {
 				LostWritesMax:     ptr(10),
 				ReplicationLagP99: ptr(500 * time.Millisecond),
 				AvailabilityMin:   ptr(netem.Percent(99.5)),
+				AllowInconclusive: true,
 			},
 		},
 	}, {
@@ -119,8 +120,8 @@ func TestValidFiles(t *testing.T) {
 // dump prints a topology with its SLA pointers followed, for diffs.
 func dump(t *Topology) string {
 	c := *t
-	sla := fmt.Sprintf("failover_time=%v lost_writes=%v lag=%v availability=%v",
-		deref(c.SLA.FailoverTimeMax), deref(c.SLA.LostWritesMax), deref(c.SLA.ReplicationLagP99), deref(c.SLA.AvailabilityMin))
+	sla := fmt.Sprintf("failover_time=%v lost_writes=%v lag=%v availability=%v allow_inconclusive=%v",
+		deref(c.SLA.FailoverTimeMax), deref(c.SLA.LostWritesMax), deref(c.SLA.ReplicationLagP99), deref(c.SLA.AvailabilityMin), c.SLA.AllowInconclusive)
 	c.SLA = SLA{}
 	return fmt.Sprintf("%+v SLA{%s}", c, sla)
 }

@@ -145,6 +145,12 @@ type SLA struct {
 	LostWritesMax     *int
 	ReplicationLagP99 *time.Duration
 	AvailabilityMin   *netem.Percent
+	// AllowInconclusive (sla.allow_inconclusive, default false) makes a
+	// check without enough evidence pass instead of failing the run (no
+	// write acknowledged before a fault, no read-back). The harness maps it
+	// to results.Targets.AllowInconclusive; --allow-inconclusive does the
+	// same for one run.
+	AllowInconclusive bool
 }
 
 // Nodes returns every node in file order.

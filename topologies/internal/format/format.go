@@ -144,6 +144,9 @@ type SLA struct {
 	LostWrites     LostWrites     `yaml:"lost_writes" jsonschema_description:"Most acknowledged writes that may be lost."`
 	ReplicationLag ReplicationLag `yaml:"replication_lag" jsonschema_description:"Replication lag target."`
 	Availability   Availability   `yaml:"availability" jsonschema_description:"Share of the run during which writes succeed."`
+	// AllowInconclusive is a plain bool: a YAML number or string is a type
+	// error, not "true".
+	AllowInconclusive bool `yaml:"allow_inconclusive" jsonschema:"default=false" jsonschema_description:"When true, a check without enough evidence to pass or fail (no write acknowledged before a fault, no read-back) passes instead of failing the run. Default false: inconclusive fails, as a failed check does."`
 }
 
 // FailoverTime is the failover time target.
