@@ -98,8 +98,13 @@
 //     names: every lab's endpoint and etcd members carry them as container
 //     and host names.
 //   - network: backend auto, tolerance 5% and 1ms; jitter at most rtt/2;
-//     loss 0% to 100%; rate unlimited (a declared rate is positive, at
-//     most 100gbit: netem reads 0 as no limit).
+//     loss 0% to below 100% (100% would cut the regions apart for good);
+//     rate unlimited (a declared rate is positive, at most 100gbit: netem
+//     reads 0 as no limit). What up's RTT check (ping) could not hold is an
+//     error: a tolerance finer than 0.1ms (1ms from 100ms rtt up), or a
+//     rate so low that one ping each way adds more than the tolerance. A
+//     link to the etcd region needs rtt + 2*jitter below retry_timeout, or
+//     Patroni across it never reaches etcd.
 //   - sla: undeclared targets stay nil and are not evaluated; failover_time
 //     must be positive, lost_writes and replication_lag not negative,
 //     availability above 0% and at most 100%. allow_inconclusive is false:

@@ -85,6 +85,8 @@ type resolver struct {
 	// (already reported). Any of them might have been a candidate, so
 	// candidate counts are lower bounds there.
 	skipped map[string]int
+	// retryOK is set when patroni.retry_timeout resolved without a problem.
+	retryOK bool
 }
 
 func resolve(doc *document, rep *report) *Topology {
@@ -402,6 +404,7 @@ func (r *resolver) patroni() {
 	ok1 = ok1 && r.atLeast("patroni.ttl", "ttl", ttl, minTTL)
 	ok2 = ok2 && r.atLeast("patroni.loop_wait", "loop_wait", loop, minLoopWait)
 	ok3 = ok3 && r.atLeast("patroni.retry_timeout", "retry_timeout", retry, minRetryTimeout)
+	r.retryOK = ok3
 	if !ok1 || !ok2 || !ok3 {
 		return
 	}
@@ -536,8 +539,10 @@ func (r *resolver) network() {
 			r.errorf("network.backend", "unknown backend %q%s", nw.Backend, suggest(nw.Backend, strs(Backends()), "valid backends"))
 		}
 	}
-	t.TolerancePct, _ = r.percent("network.tolerance.pct", "tolerance", nw.Tolerance.Pct, defaultTolerancePct)
-	t.ToleranceAbs, _ = r.duration("network.tolerance.abs", nw.Tolerance.Abs, defaultToleranceAbs)
+	var pctOK, absOK bool
+	t.TolerancePct, pctOK = r.percent("network.tolerance.pct", "tolerance", nw.Tolerance.Pct, defaultTolerancePct)
+	t.ToleranceAbs, absOK = r.duration("network.tolerance.abs", nw.Tolerance.Abs, defaultToleranceAbs)
+	var checks []linkCheck
 
 	type pair struct{ a, b string }
 	declared := map[pair]string{} // unordered pair -> path of the link that declares it
@@ -550,6 +555,7 @@ func (r *resolver) network() {
 			continue
 		}
 		link := Link{}
+		named := false // Between holds two known, distinct regions
 		bp := lp + ".between"
 		switch {
 		case r.missing(bp):
@@ -584,6 +590,7 @@ func (r *resolver) network() {
 				break
 			}
 			declared[key] = lp
+			named = true
 		}
 		rttPath := lp + ".rtt"
 		rttOK := false
@@ -599,10 +606,16 @@ func (r *resolver) network() {
 			r.errorf(lp+".jitter", "jitter %s is more than half the rtt (%s each way), which would need negative delays: lower it to at most %s",
 				link.Jitter, link.RTT/2, link.RTT/2)
 		}
-		link.Loss, _ = r.percent(lp+".loss", "loss", l.Loss, 0)
-		link.Rate, _ = r.rate(lp+".rate", l.Rate)
+		var lossOK, rateOK bool
+		link.Loss, lossOK = r.percent(lp+".loss", "loss", l.Loss, 0)
+		if lossOK && link.Loss == 100 {
+			r.errorf(lp+".loss", "loss 100%% drops every packet: the two regions could never reach each other, and up would wait for their replicas until it gives up; keep loss below 100%% (replab chaos partition cuts regions apart during a run)")
+		}
+		link.Rate, rateOK = r.rate(lp+".rate", l.Rate)
 		t.Links = append(t.Links, link)
+		checks = append(checks, linkCheck{path: lp, link: link, named: named, rttOK: rttOK && jitterOK && link.Jitter <= link.RTT/2, rateOK: rateOK})
 	}
+	r.linkChecks(checks, pctOK && absOK)
 	if len(r.regions) < 2 || r.doc.broken("network.links") || !allNamed {
 		return
 	}
@@ -620,6 +633,112 @@ func (r *resolver) network() {
 				"missing link between %s and %s: every pair of regions needs one; add to network.links: - {between: [%s, %s], rtt: 100ms}", a, b, a, b)
 		}
 	}
+}
+
+// linkCheck is a resolved link and which of its values are usable.
+type linkCheck struct {
+	path   string
+	link   Link
+	named  bool // Between holds two known, distinct regions
+	rttOK  bool // rtt and jitter resolved, jitter at most rtt/2
+	rateOK bool
+}
+
+// pingBytes is the size of one of up's RTT probes (ping's default 56 data
+// bytes, ICMP and IPv4 headers) as a rate shapes it: the kernel backend's
+// netem counts the Ethernet header too, the userspace agent the IP packet.
+func pingBytes(b Backend) int {
+	if b == BackendUserspace {
+		return 84
+	}
+	return 98
+}
+
+// pingResolution is how finely up's RTT check can measure a round trip of
+// rtt: ping prints three significant digits (1ms from 100ms up, 0.1ms from
+// 10ms), and a ping between two containers on one host takes about 0.1ms
+// with no delay at all.
+func pingResolution(rtt time.Duration) time.Duration {
+	if rtt >= 100*time.Millisecond {
+		return time.Millisecond
+	}
+	return 100 * time.Microsecond
+}
+
+// linkChecks refuses links that validate one by one but that up cannot
+// build or verify: a rate or a tolerance its RTT check cannot hold, and a
+// round trip to the etcd region that Patroni's retry_timeout cannot wait
+// for. Links with a value already reported are skipped.
+func (r *resolver) linkChecks(checks []linkCheck, tolOK bool) {
+	nw := &r.t.Network
+	tolReported := false
+	for _, c := range checks {
+		l := c.link
+		if !c.rttOK {
+			continue
+		}
+		// up's RTT check (harness verifyWAN) allows the larger of the two
+		// tolerances around the declared rtt.
+		tol := max(time.Duration(float64(l.RTT)*float64(nw.TolerancePct)/100), nw.ToleranceAbs)
+		if tolOK && c.rateOK && l.Rate > 0 {
+			size := pingBytes(nw.Backend)
+			bits := float64(2 * size * 8)
+			extra := time.Duration(bits / float64(l.Rate) * float64(time.Second))
+			if extra > tol {
+				least := netem.BitRate(math.Ceil(bits/tol.Seconds()/1000) * 1000)
+				r.errorf(c.path+".rate", "rate %s adds %s to every round trip of up's RTT check (one %d-byte ping each way), more than its tolerance of %s around rtt %s: up would refuse the lab; raise rate to at least %s, or widen network.tolerance",
+					l.Rate, extra.Round(time.Microsecond), size, tol, l.RTT, least)
+			}
+		}
+		if tolOK && !tolReported {
+			if res := pingResolution(l.RTT); tol < res {
+				tolReported = true
+				path := "network.tolerance"
+				switch {
+				case r.doc.has("network.tolerance.abs"):
+					path = "network.tolerance.abs"
+				case r.doc.has("network.tolerance.pct"):
+					path = "network.tolerance.pct"
+				}
+				r.errorf(path, "tolerance allows %s around the rtt %s of %s, finer than up's RTT check can measure (%s at that rtt: ping's resolution, and the 0.1ms a ping between containers takes): up would refuse the lab; raise tolerance.abs to at least %s",
+					tol, l.RTT, c.path, res, res)
+			}
+		}
+		r.dcsLink(c)
+	}
+}
+
+// dcsLink refuses a link to the etcd region whose round trip Patroni
+// cannot wait for: a node across it gives up every call to etcd after
+// retry_timeout (as the harness renders it, in whole seconds), so it never
+// joins and up waits for it until it gives up.
+func (r *resolver) dcsLink(c linkCheck) {
+	dcs := r.t.DCS.Region
+	a, b := c.link.Between[0], c.link.Between[1]
+	if !c.named || !r.retryOK || !slices.Contains(r.regions, dcs) || (a != dcs && b != dcs) {
+		return
+	}
+	far := a
+	if a == dcs {
+		far = b
+	}
+	retry := ceilSeconds(r.t.Patroni.RetryTimeout)
+	worst := c.link.RTT + 2*c.link.Jitter
+	if worst < retry {
+		return
+	}
+	rt := fmt.Sprintf("rtt %s", c.link.RTT)
+	if c.link.Jitter > 0 {
+		rt = fmt.Sprintf("a round trip of up to %s (rtt %s + 2*jitter %s)", worst, c.link.RTT, c.link.Jitter)
+	}
+	r.errorf(c.path+".rtt", "%s between %s and %s, where etcd runs, is not below patroni.retry_timeout %s: Patroni on %s's nodes would give up every call to etcd before the answer arrives, so they would never join; lower rtt, or raise retry_timeout (and ttl to at least loop_wait + 2*retry_timeout)",
+		rt, far, dcs, retry, far)
+}
+
+// ceilSeconds rounds d up to whole seconds, as the harness does when it
+// writes Patroni's configuration (Patroni takes whole seconds).
+func ceilSeconds(d time.Duration) time.Duration {
+	return (d + time.Second - 1) / time.Second * time.Second
 }
 
 var rateRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$`)

@@ -119,7 +119,7 @@ type Node struct {
 // Network describes the WAN between regions.
 type Network struct {
 	Backend   string    `yaml:"backend" jsonschema:"enum=auto,enum=kernel,enum=userspace,default=auto" jsonschema_description:"How impairments are applied: kernel (tc netem), userspace (replab's queue agent) or auto (kernel when sch_netem works, else userspace)."`
-	Tolerance Tolerance `yaml:"tolerance" jsonschema_description:"How far a measured RTT may stray from the declared one. Default: the larger of 5% and 1ms."`
+	Tolerance Tolerance `yaml:"tolerance" jsonschema_description:"How far a measured RTT may stray from the declared one. Default: the larger of 5% and 1ms. At least 0.1ms (1ms from 100ms rtt up), what ping can measure."`
 	Links     []Link    `yaml:"links" jsonschema_description:"One entry per pair of regions when there are two or more."`
 }
 
@@ -134,7 +134,7 @@ type Link struct {
 	Between []string `yaml:"between" jsonschema:"required,minItems=2,maxItems=2" jsonschema_description:"The two regions this link joins, in either order."`
 	RTT     Duration `yaml:"rtt" jsonschema:"required" jsonschema_description:"Round-trip time between the regions; each direction gets rtt/2."`
 	Jitter  Duration `yaml:"jitter" jsonschema_description:"Delay variation per direction, at most rtt/2. Default 0."`
-	Loss    Percent  `yaml:"loss" jsonschema_description:"Packet loss per direction, 0% to 100%. Default 0%."`
+	Loss    Percent  `yaml:"loss" jsonschema_description:"Packet loss per direction, 0% to below 100%. Default 0%."`
 	Rate    Rate     `yaml:"rate" jsonschema_description:"Bandwidth per direction, like 100mbit: positive, at most 100gbit. Default: unlimited (leave it out; 0 is an error)."`
 }
 
