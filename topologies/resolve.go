@@ -408,6 +408,13 @@ func (r *resolver) patroni() {
 	if !ok1 || !ok2 || !ok3 {
 		return
 	}
+	// Patroni takes whole seconds; the harness rounds each value up, so
+	// the rule holds on the rounded values (1s + 2*9.5s fits 20s, but
+	// 1s + 2*10s, what Patroni gets, does not).
+	rounded := ceilSeconds(ttl) != ttl || ceilSeconds(loop) != loop || ceilSeconds(retry) != retry
+	if rounded {
+		ttl, loop, retry = ceilSeconds(ttl), ceilSeconds(loop), ceilSeconds(retry)
+	}
 	if need := loop + 2*retry; need > ttl {
 		path := "patroni.ttl"
 		switch {
@@ -417,8 +424,12 @@ func (r *resolver) patroni() {
 		case r.doc.has("patroni.loop_wait"):
 			path = "patroni.loop_wait"
 		}
-		r.errorf(path, "loop_wait + 2*retry_timeout = %s + 2*%s = %s exceeds ttl %s, which Patroni 3.2+ refuses: raise ttl to %s or lower the others",
-			loop, retry, need, ttl, need)
+		note := ""
+		if rounded {
+			note = " (Patroni takes whole seconds: replab rounds each value up)"
+		}
+		r.errorf(path, "loop_wait + 2*retry_timeout = %s + 2*%s = %s exceeds ttl %s%s, which Patroni 3.2+ refuses: raise ttl to %s or lower the others",
+			loop, retry, need, ttl, note, need)
 	}
 }
 
