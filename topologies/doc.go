@@ -77,7 +77,8 @@
 //
 // Applied once, by Parse:
 //
-//   - engine: postgres, version "15", replab's own image.
+//   - engine: postgres, version "15", replab's own image. Only 15 (or 15.x)
+//     runs in v1; image must be a Docker image reference (lowercase path).
 //   - dcs: etcd, 3 members (1 to 7; an even count warns: it tolerates no
 //     more failures than one fewer), in the primary region.
 //   - patroni: ttl 20s, loop_wait 1s, retry_timeout 3s. Patroni 3.2+

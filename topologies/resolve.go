@@ -135,16 +135,58 @@ func (r *resolver) engine() {
 	}
 	if r.doc.has("engine.version") {
 		r.t.Engine.Version = string(e.Version)
-		if !versionRE.MatchString(r.t.Engine.Version) {
+		switch v := r.t.Engine.Version; {
+		case !versionRE.MatchString(v):
 			r.errorf("engine.version", "invalid version %q: want digits and dots, like \"15\"", e.Version)
+		case v != supportedMajor && !strings.HasPrefix(v, supportedMajor+"."):
+			// The harness points Patroni's bin_dir at /usr/lib/postgresql/15/bin
+			// whatever the version says: another major would run 15 on
+			// replab's image, or fail at up on an image that has only its own.
+			r.errorf("engine.version", "version %q is not supported: replab v1 runs PostgreSQL %s (the image contract's /usr/lib/postgresql/%s/bin); use version: \"%s\"", e.Version, supportedMajor, supportedMajor, supportedMajor)
 		}
 	}
-	if r.doc.has("engine.image") && (e.Image == "" || strings.ContainsFunc(e.Image, isSpace)) {
+	switch {
+	case !r.doc.has("engine.image"):
+	case e.Image == "" || strings.ContainsFunc(e.Image, isSpace):
 		r.errorf("engine.image", "invalid image %q: want an image reference without spaces, like my/postgres-patroni:15", e.Image)
+	case !validImageRef(e.Image):
+		r.errorf("engine.image", "invalid image %q: Docker would refuse it at up; want a lowercase repository path with an optional registry host, :tag and @digest, like my/postgres-patroni:15", e.Image)
 	}
 }
 
+// supportedMajor is the one PostgreSQL major version replab v1 runs.
+const supportedMajor = "15"
+
 var versionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+
+// imageRefRE is Docker's image reference grammar (distribution/reference):
+// [host[:port]/]path[:tag][@digest], path components lowercase.
+var imageRefRE = func() *regexp.Regexp {
+	const (
+		alnum      = `[a-z0-9]+`
+		separator  = `(?:[._]|__|[-]+)`
+		component  = alnum + `(?:` + separator + alnum + `)*`
+		domainPart = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
+		host       = `(?:` + domainPart + `(?:\.` + domainPart + `)*|\[[a-fA-F0-9:]+\])`
+		domain     = host + `(?::[0-9]+)?`
+		tag        = `[\w][\w.-]{0,127}`
+		digest     = `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
+	)
+	return regexp.MustCompile(`^(?:` + domain + `/)?` + component + `(?:/` + component + `)*(?::` + tag + `)?(?:@` + digest + `)?$`)
+}()
+
+// validImageRef reports whether ref is an image reference Docker accepts:
+// the grammar, and a repository name of at most 255 characters.
+func validImageRef(ref string) bool {
+	if !imageRefRE.MatchString(ref) {
+		return false
+	}
+	name, _, _ := strings.Cut(ref, "@")
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	return len(name) <= 255
+}
 
 // regionsAndNodes builds Topology.Regions in file order and checks region
 // and node names. Failover and NoSync are settled later, once the primary

@@ -53,7 +53,7 @@ func TestValidFiles(t *testing.T) {
 		want: Topology{
 			Name:          "full",
 			Description:   "Every knob turned.",
-			Engine:        Engine{Kind: EnginePostgres, Version: "16.2", Image: "my/postgres-patroni:16"},
+			Engine:        Engine{Kind: EnginePostgres, Version: "15.4", Image: "registry.local:5000/my/postgres-patroni:15"},
 			DCS:           DCS{Kind: "etcd", Members: 5, Region: "eu-west"},
 			Patroni:       Patroni{TTL: 30 * time.Second, LoopWait: 2 * time.Second, RetryTimeout: 5 * time.Second},
 			Replication:   Replication{Mode: Sync, SyncStandbys: 2},

@@ -80,7 +80,7 @@ type File struct {
 // Engine selects the database engine and the node image.
 type Engine struct {
 	Kind    string  `yaml:"kind" jsonschema:"enum=postgres,default=postgres" jsonschema_description:"Database engine. Only postgres in v1."`
-	Version Version `yaml:"version" jsonschema_description:"Major (or major.minor) engine version. Default \"15\"."`
+	Version Version `yaml:"version" jsonschema_description:"Major (or major.minor) engine version: 15 or 15.x, the one replab v1 runs. Default \"15\"."`
 	Image   string  `yaml:"image" jsonschema_description:"A node image you built that follows replab's image contract. Default: replab's own image, built offline."`
 }
 
