@@ -42,9 +42,70 @@ type AvailabilityReport struct {
 	Nines float64 `json:"nines"`
 	// NinesLabel names TimeShare: "3 nines" for 99.9 %.
 	NinesLabel string `json:"nines_label"`
-	// YearlyDowntime is the downtime a year at TimeShare implies: 99.9 %
-	// is about 8.8 h a year, 99.99 % about 53 min.
-	YearlyDowntime time.Duration `json:"yearly_downtime_ns"`
+	// YearlyDowntime extrapolates the run's downtime share to a year
+	// (99.9 % is about 8.8 h a year, 99.99 % about 53 min). It assumes the
+	// run's faults recur at the run's pace all year, so it is computed
+	// (Extrapolated) only for runs of MinExtrapolationSpan or more, and is
+	// zero otherwise; ExtrapolationNote says which and why.
+	YearlyDowntime    time.Duration `json:"yearly_downtime_ns"`
+	Extrapolated      bool          `json:"extrapolated"`
+	ExtrapolationNote string        `json:"extrapolation_note"`
+	// PerFault is the downtime each fault caused (the outages charged to
+	// it, see FailoverPhases) and how many such failovers a year fit in
+	// each of Budgets: the error-budget view, meaningful for a run of any
+	// length.
+	PerFault []FaultDowntime `json:"per_fault,omitempty"`
+	// Unattributed is the downtime of outages charged to no fault.
+	Unattributed time.Duration `json:"unattributed_ns"`
+}
+
+// MinExtrapolationSpan is the shortest run whose downtime share is
+// extrapolated to a year: a short experiment that forces one failover
+// would otherwise claim a failover every few seconds all year.
+const MinExtrapolationSpan = 10 * time.Minute
+
+// Budgets are the availability levels the error-budget table shows, in
+// percent: 99.9 % allows about 8h46m of downtime a Julian year, 99.99 %
+// about 52.6 min, 99.999 % about 5.3 min.
+var Budgets = []float64{99.9, 99.99, 99.999}
+
+// BudgetFit is how many failovers like one fault fit in a yearly error
+// budget.
+type BudgetFit struct {
+	Percent float64 `json:"percent"`
+	// Budget is the downtime a year the level allows.
+	Budget time.Duration `json:"budget_ns"`
+	// PerYear is how many whole failovers of that downtime fit in Budget;
+	// -1 when the fault caused no downtime (no limit).
+	PerYear int64 `json:"per_year"`
+}
+
+// FaultDowntime is one fault's cost in downtime.
+type FaultDowntime struct {
+	Fault    int           `json:"fault"`
+	Name     string        `json:"name"`
+	Outages  int           `json:"outages"`
+	Downtime time.Duration `json:"downtime_ns"`
+	Fits     []BudgetFit   `json:"fits"`
+}
+
+// YearlyBudget is the downtime a year that percent availability allows.
+func YearlyBudget(percent float64) time.Duration {
+	return time.Duration((1 - percent/100) * float64(year))
+}
+
+// fits computes the BudgetFit of a failover costing downtime for each of
+// Budgets.
+func fits(downtime time.Duration) []BudgetFit {
+	out := make([]BudgetFit, 0, len(Budgets))
+	for _, p := range Budgets {
+		f := BudgetFit{Percent: p, Budget: YearlyBudget(p), PerYear: -1}
+		if downtime > 0 {
+			f.PerYear = int64(f.Budget / downtime)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // NoDowntimeNines stands for "no downtime observed" in
@@ -89,18 +150,24 @@ func Availability(h History, gap time.Duration) AvailabilityReport {
 	}
 	r.OpShare = 100 * float64(r.OK) / float64(r.Writes)
 	r.Span = r.End - r.Start
-	prev := r.Start
-	for _, o := range okEndpointWrites(h) {
-		if o.Complete-prev >= gap {
-			r.Outages = append(r.Outages, Outage{Start: prev, End: o.Complete, Duration: o.Complete - prev})
-		}
-		prev = o.Complete
+	outs := endpointOutages(h, okEndpointWrites(h), r.Start, r.End, gap)
+	faults := Faults(h)
+	owners := outageOwners(faults, outs, RunEnd(h), gap)
+	for _, f := range faults {
+		r.PerFault = append(r.PerFault, FaultDowntime{Fault: f.Index, Name: faultName(f)})
 	}
-	if r.End-prev >= gap {
-		r.Outages = append(r.Outages, Outage{Start: prev, End: r.End, Duration: r.End - prev})
-	}
-	for _, o := range r.Outages {
+	for k, o := range outs {
+		r.Outages = append(r.Outages, o.Outage)
 		r.Downtime += o.Duration
+		if i := owners[k]; i >= 0 {
+			r.PerFault[i].Outages++
+			r.PerFault[i].Downtime += o.Duration
+		} else {
+			r.Unattributed += o.Duration
+		}
+	}
+	for i := range r.PerFault {
+		r.PerFault[i].Fits = fits(r.PerFault[i].Downtime)
 	}
 	if r.Span > 0 {
 		r.TimeShare = 100 * (1 - float64(r.Downtime)/float64(r.Span))
@@ -109,7 +176,14 @@ func Availability(h History, gap time.Duration) AvailabilityReport {
 	}
 	r.Nines = Nines(r.TimeShare)
 	r.NinesLabel = NinesLabel(r.TimeShare)
-	r.YearlyDowntime = time.Duration((1 - r.TimeShare/100) * float64(year))
+	if r.Span >= MinExtrapolationSpan {
+		r.Extrapolated = true
+		r.YearlyDowntime = YearlyBudget(r.TimeShare)
+		r.ExtrapolationNote = fmt.Sprintf("extrapolated from a %s run as if its faults recurred at its pace all year", FormatDuration(r.Span))
+	} else {
+		r.ExtrapolationNote = fmt.Sprintf("no yearly extrapolation: the run lasted %s, under the %s it takes to stand for a year; see the downtime per failover instead",
+			FormatDuration(r.Span), FormatDuration(MinExtrapolationSpan))
+	}
 	return r
 }
 

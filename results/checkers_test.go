@@ -268,7 +268,7 @@ func TestFailoverPhases(t *testing.T) {
 				t.Errorf("%s = %+v, want at %v", name, p, at)
 			}
 		}
-		if p := r.Phase(PhaseLeaderElected); p.Node != "lab-2" || p.Resolution != 100*time.Millisecond {
+		if p := r.Phase(PhaseLeaderElected); p.Node != "lab-2" || p.Uncertainty != 100*time.Millisecond {
 			t.Errorf("elected %+v, want lab-2 with 100ms resolution", p)
 		}
 		last, first := r.Phase(PhaseLastOKWrite), r.Phase(PhaseFirstOKWrite)
@@ -323,15 +323,22 @@ func TestFailoverPhases(t *testing.T) {
 			t.Errorf("RTO %v gap %v, want 3.501s and 3.02s", r.RTO, r.WriteGap)
 		}
 	})
-	t.Run("fault without outage (a follower killed)", func(t *testing.T) {
+	t.Run("fault without outage (a follower killed): no RTO sample", func(t *testing.T) {
 		b := newHB()
 		for i := range 100 {
 			b.write("w", int64(i), float64(i*20), float64(i*20+1), OK, "a")
 		}
 		b.event(1005, EventFaultInjected, "c", "kill")
 		r := FailoverPhases(b.h, 0)
-		if r.Outage || !r.Recovered || r.RTO != ms(16) {
-			t.Errorf("outage %v recovered %v RTO %v, want no outage, 16ms", r.Outage, r.Recovered, r.RTO)
+		if r.Outage || r.Recovered || r.RTO != 0 {
+			t.Errorf("outage %v recovered %v RTO %v, want no outage and no RTO (not the 16ms to the next write)", r.Outage, r.Recovered, r.RTO)
+		}
+		if first := r.Phase(PhaseFirstOKWrite); !first.Present || first.At != ms(1021) {
+			t.Errorf("first ok write %+v, want the write after the fault shown for context", first)
+		}
+		c := checkFailover(b.h, 30*time.Second)
+		if c.Status != StatusPass || c.Samples != 0 || !strings.Contains(c.Detail, "no outage began in its window") || strings.Contains(c.Detail, "RTO 16ms") {
+			t.Errorf("failover check %+v, want pass with no sample and the reason", c)
 		}
 	})
 	t.Run("not recovered by the end of the run", func(t *testing.T) {
@@ -371,9 +378,9 @@ func TestFaults(t *testing.T) {
 	b.write("w", 1, 0, 100, OK, "c")
 	f := Faults(b.h)
 	want := []FaultWindow{
-		{Index: 0, Node: "a", Detail: "pause", Injected: 0, End: ms(30), EndReason: EndLeaderChanged},
-		{Index: 1, Node: "b", Detail: "kill", Injected: ms(10), End: ms(20), EndReason: EndHealed},
-		{Index: 2, Node: "c", Detail: "delay", Injected: ms(40), End: ms(100), EndReason: EndRunEnd},
+		{Index: 0, Node: "a", Detail: "pause", Injected: 0, End: ms(30), HealEnd: ms(30), EndReason: EndLeaderChanged},
+		{Index: 1, Node: "b", Detail: "kill", Injected: ms(10), InjectedEnd: ms(10), End: ms(20), HealEnd: ms(20), EndReason: EndHealed},
+		{Index: 2, Node: "c", Detail: "delay", Injected: ms(40), InjectedEnd: ms(40), End: ms(100), HealEnd: ms(100), EndReason: EndRunEnd},
 	}
 	if !slices.Equal(f, want) {
 		t.Errorf("faults\n got %+v\nwant %+v", f, want)
@@ -391,7 +398,7 @@ func TestLag(t *testing.T) {
 	b.sample(2500, "m", "f1", 7)
 	b.sample(2500, "m", "f2", 3)
 	b.sample(2500, "other", "f1", 1e9)
-	r := Lag(b.h, "m")
+	r := Lag(b.h, "m", nil)
 	if len(r.Nodes) != 2 || r.Nodes[0].Node != "f1" {
 		t.Fatalf("nodes %+v", r.Nodes)
 	}
@@ -411,14 +418,15 @@ func TestStaleReads(t *testing.T) {
 	b := newHB()
 	b.write("s1", 1, 0, 10, OK, "a")
 	stale := b.read("s1", 1, 20, 22, false, "c")                                                     // planted: own acknowledged write unseen
-	b.read("s1", 1, 30, 32, true, "c")                                                               // seen
+	b.read("s1", 1, 30, 32, true, "c")                                                               // a poll: seen now
 	b.read("s1", 2, 30, 32, false, "c")                                                              // never written
 	b.read("s2", 1, 30, 32, false, "c")                                                              // another session's write: not read-your-writes
 	b.write("s1", 3, 40, 50, OK, "a")                                                                //
 	b.read("s1", 3, 45, 55, false, "c")                                                              // invoked before the ack: may legally miss it
 	b.op(Op{Kind: OpRead, Process: "s1", Key: 1, Invoke: ms(60), Complete: ms(61), Outcome: Failed}) // failed read says nothing
 	r := StaleReads(b.h)
-	if len(r.Stale) != 1 || r.Stale[0].Read.ID != stale || r.Stale[0].Behind != ms(10) || r.Checked != 2 || r.Reads != 5 || r.MaxBehind != ms(10) {
+	if len(r.Stale) != 1 || r.Stale[0].Read.ID != stale || r.Stale[0].IssuedAfterAck != ms(10) || r.Checked != 1 || r.Reads != 5 ||
+		!r.Stale[0].Visible || r.Stale[0].VisibleAfter != ms(22) || r.Stale[0].Polls != 1 {
 		t.Errorf("got %+v", r)
 	}
 	if r := StaleReads(scenario{}.build()); len(r.Stale) != 0 || r.Checked == 0 {
@@ -522,13 +530,14 @@ func TestEvaluate(t *testing.T) {
 		{"split-brain fails even without targets", scenario{splitBrain: true}.build(), Targets{}, false, map[string]Status{CheckSplitBrain: StatusFail}},
 		{"discarded writes fail split-brain", scenario{splitBrain: true, discard: true}.build(), Targets{}, false, map[string]Status{CheckSplitBrain: StatusFail}},
 		{"slow failover fails", scenario{}.build(), Targets{FailoverTimeMax: ptr(10 * time.Second)}, false, map[string]Status{CheckFailoverTime: StatusFail}},
-		{"no final state: lost writes inconclusive", scenario{noFinal: true}.build(), Targets{LostWritesMax: ptr(0)}, true, map[string]Status{CheckLostWrites: StatusInconclusive}},
+		{"no final state: lost writes inconclusive, which fails", scenario{noFinal: true}.build(), Targets{LostWritesMax: ptr(0)}, false, map[string]Status{CheckLostWrites: StatusInconclusive}},
+		{"no final state, inconclusive allowed", scenario{noFinal: true}.build(), Targets{LostWritesMax: ptr(0), AllowInconclusive: true}, true, map[string]Status{CheckLostWrites: StatusInconclusive}},
 		{"nil targets: only split-brain", scenario{}.build(), Targets{}, true, map[string]Status{CheckSplitBrain: StatusPass, CheckFailoverTime: "missing", CheckLagP99: "missing"}},
 		{"no fault: failover inconclusive", func() History {
 			b := newHB()
 			b.write("w", 1, 0, 1, OK, "a")
 			return b.h
-		}(), all, true, map[string]Status{CheckFailoverTime: StatusInconclusive, CheckLagP99: StatusInconclusive, CheckLostWrites: StatusInconclusive, CheckSplitBrain: StatusInconclusive, CheckAvailability: StatusPass}},
+		}(), all, false, map[string]Status{CheckFailoverTime: StatusInconclusive, CheckLagP99: StatusInconclusive, CheckLostWrites: StatusInconclusive, CheckSplitBrain: StatusInconclusive, CheckAvailability: StatusPass}},
 		{"never recovered, long enough to know: failover fails", func() History {
 			b := newHB()
 			b.write("w", 1, 0, 1, OK, "a")
@@ -542,7 +551,7 @@ func TestEvaluate(t *testing.T) {
 			b.event(10, EventFaultInjected, "a", "kill")
 			b.write("w", 2, 100, 5000, Failed, "")
 			return b.h
-		}(), Targets{FailoverTimeMax: ptr(30 * time.Second)}, true, map[string]Status{CheckFailoverTime: StatusInconclusive}},
+		}(), Targets{FailoverTimeMax: ptr(30 * time.Second), AllowInconclusive: true}, true, map[string]Status{CheckFailoverTime: StatusInconclusive}},
 		{"high lag fails", func() History {
 			b := newHB()
 			for i := range 30 {
@@ -556,7 +565,7 @@ func TestEvaluate(t *testing.T) {
 				b.sample(float64(i), MetricLagReplaySeconds, "f", 3)
 			}
 			return b.h
-		}(), Targets{ReplicationLagP99: ptr(2 * time.Second)}, true, map[string]Status{CheckLagP99: StatusInconclusive}},
+		}(), Targets{ReplicationLagP99: ptr(2 * time.Second)}, false, map[string]Status{CheckLagP99: StatusInconclusive}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

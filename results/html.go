@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"slices"
+	"strings"
 )
 
 // maxPhasePlots is how many faults get a failover timeline in the HTML
@@ -19,6 +20,11 @@ type htmlFault struct {
 
 type htmlData struct {
 	R         Results
+	Headline  string
+	Budgets   []float64
+	Sync      bool
+	Gap       int
+	MinLag    int
 	Pass      bool
 	OpsPlot   template.HTML
 	Faults    []htmlFault
@@ -36,7 +42,8 @@ type htmlData struct {
 // time, each fault's failover timeline and phases, lag per follower, and
 // the offending operations.
 func RenderHTML(h History, r Results) ([]byte, error) {
-	d := htmlData{R: r, Pass: r.Verdict.Pass}
+	d := htmlData{R: r, Pass: r.Verdict.Pass, Headline: r.Verdict.Headline(), Budgets: Budgets, Sync: r.Meta.Mode == ModeSync,
+		Gap: GapFactor, MinLag: MinLagSamples}
 	var err error
 	if d.OpsPlot, err = opsPlot(h, r); err != nil {
 		return nil, fmt.Errorf("plot operations: %w", err)
@@ -82,6 +89,18 @@ func RenderHTML(h History, r Results) ([]byte, error) {
 		"metric":  FormatMetric,
 		"dash":    orDash,
 		"lagcell": lagCell,
+		"judged":  judgedCell,
+		"gaps":    gapCell,
+		"unc":     uncertaintyCell,
+		"rto":     rtoSentenceHTML,
+		"bytes":   bytesBehindCell,
+		"visible": visibleCell,
+		"yesno":   yesNo,
+		"peryear": perYearCell,
+		"yearly":  YearlyBudget,
+		"plus1":   func(i int) int { return i + 1 },
+		"upper":   upperFirst,
+		"lagv":    lagValue,
 	}).Parse(reportTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("parse report template: %w", err)
@@ -91,6 +110,11 @@ func RenderHTML(h History, r Results) ([]byte, error) {
 		return nil, fmt.Errorf("execute report template: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// rtoSentenceHTML is rtoSentence without Markdown emphasis.
+func rtoSentenceHTML(f FailoverReport) string {
+	return strings.ReplaceAll(rtoSentence(f), "**", "")
 }
 
 func firstN[T any](s []T) ([]T, int) {
@@ -104,7 +128,7 @@ const reportTemplate = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>replab {{dash .R.Meta.ID}}: {{if .Pass}}PASS{{else}}FAIL{{end}}</title>
+<title>replab {{dash .R.Meta.ID}}: {{.Headline}}</title>
 <style>
 body{font-family:'Liberation Sans',Arial,Helvetica,sans-serif;color:#1d1d1f;margin:0;background:#f6f7f9}
 main{max-width:1180px;margin:0 auto;padding:20px 28px 48px}
@@ -130,7 +154,7 @@ svg{max-width:100%;height:auto;display:block;margin:6px 0 22px}
 </style>
 </head>
 <body><main>
-<h1>replab run <code>{{dash .R.Meta.ID}}</code> <span class="badge {{if .Pass}}badge-pass{{else}}badge-fail{{end}}">{{if .Pass}}PASS{{else}}FAIL{{end}}</span></h1>
+<h1>replab run <code>{{dash .R.Meta.ID}}</code> <span class="badge {{if .Pass}}badge-pass{{else}}badge-fail{{end}}">{{.Headline}}</span></h1>
 <p class="meta">topology <b>{{dash .R.Meta.Topology}}</b> · replication <b>{{dash .R.Meta.Mode}}</b> · network backend {{dash .R.Meta.Backend}} · seed {{.R.Meta.Seed}} · started {{.R.Meta.Started.Format "2006-01-02 15:04:05 MST"}}
 {{- range $k, $v := .R.Meta.Labels}} · {{$k}}={{$v}}{{end}}<br>
 {{.R.Counts.Ops}} operations ({{.R.Counts.Writes}} writes, {{.R.Counts.Reads}} reads, {{.R.Counts.Probes}} probes: {{.R.Counts.OK}} ok, {{.R.Counts.Failed}} failed, {{.R.Counts.Unknown}} unknown) · {{.R.Counts.Samples}} samples · {{.R.Counts.Events}} events · {{.R.Counts.Faults}} fault(s)</p>
@@ -141,6 +165,8 @@ svg{max-width:100%;height:auto;display:block;margin:6px 0 22px}
 <tr><th>check</th><th>measured</th><th>target</th><th>status</th><th class="num">samples</th><th>detail</th></tr>
 {{range .R.Verdict.Checks}}<tr class="st-{{.Status}}"><td><b>{{.Name}}</b></td><td>{{.Measured}}</td><td>{{.Target}}</td><td class="st">{{.Status}}</td><td class="num">{{.Samples}}</td><td class="detail">{{.Detail}}</td></tr>
 {{end}}</table>
+{{with .R.Verdict.Inconclusive}}<p><b>Inconclusive</b> ({{$.R.Verdict.InconclusiveNote}}):</p>
+<ul>{{range .}}<li><b>{{.Name}}</b>: {{.Detail}}</li>{{end}}</ul>{{end}}
 </div>
 
 {{if .OpsPlot}}<h2 id="ops">Operations over time</h2>
@@ -149,11 +175,11 @@ svg{max-width:100%;height:auto;display:block;margin:6px 0 22px}
 
 {{range $i, $f := .Faults}}<h2 id="failover-{{$i}}">Failover: {{.Name}}</h2>
 <div class="card">
-<p>{{if .Report.Recovered}}Clients could not write for <span class="big">{{dur .Report.RTO}}</span> after the fault (RTO, ±{{dur .Report.Resolution}}){{if .Report.WriteGapKnown}}; the gap between the last and the first acknowledged write was <b>{{dur .Report.WriteGap}}</b>{{end}}.{{else}}<span class="big">Not recovered</span>: no write through the endpoint was acknowledged in the {{dur .Report.Observed}} observed after the fault.{{end}}</p>
+<p>{{if and .Report.Outage .Report.Recovered}}Clients could not write for <span class="big">{{dur .Report.RTO}}</span> after the fault began. {{end}}{{rto .Report}}</p>
 {{.Plot}}
 <table>
-<tr><th>phase</th><th class="num">at</th><th class="num">since fault</th><th class="num">resolution</th><th>node</th></tr>
-{{range .Report.Phases}}{{if .Present}}<tr><td>{{phase .Name}}</td><td class="num">{{at .At}}</td><td class="num">{{dur .SinceFault}}</td><td class="num">±{{dur .Resolution}}</td><td>{{.Node}}</td></tr>
+<tr><th>phase</th><th class="num">at</th><th class="num">since fault</th><th class="num">uncertainty</th><th>node</th></tr>
+{{range .Report.Phases}}{{if .Present}}<tr><td>{{phase .Name}}</td><td class="num">{{at .At}}</td><td class="num">{{dur .SinceFault}}</td><td class="num">{{unc .Uncertainty .How}}</td><td>{{.Node}}</td></tr>
 {{else}}<tr><td>{{phase .Name}}</td><td class="absent" colspan="4">not observed</td></tr>
 {{end}}{{end}}</table>
 </div>
@@ -162,9 +188,14 @@ svg{max-width:100%;height:auto;display:block;margin:6px 0 22px}
 {{if .LagPlots}}<h2 id="lag">Replication lag</h2>
 <div class="card">{{range .LagPlots}}{{.}}{{end}}
 <table>
-<tr><th>metric</th><th>follower</th><th class="num">samples</th><th class="num">steady p99 / max</th><th class="num">during faults p99 / max</th><th class="num">after p99 / max</th></tr>
-{{range $l := .R.Lag}}{{range .Nodes}}<tr><td>{{$l.Metric}}</td><td>{{.Node}}</td><td class="num">{{.All.Count}}</td><td class="num">{{lagcell $l.Metric .Steady}}</td><td class="num">{{lagcell $l.Metric .During}}</td><td class="num">{{lagcell $l.Metric .After}}</td></tr>
+<tr><th>metric</th><th>follower</th><th class="num">samples</th><th class="num">judged p99</th><th class="num">steady p99 / max</th><th class="num">during faults p99 / max</th><th class="num">rejoin p99 / max</th><th class="num">after p99 / max</th><th class="num">gaps</th></tr>
+{{range $l := .R.Lag}}{{range .Nodes}}<tr><td>{{$l.Metric}}</td><td>{{.Node}}</td><td class="num">{{.All.Count}}</td><td class="num">{{judged $l .}}</td><td class="num">{{lagcell $l .Steady}}</td><td class="num">{{lagcell $l .During}}</td><td class="num">{{lagcell $l .Rejoin}}</td><td class="num">{{lagcell $l .After}}</td><td class="num">{{gaps .}}</td></tr>
 {{end}}{{end}}</table>
+<p class="note">{{range .R.Lag}}{{if .Resolution}}{{.Metric}} is measured to {{dur .Resolution}}: a value under it reads as &lt; {{dur .Resolution}}. {{end}}{{end}}A follower's p99 is judged on its samples outside fault windows and rejoins, and only with {{.MinLag}} or more of them. A missing measurement is a gap in the plot (no sample for more than {{.Gap}} sampling periods), never zero.</p>
+{{with .R.Rejoins}}<h3>Rejoin after the heal (not judged)</h3>
+<table><tr><th>node</th><th class="num">after fault</th><th class="num">from (heal)</th><th class="num">caught up</th><th class="num">took</th></tr>
+{{range .}}<tr><td>{{.Node}}</td><td class="num">{{plus1 .Fault}}</td><td class="num">{{at .From}}</td><td class="num">{{if .Done}}{{at .To}} ({{.How}}){{else}}not by the run's end{{end}}</td><td class="num">{{dur .Duration}}</td></tr>
+{{end}}</table>{{end}}
 </div>{{end}}
 
 <h2 id="lost">Lost writes</h2>
@@ -199,15 +230,21 @@ svg{max-width:100%;height:auto;display:block;margin:6px 0 22px}
 
 <h2 id="stale">Stale reads</h2>
 <div class="card">
-{{with .R.StaleReads}}<p><b>{{len .Stale}}</b> of {{.Checked}} reads of the reader's own acknowledged writes did not see them ({{.Reads}} ok reads in all){{if .Stale}}; the worst came {{dur .MaxBehind}} after the acknowledgement{{end}}.</p>{{end}}
-{{if .Stale}}<table><tr><th class="num">read op</th><th class="num">key</th><th>process</th><th>served by</th><th class="num">read at</th><th class="num">after the write's ack</th></tr>
-{{range .Stale}}<tr><td class="num">{{.Read.ID}}</td><td class="num">{{.Read.Key}}</td><td>{{.Read.Process}}</td><td>{{dash .Read.Member}}</td><td class="num">{{at .Read.Invoke}}</td><td class="num">{{dur .Behind}}</td></tr>
-{{end}}{{if .StaleMore}}<tr><td colspan="6">… {{.StaleMore}} more in results.json</td></tr>{{end}}</table>{{end}}
+{{with .R.StaleReads}}<p><b>{{len .Stale}}</b> of {{.Checked}} reads of the reader's own acknowledged writes did not see them ({{.Reads}} ok reads in all).
+{{if $.Sync}}On the synchronous standby outside faults: <b>{{.StaleSync}}</b> of {{.CheckedSync}} (mode sync promises none).{{else}}Mode {{dash $.R.Meta.Mode}} does not promise read-your-writes on a replica: reported, not judged.{{end}}</p>{{end}}
+{{if .Stale}}<table><tr><th class="num">read op</th><th class="num">key</th><th>process</th><th>target</th><th>served by</th><th class="num">read at</th><th class="num">bytes behind</th><th class="num">visible after the ack</th><th class="num">read issued after the ack</th><th>in a fault</th></tr>
+{{range .Stale}}<tr><td class="num">{{.Read.ID}}</td><td class="num">{{.Read.Key}}</td><td>{{.Read.Process}}</td><td>{{.Read.Target}}</td><td>{{dash .Read.Member}}</td><td class="num">{{at .Read.Invoke}}</td><td class="num">{{bytes .}}</td><td class="num">{{visible .}}</td><td class="num">{{dur .IssuedAfterAck}}</td><td>{{yesno .InFault}}</td></tr>
+{{end}}{{if .StaleMore}}<tr><td colspan="10">… {{.StaleMore}} more in results.json</td></tr>{{end}}</table>{{end}}
 </div>
 
 <h2 id="availability">Availability of the read-write endpoint</h2>
 <div class="card">
-{{with .R.Availability}}{{if .Writes}}<p>By time: <span class="big">{{pct .TimeShare}}</span> ({{nines .TimeShare}}): {{dur .Downtime}} without an acknowledged write (outages of {{dur .Gap}} or more) over {{dur .Span}}. At that rate a year has about <b>{{dur .YearlyDowntime}}</b> of downtime (99.9 % ≈ 8.8 h a year, 99.99 % ≈ 53 min).</p>
+{{with .R.Availability}}{{if .Writes}}<p>By time: <span class="big">{{pct .TimeShare}}</span> ({{nines .TimeShare}}): {{dur .Downtime}} without an acknowledged write (outages of {{dur .Gap}} or more) over {{dur .Span}}.</p>
+<p>{{if .Extrapolated}}Extrapolation: about <b>{{dur .YearlyDowntime}}</b> of downtime a year ({{.ExtrapolationNote}}).{{else}}{{upper .ExtrapolationNote}}.{{end}}</p>
+{{if .PerFault}}<h3>Error budget: failovers a year</h3>
+<table><tr><th>fault</th><th class="num">downtime</th>{{range $.Budgets}}<th class="num">fit a year in {{pct .}} ({{dur (yearly .)}})</th>{{end}}</tr>
+{{range .PerFault}}<tr><td>{{.Name}}</td><td class="num">{{dur .Downtime}}</td>{{range .Fits}}<td class="num">{{peryear .}}</td>{{end}}</tr>
+{{end}}</table>{{if .Unattributed}}<p class="note">{{dur .Unattributed}} of downtime was charged to no fault.</p>{{end}}{{end}}
 <p>By operations: {{pct .OpShare}} of {{.Writes}} writes acknowledged ({{.Failed}} failed, {{.Unknown}} unknown).</p>
 {{if .Outages}}<table><tr><th class="num">outage from</th><th class="num">to</th><th class="num">lasting</th></tr>
 {{range .Outages}}<tr><td class="num">{{at .Start}}</td><td class="num">{{at .End}}</td><td class="num">{{dur .Duration}}</td></tr>

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -11,6 +12,7 @@ const (
 	LagSteady = "steady" // before the first fault
 	LagDuring = "during" // inside a fault window (see Faults)
 	LagAfter  = "after"  // after the first fault, outside every window
+	LagRejoin = "rejoin" // a faulted node catching up after its heal (see Rejoins)
 )
 
 // Stats summarises a set of values by nearest-rank percentiles. With Count
@@ -40,6 +42,16 @@ func rank(sorted []float64, q float64) float64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
+// Sample gaps: NULL or unreadable lag is not sampled at all, so a span
+// without samples is "no measurement", never zero lag. A node's series has
+// a gap wherever consecutive samples are more than GapFactor sampling
+// periods apart; plots break their line there.
+const GapFactor = 3
+
+// DefaultRejoinLag is the lag under which a returning node counts as caught
+// up when no replication-lag target is set.
+const DefaultRejoinLag = time.Second
+
 // NodeLag is one follower's lag, overall and per phase.
 type NodeLag struct {
 	Node   string `json:"node"`
@@ -47,21 +59,106 @@ type NodeLag struct {
 	Steady Stats  `json:"steady"`
 	During Stats  `json:"during"`
 	After  Stats  `json:"after"`
+	// Rejoin covers the node's catch-up after its own fault was healed
+	// (see Rejoins): reported, not judged.
+	Rejoin Stats `json:"rejoin"`
+	// Judged is Steady and After together: what the lag SLA judges.
+	Judged Stats `json:"judged"`
+	// Period is the node's sampling period (the median spacing of its
+	// samples); Gaps counts spans of more than GapFactor periods without a
+	// sample, the longest lasting LongestGap.
+	Period     time.Duration `json:"period_ns"`
+	Gaps       int           `json:"gaps"`
+	LongestGap time.Duration `json:"longest_gap_ns"`
 }
 
 // LagReport is the outcome of Lag for one metric.
 type LagReport struct {
-	Metric string    `json:"metric"`
-	Nodes  []NodeLag `json:"nodes"`
+	Metric string `json:"metric"`
+	// Resolution is the metric's finest step (History.MetricResolution):
+	// values under it read as "< Resolution".
+	Resolution time.Duration `json:"resolution_ns,omitempty"`
+	Nodes      []NodeLag     `json:"nodes"`
+}
+
+// Rejoin is a faulted node's catch-up after its fault was healed: from the
+// heal's begin until its lag first drops to the threshold or it is seen
+// streaming (EventStreaming), whichever comes first.
+type Rejoin struct {
+	Node string `json:"node"`
+	// Fault is the FaultWindow.Index of the healed fault.
+	Fault int           `json:"fault"`
+	From  time.Duration `json:"from_ns"`
+	To    time.Duration `json:"to_ns"`
+	// Duration is To − From.
+	Duration time.Duration `json:"duration_ns"`
+	// Done is false when the node had not caught up when the run ended
+	// (To is then the run's end).
+	Done bool `json:"done"`
+	// How says what ended it: "lag ≤ 1s" or "streaming".
+	How string `json:"how,omitempty"`
+}
+
+// EventStreaming marks a member seen streaming from its upstream again
+// (pg_stat_replication state "streaming"); Node is the member. It ends a
+// Rejoin.
+const EventStreaming = "member.streaming"
+
+// Rejoins finds, for every healed fault whose node reports lag (in any
+// metric) or is seen streaming, that node's catch-up: from the heal's
+// begin to the first sample of metric at or under threshold, or the first
+// EventStreaming of the node, after it.
+func Rejoins(h History, metric string, threshold time.Duration) []Rejoin {
+	lagged := map[string]bool{}
+	for _, s := range h.Samples {
+		lagged[s.Node] = true
+	}
+	ev := sortedEvents(h)
+	samples := slices.Clone(h.Samples)
+	slices.SortStableFunc(samples, func(a, b SampleRecord) int { return cmp.Compare(a.At, b.At) })
+	runEnd := RunEnd(h)
+	var out []Rejoin
+	for _, f := range Faults(h) {
+		if f.EndReason != EndHealed || f.Node == "" {
+			continue
+		}
+		r := Rejoin{Node: f.Node, Fault: f.Index, From: f.End, To: runEnd}
+		streams := false
+		for _, e := range ev {
+			if e.Kind == EventStreaming && e.Node == f.Node && e.At >= f.End {
+				r.To, r.Done, r.How, streams = e.At, true, "streaming", true
+				break
+			}
+		}
+		if !lagged[f.Node] && !streams {
+			continue
+		}
+		for _, s := range samples {
+			if s.At >= r.To {
+				break
+			}
+			if s.Metric == metric && s.Node == f.Node && s.At >= f.End && secondsDur(s.Value) <= threshold {
+				r.To, r.Done, r.How = s.At, true, "lag ≤ "+FormatDuration(threshold)
+				break
+			}
+		}
+		r.Duration = r.To - r.From
+		out = append(out, r)
+	}
+	return out
 }
 
 // Lag summarises one metric per node (sorted by name), split into phases:
-// steady before the first fault, during inside any fault window, after for
-// the rest.
-func Lag(h History, metric string) LagReport {
+// steady before the first fault, during inside any fault window (from its
+// begin to its heal's end), rejoin for the faulted node's catch-up
+// (rejoins, see Rejoins), after for the rest.
+func Lag(h History, metric string, rejoins []Rejoin) LagReport {
 	windows := Faults(h)
-	r := LagReport{Metric: metric}
-	type phases struct{ all, steady, during, after []float64 }
+	r := LagReport{Metric: metric, Resolution: h.MetricResolution(metric)}
+	type phases struct {
+		all, steady, during, after, rejoin []float64
+		at                                 []time.Duration
+	}
 	byNode := map[string]*phases{}
 	for _, s := range h.Samples {
 		if s.Metric != metric {
@@ -73,29 +170,64 @@ func Lag(h History, metric string) LagReport {
 			byNode[s.Node] = p
 		}
 		p.all = append(p.all, s.Value)
-		switch lagPhase(windows, s.At) {
+		p.at = append(p.at, s.At)
+		switch lagPhase(windows, rejoins, s.Node, s.At) {
 		case LagSteady:
 			p.steady = append(p.steady, s.Value)
 		case LagDuring:
 			p.during = append(p.during, s.Value)
+		case LagRejoin:
+			p.rejoin = append(p.rejoin, s.Value)
 		default:
 			p.after = append(p.after, s.Value)
 		}
 	}
 	for _, n := range sortedKeys(byNode) {
 		p := byNode[n]
-		r.Nodes = append(r.Nodes, NodeLag{Node: n, All: NewStats(p.all), Steady: NewStats(p.steady), During: NewStats(p.during), After: NewStats(p.after)})
+		nl := NodeLag{Node: n, All: NewStats(p.all), Steady: NewStats(p.steady), During: NewStats(p.during), After: NewStats(p.after),
+			Rejoin: NewStats(p.rejoin), Judged: NewStats(append(slices.Clone(p.steady), p.after...))}
+		slices.Sort(p.at)
+		nl.Period = samplingPeriod(p.at)
+		for i := 1; i < len(p.at); i++ {
+			if d := p.at[i] - p.at[i-1]; nl.Period > 0 && d > GapFactor*nl.Period {
+				nl.Gaps++
+				nl.LongestGap = max(nl.LongestGap, d)
+			}
+		}
+		r.Nodes = append(r.Nodes, nl)
 	}
 	return r
 }
 
-func lagPhase(windows []FaultWindow, at time.Duration) string {
+// samplingPeriod is the median spacing of sorted sample times, zero with
+// fewer than two distinct times.
+func samplingPeriod(at []time.Duration) time.Duration {
+	var d []time.Duration
+	for i := 1; i < len(at); i++ {
+		if at[i] > at[i-1] {
+			d = append(d, at[i]-at[i-1])
+		}
+	}
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+// lagPhase classifies a sample of node at time at.
+func lagPhase(windows []FaultWindow, rejoins []Rejoin, node string, at time.Duration) string {
 	if len(windows) == 0 || at < windows[0].Injected {
 		return LagSteady
 	}
 	for _, w := range windows {
-		if at >= w.Injected && at < w.End {
+		if at >= w.Injected && at < max(w.End, w.HealEnd) {
 			return LagDuring
+		}
+	}
+	for _, r := range rejoins {
+		if r.Node == node && at >= r.From && (at < r.To || !r.Done && at <= r.To) {
+			return LagRejoin
 		}
 	}
 	return LagAfter

@@ -3,7 +3,14 @@ package results
 import (
 	"cmp"
 	"slices"
+	"time"
 )
+
+// AckedBeforeFault is how recently before a fault's begin some write must
+// have been acknowledged for the fault to test durability: a fault that
+// struck an idle writer puts no acknowledged write at risk, so finding
+// nothing lost proves nothing about it.
+const AckedBeforeFault = time.Second
 
 // DuplicateKey is an id present more than once in the final table.
 type DuplicateKey struct {
@@ -35,6 +42,12 @@ type LostWritesReport struct {
 	FailedFound []Op `json:"failed_found"`
 	// Duplicates are ids present more than once.
 	Duplicates []DuplicateKey `json:"duplicates"`
+	// UntestedFaults are the indexes (FaultWindow.Index) of faults with no
+	// write acknowledged within AckedBeforeFault before their begin.
+	UntestedFaults []int `json:"untested_faults,omitempty"`
+	// FinalRun is FinalState.Run: the run whose rows the read-back counted
+	// ("" when the read-back did not say, in older histories).
+	FinalRun string `json:"final_run,omitempty"`
 }
 
 // LostWrites compares every write (OpWrite and OpProbe) with the final state.
@@ -50,11 +63,24 @@ func LostWrites(h History) LostWritesReport {
 			}
 		}
 	}
+	for _, f := range Faults(h) {
+		tested := false
+		for _, o := range h.Ops {
+			if isWrite(o) && o.Outcome == OK && o.Complete <= f.Injected && f.Injected-o.Complete <= AckedBeforeFault {
+				tested = true
+				break
+			}
+		}
+		if !tested {
+			r.UntestedFaults = append(r.UntestedFaults, f.Index)
+		}
+	}
 	if h.Final == nil {
 		return r
 	}
 	r.FinalRecorded = true
 	r.FinalMember = h.Final.Member
+	r.FinalRun = h.Final.Run
 	r.FinalKeys = len(h.Final.Keys)
 	present := make(map[int64]int, len(h.Final.Keys))
 	for _, k := range h.Final.Keys {

@@ -29,12 +29,19 @@ type Phase struct {
 	// meaningless (zero).
 	Present bool          `json:"present"`
 	At      time.Duration `json:"at_ns"`
-	// SinceFault is At minus the fault's injection.
+	// SinceFault is At minus the fault's begin.
 	SinceFault time.Duration `json:"since_fault_ns"`
-	// Resolution is how late the moment may have been observed: the
-	// event's own Resolution, or the clock's.
-	Resolution time.Duration `json:"resolution_ns"`
-	Node       string        `json:"node,omitempty"`
+	// Uncertainty is how far the real moment may lie after At (for the
+	// last ok write: how long after it writes may still have worked; for
+	// the first ok write: how much earlier the endpoint may have been back):
+	// the fault operation's duration, the polling period of the source
+	// that saw it, or the writers' spacing; never less than the clock's
+	// step.
+	Uncertainty time.Duration `json:"uncertainty_ns"`
+	// How names where Uncertainty comes from, e.g. "pidfd signal",
+	// "polled", "writer spacing".
+	How  string `json:"how,omitempty"`
+	Node string `json:"node,omitempty"`
 	// Op is the operation id for write phases.
 	Op int64 `json:"op,omitempty"`
 }
@@ -51,26 +58,40 @@ type FailoverReport struct {
 	// Found is false when the history has no fault with that index.
 	Found bool        `json:"found"`
 	Fault FaultWindow `json:"fault"`
+	// WindowEnd closes the fault's own window, which starts at its begin:
+	// its heal's end, or the next fault's begin if sooner (see
+	// outageOwners). Only an outage that began in it is charged to it.
+	WindowEnd time.Duration `json:"window_end_ns"`
 	// Phases are all six, in canonical order, present or not.
 	Phases []Phase `json:"phases"`
 	// Steps join consecutive present phases in time order: which phase
 	// took the time.
 	Steps []Step `json:"steps"`
-	// Outage is true when the endpoint went DefaultOutageGap or longer
-	// without an ok write after the fault.
+	// Outage is true when an outage (DefaultOutageGap or more without an
+	// ok write through the endpoint) began in the fault's window. Without
+	// one there is no RTO: the fault did not interrupt writes.
 	Outage bool `json:"outage"`
-	// Recovered is false when no ok write came after the outage.
+	// Outages counts the outages charged to the fault; Downtime is their
+	// total length (last ok write to first ok write, or to the end of the
+	// run for one never ended).
+	Outages  int           `json:"outages"`
+	Downtime time.Duration `json:"downtime_ns"`
+	// Recovered is true when an ok write ended the fault's first outage.
 	Recovered bool `json:"recovered"`
-	// RTO is first_ok_write − fault_injected: the unavailability a client
-	// saw. Valid only when Recovered.
+	// RTO is first_ok_write − the fault's begin: the unavailability a
+	// client saw. Valid only when Recovered.
 	RTO time.Duration `json:"rto_ns"`
+	// RTOUncertainty = FaultUncertainty + WriterUncertainty: the fault may
+	// have landed up to FaultUncertainty after its begin (RTO too long by
+	// that much), and the writers may have noticed the recovery up to
+	// WriterUncertainty late (RTO too long by that much).
+	RTOUncertainty    time.Duration `json:"rto_uncertainty_ns"`
+	FaultUncertainty  time.Duration `json:"fault_uncertainty_ns"`
+	WriterUncertainty time.Duration `json:"writer_uncertainty_ns"`
 	// WriteGap is first_ok_write − last_ok_write, valid when both are
 	// present.
 	WriteGap      time.Duration `json:"write_gap_ns"`
 	WriteGapKnown bool          `json:"write_gap_known"`
-	// Resolution bounds the error of RTO: the coarser of the fault event's
-	// and the clock's.
-	Resolution time.Duration `json:"resolution_ns"`
 	// Observed is how long the history runs after the fault: an RTO
 	// target shorter than this that was not met has certainly failed.
 	Observed time.Duration `json:"observed_ns"`
@@ -86,14 +107,41 @@ func (f FailoverReport) Phase(name string) Phase {
 	return Phase{Name: name}
 }
 
+// Uncertainty sources named in Phase.How.
+const (
+	HowClock         = "clock step"
+	HowPolled        = "polled"
+	HowOperation     = "operation span"
+	HowWriterSpacing = "writer spacing"
+)
+
+// eventUncertainty is an event's uncertainty and its source, at least the
+// clock's step.
+func eventUncertainty(e EventRecord, clock time.Duration) (time.Duration, string) {
+	u := e.Uncertainty()
+	how := e.How
+	switch {
+	case how != "":
+	case e.End > e.At && e.End-e.At >= e.Resolution:
+		how = HowOperation
+	case e.Resolution > 0:
+		how = HowPolled
+	}
+	if u < clock || how == "" {
+		u, how = max(u, clock), cmp.Or(how, HowClock)
+	}
+	return u, how
+}
+
 // FailoverPhases measures one fault's failover: fault index 0 is the first
-// fault.injected event. Events are looked for from the injection up to the
-// next injection. The outage is the first span of DefaultOutageGap or more
-// without an ok write through the endpoint (OpWrite, Target "rw") that ends
-// after the injection (or that is still open at the end of the run);
-// last_ok_write and first_ok_write are its edges. Without such a span the
-// fault did not interrupt writes: they are the last ok write before and the
-// first after the injection.
+// fault.injected event. Leader events are looked for from the fault's
+// begin up to the next fault's begin. The fault's outage is the first
+// span of DefaultOutageGap or more without an ok write through the
+// endpoint (OpWrite, Target "rw") charged to it (see outageOwners: it began
+// in the fault's own window); last_ok_write and first_ok_write are its
+// edges and RTO is first_ok_write − the fault's begin. Without such an
+// outage there is no RTO: last_ok_write and first_ok_write are then the ok
+// writes on either side of the fault's begin, shown for context.
 func FailoverPhases(h History, fault int) FailoverReport {
 	faults := Faults(h)
 	r := FailoverReport{Phases: make([]Phase, 0, 6)}
@@ -107,29 +155,28 @@ func FailoverPhases(h History, fault int) FailoverReport {
 	r.Found, r.Fault = true, f
 	res := h.Clock.Resolution
 	ev := sortedEvents(h)
-	var faultEv EventRecord
-	n := -1
-	for _, e := range ev {
-		if e.Kind == EventFaultInjected {
-			if n++; n == fault {
-				faultEv = e
-				break
-			}
-		}
-	}
-	windowEnd := RunEnd(h)
+	runEnd := RunEnd(h)
+	r.WindowEnd = attributionEnd(faults, fault, runEnd)
+	eventsEnd := runEnd
 	if fault+1 < len(faults) {
-		windowEnd = faults[fault+1].Injected
+		eventsEnd = faults[fault+1].Injected
 	}
-	r.Observed = RunEnd(h) - f.Injected
+	r.Observed = runEnd - f.Injected
 
 	at := map[string]Phase{}
-	at[PhaseFaultInjected] = Phase{Name: PhaseFaultInjected, Present: true, At: f.Injected, Node: f.Node,
-		Resolution: max(res, faultEv.Resolution)}
+	for _, e := range ev {
+		if e.Kind == EventFaultInjected && e.At == f.Injected && e.Node == f.Node && e.Detail == f.Detail {
+			u, how := eventUncertainty(e, res)
+			at[PhaseFaultInjected] = Phase{Name: PhaseFaultInjected, Present: true, At: f.Injected, Node: f.Node, Uncertainty: u, How: how}
+			r.FaultUncertainty = u
+			break
+		}
+	}
 	firstEvent := func(name, kind string) {
 		for _, e := range ev {
-			if e.Kind == kind && e.At >= f.Injected && e.At < windowEnd && (kind != EventLeaderChanged || e.Node != "") {
-				at[name] = Phase{Name: name, Present: true, At: e.At, Node: e.Node, Resolution: max(res, e.Resolution)}
+			if e.Kind == kind && e.At >= f.Injected && e.At < eventsEnd && (kind != EventLeaderChanged || e.Node != "") {
+				u, how := eventUncertainty(e, res)
+				at[name] = Phase{Name: name, Present: true, At: e.At, Node: e.Node, Uncertainty: u, How: how}
 				return
 			}
 		}
@@ -139,25 +186,20 @@ func FailoverPhases(h History, fault int) FailoverReport {
 	firstEvent(PhasePromoted, EventPromoted)
 
 	acks := okEndpointWrites(h)
+	from, _ := firstEndpointInvoke(h)
+	outs := endpointOutages(h, acks, from, runEnd, DefaultOutageGap)
+	owners := outageOwners(faults, outs, runEnd, DefaultOutageGap)
 	last, first := -1, -1 // indexes into acks
-	for i := range acks {
-		if acks[i].Complete <= f.Injected {
+	for k, o := range outs {
+		if owners[k] != fault {
 			continue
 		}
-		gapStart := f.Injected
-		if i > 0 {
-			gapStart = acks[i-1].Complete
+		r.Outages++
+		r.Downtime += o.Duration
+		if !r.Outage {
+			r.Outage = true
+			last, first = o.last, o.first
 		}
-		if acks[i].Complete-gapStart >= DefaultOutageGap {
-			last, first, r.Outage = i-1, i, true
-			break
-		}
-	}
-	if !r.Outage && len(acks) > 0 && RunEnd(h) > f.Injected && RunEnd(h)-acks[len(acks)-1].Complete >= DefaultOutageGap {
-		last, r.Outage = len(acks)-1, true // still out when the run ended
-	}
-	if !r.Outage && len(acks) == 0 && RunEnd(h)-f.Injected >= DefaultOutageGap {
-		r.Outage = true
 	}
 	if !r.Outage {
 		for i := range acks {
@@ -170,14 +212,25 @@ func FailoverPhases(h History, fault int) FailoverReport {
 	}
 	if last >= 0 {
 		o := acks[last]
-		at[PhaseLastOKWrite] = Phase{Name: PhaseLastOKWrite, Present: true, At: o.Complete, Node: o.Member, Op: o.ID, Resolution: res}
+		p := Phase{Name: PhaseLastOKWrite, Present: true, At: o.Complete, Node: o.Member, Op: o.ID, Uncertainty: res, How: HowClock}
+		if next, ok := nextEndpointInvoke(h, o.Complete); ok && next-o.Complete > res {
+			p.Uncertainty, p.How = next-o.Complete, HowWriterSpacing
+		}
+		at[PhaseLastOKWrite] = p
 	}
 	if first >= 0 {
 		o := acks[first]
-		at[PhaseFirstOKWrite] = Phase{Name: PhaseFirstOKWrite, Present: true, At: o.Complete, Node: o.Member, Op: o.ID, Resolution: res}
-		r.Recovered = true
-		r.RTO = o.Complete - f.Injected
-		r.Resolution = max(res, faultEv.Resolution)
+		p := Phase{Name: PhaseFirstOKWrite, Present: true, At: o.Complete, Node: o.Member, Op: o.ID, Uncertainty: res, How: HowClock}
+		if sp := writerSpacing(h, o); sp > res {
+			p.Uncertainty, p.How = sp, HowWriterSpacing
+		}
+		at[PhaseFirstOKWrite] = p
+		if r.Outage {
+			r.Recovered = true
+			r.RTO = o.Complete - f.Injected
+			r.WriterUncertainty = p.Uncertainty
+			r.RTOUncertainty = r.FaultUncertainty + r.WriterUncertainty
+		}
 	}
 	if last >= 0 && first >= 0 {
 		r.WriteGap, r.WriteGapKnown = acks[first].Complete-acks[last].Complete, true
@@ -200,19 +253,19 @@ func FailoverPhases(h History, fault int) FailoverReport {
 	return r
 }
 
-func phaseOrder() [6]string {
-	return [...]string{PhaseFaultInjected, PhaseLastOKWrite, PhaseLeaderKeyGone, PhaseLeaderElected, PhasePromoted, PhaseFirstOKWrite}
-}
-
-// okEndpointWrites are the ok writes through the read-write endpoint, in
-// acknowledgement order.
-func okEndpointWrites(h History) []Op {
-	var acks []Op
+// nextEndpointInvoke is the invocation of the first endpoint write invoked
+// after t.
+func nextEndpointInvoke(h History, t time.Duration) (time.Duration, bool) {
+	var next time.Duration
+	found := false
 	for _, o := range h.Ops {
-		if o.Kind == OpWrite && o.Target == TargetRW && o.Outcome == OK {
-			acks = append(acks, o)
+		if o.Kind == OpWrite && o.Target == TargetRW && o.Invoke > t && (!found || o.Invoke < next) {
+			next, found = o.Invoke, true
 		}
 	}
-	slices.SortStableFunc(acks, func(a, b Op) int { return cmp.Compare(a.Complete, b.Complete) })
-	return acks
+	return next, found
+}
+
+func phaseOrder() [6]string {
+	return [...]string{PhaseFaultInjected, PhaseLastOKWrite, PhaseLeaderKeyGone, PhaseLeaderElected, PhasePromoted, PhaseFirstOKWrite}
 }

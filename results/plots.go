@@ -455,28 +455,53 @@ func lagPlot(h History, metric string, target *time.Duration) (template.HTML, er
 	for i, node := range sortedKeys(byNode) {
 		pts := byNode[node]
 		slices.SortStableFunc(pts, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
-		var down plotter.XYs
-		last := -1
-		for _, pt := range pts {
-			b := int(pt.X / bucket)
-			pt.Y = math.Max(pt.Y*scale, floor)
-			if b != last || len(down) == 0 {
-				down = append(down, pt)
-				last = b
-				continue
+		// A missing measurement is a gap, never zero: the line breaks
+		// wherever samples are more than GapFactor periods apart.
+		at := make([]time.Duration, len(pts))
+		for j, pt := range pts {
+			at[j] = time.Duration(pt.X * float64(time.Second))
+		}
+		gap := secs(GapFactor * samplingPeriod(at))
+		var first *plotter.Line
+		for _, seg := range splitAtGaps(pts, gap) {
+			var down plotter.XYs
+			last := -1
+			for _, pt := range seg {
+				b := int(pt.X / bucket)
+				pt.Y = math.Max(pt.Y*scale, floor)
+				if b != last || len(down) == 0 {
+					down = append(down, pt)
+					last = b
+					continue
+				}
+				if pt.Y > down[len(down)-1].Y {
+					down[len(down)-1] = pt
+				}
 			}
-			if pt.Y > down[len(down)-1].Y {
-				down[len(down)-1] = pt
+			l, err := plotter.NewLine(down)
+			if err != nil {
+				return "", fmt.Errorf("plot lag of %s: %w", node, err)
+			}
+			l.LineStyle.Color = nodeColor(i)
+			l.LineStyle.Width = vg.Points(1.4)
+			p.Add(l)
+			if len(down) == 1 { // a lone sample between gaps: a dot, not nothing
+				sc, err := plotter.NewScatter(down)
+				if err != nil {
+					return "", fmt.Errorf("plot lag of %s: %w", node, err)
+				}
+				sc.GlyphStyle.Color = nodeColor(i)
+				sc.GlyphStyle.Radius = vg.Points(1.5)
+				sc.GlyphStyle.Shape = draw.CircleGlyph{}
+				p.Add(sc)
+			}
+			if first == nil {
+				first = l
 			}
 		}
-		l, err := plotter.NewLine(down)
-		if err != nil {
-			return "", fmt.Errorf("plot lag of %s: %w", node, err)
+		if first != nil {
+			leg.Add(node, first)
 		}
-		l.LineStyle.Color = nodeColor(i)
-		l.LineStyle.Width = vg.Points(1.4)
-		p.Add(l)
-		leg.Add(node, l)
 	}
 	if target != nil && strings.HasSuffix(metric, "_seconds") {
 		ty := target.Seconds() * scale
@@ -499,6 +524,20 @@ func lagPlot(h History, metric string, target *time.Duration) (template.HTML, er
 	p.X.Min, p.X.Max = 0, math.Max(end, 1e-3)
 	p.Y.Min, p.Y.Max = floor, top
 	return renderSVG(p, leg, plotWidth, vg.Points(280))
+}
+
+// splitAtGaps cuts time-sorted points into runs without a spacing over gap
+// seconds; gap 0 keeps one run.
+func splitAtGaps(pts plotter.XYs, gap float64) []plotter.XYs {
+	var out []plotter.XYs
+	start := 0
+	for j := 1; j <= len(pts); j++ {
+		if j == len(pts) || gap > 0 && pts[j].X-pts[j-1].X > gap {
+			out = append(out, pts[start:j])
+			start = j
+		}
+	}
+	return out
 }
 
 // phaseBar is one row of the failover timeline.
@@ -592,7 +631,7 @@ func phasePlot(f FailoverReport) (template.HTML, error) {
 		lxy = append(lxy, plotter.XY{X: x1, Y: yc})
 		d := b.to.At - b.from.At
 		label := " " + FormatDuration(d)
-		if res := max(b.from.Resolution, b.to.Resolution); res >= time.Millisecond {
+		if res := b.from.Uncertainty + b.to.Uncertainty; res >= time.Millisecond {
 			label += " (±" + FormatDuration(res) + ")"
 		}
 		ltext = append(ltext, label)

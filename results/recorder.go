@@ -153,9 +153,14 @@ type Event struct {
 // FinalState is what the leader holds after the cluster converged.
 type FinalState struct {
 	Member string `json:"member"`
-	// Keys are all ids present in the table, duplicates included.
+	// Keys are all ids present in the table, duplicates included, among
+	// the rows of run Run only: rows left by an earlier run on a reused lab
+	// must not stand in for this run's lost ones.
 	Keys     []int64 `json:"keys"`
 	Timeline int     `json:"timeline"`
+	// Run is the run id the read-back was restricted to (RunMeta.ID).
+	// Empty means the read-back did not say (older histories).
+	Run string `json:"run,omitempty"`
 }
 
 // Op is one recorded operation.
@@ -244,6 +249,27 @@ type History struct {
 	// Netem is how faithfully the userspace netem agents held each link
 	// (RecordNetem); nil without a WAN or with the kernel backend.
 	Netem []LinkFidelity `json:"netem,omitempty"`
+	// Resolutions are the finest step each metric can show
+	// (SetResolution): a value under it means "less than it".
+	Resolutions map[string]time.Duration `json:"resolutions_ns,omitempty"`
+}
+
+// DefaultHeartbeatResolution is the resolution of MetricLagHeartbeatSeconds
+// in a history that does not record one (SetResolution): the heartbeat
+// period the workload used before it was recorded.
+const DefaultHeartbeatResolution = 50 * time.Millisecond
+
+// MetricResolution is the finest step of metric in h: what SetResolution
+// recorded, else DefaultHeartbeatResolution for heartbeat lag, else zero
+// (exact to its unit).
+func (h History) MetricResolution(metric string) time.Duration {
+	if d, ok := h.Resolutions[metric]; ok {
+		return d
+	}
+	if metric == MetricLagHeartbeatSeconds {
+		return DefaultHeartbeatResolution
+	}
+	return 0
 }
 
 // Recorder records a run's history on one monotonic clock. It is safe for
@@ -260,6 +286,7 @@ type Recorder struct {
 	final   *FinalState
 	dropped int
 	netem   []LinkFidelity
+	res     map[string]time.Duration
 }
 
 // chunkSize is how many records a chunk holds. Records live in fixed
@@ -424,6 +451,18 @@ func (r *Recorder) EventSpan(e Event, begin, end time.Duration) time.Duration {
 	return begin
 }
 
+// SetResolution records the finest step metric can show: the heartbeat
+// lag, for one, is measured to the heartbeat period, so a sample under it
+// means "less than one period". A later call replaces an earlier one.
+func (r *Recorder) SetResolution(metric string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.res == nil {
+		r.res = map[string]time.Duration{}
+	}
+	r.res[metric] = d
+}
+
 // RecordFinal records what the (new) leader holds after convergence. A
 // later call replaces an earlier one.
 func (r *Recorder) RecordFinal(f FinalState) {
@@ -472,6 +511,12 @@ func (r *Recorder) History() History {
 		Events:         r.events.flatten(),
 		DroppedSamples: r.dropped,
 		Netem:          slices.Clone(r.netem),
+	}
+	if len(r.res) > 0 {
+		h.Resolutions = make(map[string]time.Duration, len(r.res))
+		for k, v := range r.res {
+			h.Resolutions[k] = v
+		}
 	}
 	h.Meta.Labels = cloneLabels(r.meta.Labels)
 	for i := range h.Ops {

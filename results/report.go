@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Schema versions of the files WriteRun writes. A reader refuses a file
@@ -43,14 +44,18 @@ type Counts struct {
 // Results is the content of results.json: the verdict and every checker's
 // report. Durations are integer nanoseconds (fields ending in _ns).
 type Results struct {
-	Schema       string             `json:"schema"`
-	Meta         RunMeta            `json:"meta"`
-	Clock        Clock              `json:"clock"`
-	Verdict      Verdict            `json:"verdict"`
-	Phases       []FailoverReport   `json:"phases"`
-	LostWrites   LostWritesReport   `json:"lost_writes"`
-	SplitBrain   SplitBrainReport   `json:"split_brain"`
-	Lag          []LagReport        `json:"lag"`
+	Schema     string           `json:"schema"`
+	Meta       RunMeta          `json:"meta"`
+	Clock      Clock            `json:"clock"`
+	Verdict    Verdict          `json:"verdict"`
+	Phases     []FailoverReport `json:"phases"`
+	LostWrites LostWritesReport `json:"lost_writes"`
+	SplitBrain SplitBrainReport `json:"split_brain"`
+	Lag        []LagReport      `json:"lag"`
+	// Rejoins are the faulted nodes' catch-ups after their heal, judged
+	// by the SLA's lag metric against its target (DefaultRejoinLag
+	// without one); their samples are in each LagReport's Rejoin phase.
+	Rejoins      []Rejoin           `json:"rejoins,omitempty"`
 	StaleReads   StaleReadsReport   `json:"stale_reads"`
 	Availability AvailabilityReport `json:"availability"`
 	Counts       Counts             `json:"counts"`
@@ -79,8 +84,9 @@ func Summarize(h History, v Verdict) Results {
 	for i := range faults {
 		r.Phases = append(r.Phases, FailoverPhases(h, i))
 	}
+	r.Rejoins = Rejoins(h, lagMetric(h), rejoinLag(v.Targets))
 	for _, m := range Metrics(h) {
-		r.Lag = append(r.Lag, Lag(h, m))
+		r.Lag = append(r.Lag, Lag(h, m, r.Rejoins))
 	}
 	c := &r.Counts
 	c.Ops, c.Samples, c.Events, c.Faults = len(h.Ops), len(h.Samples), len(h.Events), len(faults)
@@ -103,6 +109,15 @@ func Summarize(h History, v Verdict) Results {
 		}
 	}
 	return r
+}
+
+// rejoinLag is the lag under which a returning node has caught up: the
+// lag target when set.
+func rejoinLag(t Targets) time.Duration {
+	if t.ReplicationLagP99 != nil {
+		return *t.ReplicationLagP99
+	}
+	return DefaultRejoinLag
 }
 
 // WriteRun writes a run directory: results.json, history.jsonl (enough for
@@ -169,12 +184,13 @@ func writeFileAtomic(path string, data []byte) error {
 
 // historyHeader is the first line of history.jsonl.
 type historyHeader struct {
-	Schema         string         `json:"schema"`
-	Meta           RunMeta        `json:"meta"`
-	Clock          Clock          `json:"clock"`
-	Final          *FinalState    `json:"final"`
-	DroppedSamples int            `json:"dropped_samples,omitempty"`
-	Netem          []LinkFidelity `json:"netem,omitempty"`
+	Schema         string                   `json:"schema"`
+	Meta           RunMeta                  `json:"meta"`
+	Clock          Clock                    `json:"clock"`
+	Final          *FinalState              `json:"final"`
+	DroppedSamples int                      `json:"dropped_samples,omitempty"`
+	Netem          []LinkFidelity           `json:"netem,omitempty"`
+	Resolutions    map[string]time.Duration `json:"resolutions_ns,omitempty"`
 }
 
 // historyLine is one line of history.jsonl: exactly one field is set.
@@ -192,7 +208,7 @@ func EncodeHistory(w io.Writer, h History) error {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	if err := enc.Encode(historyLine{Header: &historyHeader{
-		Schema: SchemaHistory, Meta: h.Meta, Clock: h.Clock, Final: h.Final, DroppedSamples: h.DroppedSamples, Netem: h.Netem,
+		Schema: SchemaHistory, Meta: h.Meta, Clock: h.Clock, Final: h.Final, DroppedSamples: h.DroppedSamples, Netem: h.Netem, Resolutions: h.Resolutions,
 	}}); err != nil {
 		return fmt.Errorf("encode header: %w", err)
 	}
@@ -253,6 +269,7 @@ func DecodeHistory(r io.Reader) (History, error) {
 				}
 				header = true
 				h.Meta, h.Clock, h.Final, h.DroppedSamples, h.Netem = line.Header.Meta, line.Header.Clock, line.Header.Final, line.Header.DroppedSamples, line.Header.Netem
+				h.Resolutions = line.Header.Resolutions
 			case !header:
 				return History{}, fmt.Errorf("decode line %d: record before the header", n)
 			case line.Op != nil:

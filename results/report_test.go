@@ -177,7 +177,7 @@ func TestRenderReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"| check | measured | target | status | samples |", "| lost_writes | 3 | ≤ 0 | ❌ fail |", "### Failover phases", "| new leader elected |", "### Lost writes"} {
+	for _, s := range []string{"| check | measured | target | status | samples |", "| lost_writes | 3, 1 failed but committed | ≤ 0 | ❌ fail |", "### Failover phases", "| new leader elected |", "### Lost writes"} {
 		if !bytes.Contains(md, []byte(s)) {
 			t.Errorf("summary.md lacks %q:\n%s", s, md)
 		}

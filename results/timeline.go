@@ -7,19 +7,52 @@ import (
 )
 
 // FaultWindow is one fault's time in effect, from its fault.injected event
-// to its end.
+// to its end. A fault is an operation of the harness with two stamps (see
+// EventRecord.End): Injected is taken before its first side effect, so the
+// fault took effect in [Injected, InjectedEnd].
 type FaultWindow struct {
 	// Index counts fault.injected events in time order, from 0.
 	Index    int           `json:"index"`
 	Node     string        `json:"node,omitempty"`
 	Detail   string        `json:"detail,omitempty"`
 	Injected time.Duration `json:"injected_ns"`
-	// End is the matching fault.healed event; without one, the next
-	// leader.changed after the injection (the fault has done its work);
-	// without that, the end of the run.
+	// InjectedEnd is when the injecting operation returned; Injected when
+	// the event carries no end (instantaneous, or an older history).
+	InjectedEnd time.Duration `json:"injected_end_ns"`
+	// Uncertainty is the injection event's Uncertainty: how far after
+	// Injected the fault may really have landed.
+	Uncertainty time.Duration `json:"uncertainty_ns"`
+	// How says how the injection's instant was obtained (EventRecord.How).
+	How string `json:"how,omitempty"`
+	// End is when the matching fault.healed operation began; without a
+	// heal, the next leader.changed after the injection (the fault has
+	// done its work); without that, the end of the run.
 	End time.Duration `json:"end_ns"`
+	// HealEnd is when the heal operation returned (the fault is certainly
+	// over); End when the heal carries no end or there was no heal.
+	HealEnd time.Duration `json:"heal_end_ns"`
 	// EndReason is "healed", "leader changed" or "run end".
 	EndReason string `json:"end_reason"`
+}
+
+// spanEnd is an event's end stamp, or its At when it has none.
+func spanEnd(e EventRecord) time.Duration {
+	return max(e.End, e.At)
+}
+
+// attributionEnd is where fault i's own window closes for charging
+// outages to it: its heal's end (a kill healed by a restart is in effect
+// until the restart returns), the run's end for a fault never healed, and
+// in any case no later than the next fault's begin.
+func attributionEnd(faults []FaultWindow, i int, runEnd time.Duration) time.Duration {
+	end := runEnd
+	if faults[i].EndReason == EndHealed {
+		end = faults[i].HealEnd
+	}
+	if i+1 < len(faults) {
+		end = min(end, faults[i+1].Injected)
+	}
+	return max(end, faults[i].Injected)
 }
 
 // Fault window end reasons.
@@ -39,7 +72,7 @@ func RunEnd(h History) time.Duration {
 		end = max(end, s.At)
 	}
 	for _, e := range h.Events {
-		end = max(end, e.At)
+		end = max(end, e.At, e.End)
 	}
 	return end
 }
@@ -62,7 +95,8 @@ func Faults(h History) []FaultWindow {
 	for _, e := range ev {
 		switch e.Kind {
 		case EventFaultInjected:
-			out = append(out, FaultWindow{Index: len(out), Node: e.Node, Detail: e.Detail, Injected: e.At})
+			out = append(out, FaultWindow{Index: len(out), Node: e.Node, Detail: e.Detail, Injected: e.At,
+				InjectedEnd: spanEnd(e), Uncertainty: e.Uncertainty(), How: e.How})
 			open = append(open, len(out)-1)
 		case EventFaultHealed:
 			if len(open) == 0 {
@@ -86,6 +120,7 @@ func Faults(h History) []FaultWindow {
 				}
 			}
 			out[open[pick]].End = e.At
+			out[open[pick]].HealEnd = spanEnd(e)
 			out[open[pick]].EndReason = EndHealed
 			open = slices.Delete(open, pick, pick+1)
 		}
@@ -100,6 +135,7 @@ func Faults(h History) []FaultWindow {
 				break
 			}
 		}
+		f.HealEnd = f.End
 	}
 	return out
 }
