@@ -561,6 +561,9 @@ func (r *resolver) replication() {
 	// be another, so that promoting it loses nothing.
 	c := r.candidates()
 	if c == 0 || n <= c+r.skipped[r.primary]-1 {
+		if r.skipped[r.primary] == 0 {
+			r.cascadingStandbys(mode, n)
+		}
 		return
 	}
 	if explicit {
@@ -579,6 +582,48 @@ func (r *resolver) replication() {
 		// Nothing about replication is written: point at the nodes.
 		p := childPath("regions", r.primary)
 		r.rep.errorf(r.doc.keyAt(p), p, "%s", msg)
+	}
+}
+
+// cascadingStandbys refuses candidates whose upstream leaves a leader too
+// few synchronous standbys. Patroni picks synchronous standbys among the
+// leader's own walsenders, so a candidate that replicates from another node
+// (Patroni's replicatefrom) counts only while that node leads; up waits for
+// sync_standbys of them and would wait forever.
+func (r *resolver) cascadingStandbys(mode ReplicationMode, n int) {
+	var cands []string
+	for _, name := range r.order {
+		ref := r.nodes[name]
+		if ref.region != r.primary || !r.node(ref).Failover {
+			continue
+		}
+		if up := r.node(ref).Upstream; up != "" && (up == name || r.nodes[up] == nil) {
+			return // reported by upstreams
+		}
+		cands = append(cands, name)
+	}
+	for _, leader := range cands {
+		direct := 0
+		var cascading []string
+		for _, name := range cands {
+			if name == leader {
+				continue
+			}
+			if up := r.node(r.nodes[name]).Upstream; up == "" || up == leader {
+				direct++
+			} else {
+				cascading = append(cascading, name)
+			}
+		}
+		if direct >= n || len(cascading) == 0 {
+			continue
+		}
+		name := cascading[0]
+		up := r.node(r.nodes[name]).Upstream
+		r.errorf(r.nodes[name].path+".upstream",
+			"failover candidate %s replicates from %s, so it is no synchronous standby while another node leads: with %s leading, %d of the %s %s waits for stream from the leader; remove upstream from the candidates, or lower sync_standbys",
+			name, up, leader, direct, plural(n, "synchronous standby", "synchronous standbys"), mode)
+		return
 	}
 }
 
