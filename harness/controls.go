@@ -55,28 +55,27 @@ func (l *Lab) containerID(name string) (string, error) {
 
 // Kill sends a signal (e.g. "SIGKILL") to a container's init, which passes
 // it to the whole process tree: the node dies at once, as on power loss.
+// See Signal for how it is delivered.
 func (l *Lab) Kill(ctx context.Context, name, signal string) error {
-	id, err := l.containerID(name)
-	if err != nil {
-		return err
-	}
-	if err := l.cli.ContainerKill(ctx, id, signal); err != nil {
-		return fmt.Errorf("kill %s with %s: %w", name, signal, err)
-	}
-	return nil
+	_, err := l.Signal(ctx, name, signal)
+	return err
 }
 
-// Stop stops a container gracefully: SIGTERM, then SIGKILL after grace.
-// Patroni releases the leader lock on the way down.
+// Stop stops a container gracefully: SIGTERM now, SIGKILL after grace. It
+// returns once SIGTERM is delivered, so that a fault stamped around it is
+// dated by the signal; the rest of the stop goes on in the background, and
+// Start waits for it. Patroni releases the leader lock on the way down.
 func (l *Lab) Stop(ctx context.Context, name string, grace time.Duration) error {
 	id, err := l.containerID(name)
 	if err != nil {
 		return err
 	}
-	secs := int(grace / time.Second)
-	if err := l.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil {
+	if _, err := l.Signal(ctx, name, "SIGTERM"); errors.Is(err, ErrNotRunning) {
+		return nil // already stopped
+	} else if err != nil {
 		return fmt.Errorf("stop %s: %w", name, err)
 	}
+	go l.stopAfter(id, grace)
 	return nil
 }
 
@@ -86,6 +85,9 @@ func (l *Lab) Start(ctx context.Context, name string) error {
 	id, err := l.containerID(name)
 	if err != nil {
 		return err
+	}
+	if err := l.waitStopped(ctx, id); err != nil {
+		return fmt.Errorf("start %s: wait for it to stop first: %w", name, err)
 	}
 	if err := l.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
