@@ -198,7 +198,7 @@ func TestChaosIntegration(t *testing.T) {
 	t.Run("cut-dcs", func(t *testing.T) {
 		wctx, stop := context.WithCancel(ctx)
 		mon := lab.StartMonitor(wctx, rec)
-		probes := StartProbes(wctx, lab, rec, 0)
+		probes := StartProbes(wctx, lab, rec, ProbeRequest{})
 		writer := lab.StartWriter(wctx, rec, harness.WriterConfig{Rate: 50})
 		stopAll := func() { writer.Stop(); probes.Stop(); mon.Stop(); stop() }
 		defer stopAll()

@@ -35,6 +35,14 @@ func (p *Probes) Stop() {
 	}
 }
 
+// ProbeRequest configures StartProbes.
+type ProbeRequest struct {
+	// Period between two probes of one member (default ProbePeriod).
+	Period time.Duration
+	// Run is the run id written with every row.
+	Run string
+}
+
 // StartProbes inserts a row directly on EVERY database node every period
 // (default ProbePeriod), bypassing the endpoint, so the split-brain checker
 // can see two members accepting writes at once. Each probe is the lab's
@@ -43,7 +51,8 @@ func (p *Probes) Stop() {
 // a replica fail ("read-only transaction"), as expected, and keep the
 // session; any other error reconnects, within probeConnectTimeout. The
 // workload table must exist (lab.PrepareWorkload).
-func StartProbes(ctx context.Context, lab *harness.Lab, rec *results.Recorder, period time.Duration) *Probes {
+func StartProbes(ctx context.Context, lab *harness.Lab, rec *results.Recorder, req ProbeRequest) *Probes {
+	period := req.Period
 	if period <= 0 {
 		period = ProbePeriod
 	}
@@ -62,6 +71,7 @@ func StartProbes(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p
 			OpTimeout:         probeOpTimeout,
 			ConnectTimeout:    probeConnectTimeout,
 			KeepOnServerError: true,
+			Run:               req.Run,
 		}))
 		i++
 	}

@@ -14,6 +14,14 @@ import (
 	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
+	"github.com/replab/replab/topologies"
+)
+
+// The read-your-writes session pinned to the synchronous standby: its
+// process name and first key (far from every other key range).
+const (
+	SyncSessionProcess  = "session-sync"
+	SyncSessionFirstKey = 2_100_000_000
 )
 
 // NewRunID returns a sortable, unique run id: UTC time plus 4 random hex
@@ -84,15 +92,22 @@ func StartWorkload(ctx context.Context, lab *harness.Lab, rec *results.Recorder,
 	// The userspace agents' counters before and after the workload: how
 	// faithfully each link was held while it ran.
 	before := lab.NetemCounters(ctx)
+	runID := rec.History().Meta.ID // the history is still empty: cheap
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	ws := []*harness.Workload{
 		lab.StartMonitor(wctx, rec),
 		lab.StartLagSampler(wctx, rec),
 		lab.StartHeartbeat(wctx, rec),
-		lab.StartWriter(wctx, rec, harness.WriterConfig{Rate: rate}),
+		lab.StartWriter(wctx, rec, harness.WriterConfig{Rate: rate, Run: runID}),
 	}
-	probes := StartProbes(wctx, lab, rec, ProbePeriod)
-	ws = append(ws, lab.StartSession(wctx, rec, harness.SessionConfig{}))
+	probes := StartProbes(wctx, lab, rec, ProbeRequest{Period: ProbePeriod, Run: runID})
+	ws = append(ws, lab.StartSession(wctx, rec, harness.SessionConfig{Run: runID}))
+	if topo := lab.Topology(); topo.Replication.Mode != topologies.Async {
+		// Reads pinned to the synchronous standby: what sync
+		// (remote_apply) promises and semi-sync (remote_write) does not.
+		ws = append(ws, lab.StartSession(wctx, rec, harness.SessionConfig{Run: runID, PinSync: true,
+			Process: SyncSessionProcess, FirstKey: SyncSessionFirstKey}))
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {

@@ -21,10 +21,13 @@ import (
 )
 
 // The workload's tables. Ids are not unique on purpose: a duplicate is a
-// finding, not a constraint error.
+// finding, not a constraint error. Every row carries the run that wrote
+// it, and a run reads back only its own rows: on a reused lab an earlier
+// run's row with the same id must not hide a loss.
 const schemaSQL = `
 CREATE TABLE IF NOT EXISTS replab_writes (id bigint NOT NULL, process text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp());
-CREATE INDEX IF NOT EXISTS replab_writes_id ON replab_writes (id);
+ALTER TABLE replab_writes ADD COLUMN IF NOT EXISTS run text NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS replab_writes_run_id ON replab_writes (run, id);
 `
 
 // PrepareWorkload creates the workload's tables through the read-write
@@ -54,6 +57,9 @@ type WriterConfig struct {
 	Target string
 	// FirstKey is the first id written (default 1); ids go up by one.
 	FirstKey int64
+	// Run is the run id written with every row (ReadBack reads only the
+	// recorder's run).
+	Run string
 	// Kind is how writes are recorded (default results.OpWrite); direct
 	// per-member probes for the split-brain checker use results.OpProbe.
 	Kind results.OpKind
@@ -170,7 +176,7 @@ func (l *Lab) writeOnce(ctx context.Context, conn *pgx.Conn, cfg WriterConfig, k
 		conn = c
 	}
 	var addr string
-	err := conn.QueryRow(octx, `INSERT INTO replab_writes (id, process) VALUES ($1, $2) RETURNING host(inet_server_addr())`, key, cfg.Process).Scan(&addr)
+	err := conn.QueryRow(octx, `INSERT INTO replab_writes (id, process, run) VALUES ($1, $2, $3) RETURNING host(inet_server_addr())`, key, cfg.Process, cfg.Run).Scan(&addr)
 	if err == nil {
 		return conn, results.OpEnd{Outcome: results.OK, Member: l.nodeByIP(addr)}
 	}
@@ -193,14 +199,32 @@ type SessionConfig struct {
 	FirstKey int64
 	// OpTimeout bounds each write and each read (default 1s).
 	OpTimeout time.Duration
+	// Run is the run id written with every row.
+	Run string
+	// PinSync reads from the member the leader names as its synchronous
+	// standby right after the commit (Target results.TargetSync), instead
+	// of through the read-only endpoint: the one read that sync
+	// (remote_apply) promises is never stale. Without a synchronous
+	// standby the pair's read is skipped.
+	PinSync bool
 }
 
-// StartSession plays the application the article warns about: it writes a
-// row through the read-write endpoint and, as soon as the write is
-// acknowledged, reads it back through the read-only endpoint (a replica).
-// A read that does not find the session's own acknowledged write is a
-// stale read (results.StaleReads). Both operations are recorded with the
-// session's process name; the read's Member is the replica that answered.
+// StalePollPeriod is how often a session polls the member that served a
+// stale read until its own write shows there; StalePollMax bounds it.
+const (
+	StalePollPeriod = 10 * time.Millisecond
+	StalePollMax    = 5 * time.Second
+)
+
+// StartSession plays an application that reads its own writes: it writes
+// a row through the read-write endpoint and, as soon as the write is
+// acknowledged, reads it back from a replica (the read-only endpoint, or
+// the synchronous standby with PinSync). The write records the leader's
+// WAL position right after the commit and the read the replica's replay
+// position, so a stale read (results.StaleReads) says how far behind it
+// was; the session then polls that replica every StalePollPeriod until
+// the row shows, each poll a read of the same key, so the report can say
+// how long the row took to become visible.
 func (l *Lab) StartSession(ctx context.Context, rec *results.Recorder, cfg SessionConfig) *Workload {
 	if cfg.Rate <= 0 {
 		cfg.Rate = 10
@@ -214,36 +238,74 @@ func (l *Lab) StartSession(ctx context.Context, rec *results.Recorder, cfg Sessi
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = time.Second
 	}
-	wcfg := WriterConfig{Process: cfg.Process, Target: EndpointRW, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite}
-	var wconn, rconn *pgx.Conn
+	wcfg := WriterConfig{Process: cfg.Process, Target: EndpointRW, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite, Run: cfg.Run}
+	var wconn *pgx.Conn
+	rconns := map[string]*pgx.Conn{} // by read target: EndpointRO or a node
 	key := cfg.FirstKey
 	return startPeriodic(ctx, time.Duration(float64(time.Second)/cfg.Rate), func(ctx context.Context) {
 		p := rec.Begin(results.OpStart{Kind: results.OpWrite, Process: cfg.Process, Target: EndpointRW, Key: key})
 		var end results.OpEnd
 		wconn, end = l.writeOnce(ctx, wconn, wcfg, key)
-		p.End(end)
+		var sync string
 		if end.Outcome == results.OK {
-			r := rec.Begin(results.OpStart{Kind: results.OpRead, Process: cfg.Process, Target: EndpointRO, Key: key})
-			rconn, end = l.readOnce(ctx, rconn, cfg.OpTimeout, key)
+			end.LSN, sync = afterCommit(ctx, wconn, cfg.OpTimeout)
+		}
+		p.End(end)
+		if end.Outcome != results.OK {
+			key++
+			return
+		}
+		target, recTarget := EndpointRO, results.TargetRO
+		if cfg.PinSync {
+			if sync == "" {
+				key++
+				return
+			}
+			target, recTarget = sync, results.TargetSync
+		}
+		deadline := time.Now().Add(StalePollMax)
+		for {
+			r := rec.Begin(results.OpStart{Kind: results.OpRead, Process: cfg.Process, Target: recTarget, Key: key})
+			rconns[target], end = l.readOnce(ctx, rconns[target], target, cfg, key)
 			r.End(end)
+			if end.Outcome != results.OK || end.Found || time.Now().After(deadline) || sleepCtx(ctx, StalePollPeriod) != nil {
+				break
+			}
 		}
 		key++
 	}, func() {
-		for _, c := range []*pgx.Conn{wconn, rconn} {
-			if c != nil {
-				_ = c.Close(context.WithoutCancel(ctx))
-			}
+		closeConn(ctx, wconn)
+		for _, c := range rconns {
+			closeConn(ctx, c)
 		}
 	})
 }
 
-// readOnce looks one key up through the read-only endpoint, reconnecting
-// first if needed.
-func (l *Lab) readOnce(ctx context.Context, conn *pgx.Conn, timeout time.Duration, key int64) (*pgx.Conn, results.OpEnd) {
+// afterCommit reads, on the session's connection right after a commit,
+// the leader's WAL insert position (at or past the commit record) and the
+// member it names as synchronous standby ("" for none or on error).
+func afterCommit(ctx context.Context, conn *pgx.Conn, timeout time.Duration) (lsn uint64, sync string) {
+	if conn == nil {
+		return 0, ""
+	}
 	octx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var pos int64
+	err := conn.QueryRow(octx, `SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint,
+		coalesce((SELECT application_name FROM pg_stat_replication WHERE sync_state = 'sync' ORDER BY application_name LIMIT 1), '')`).Scan(&pos, &sync)
+	if err != nil {
+		return 0, ""
+	}
+	return uint64(pos), sync
+}
+
+// readOnce looks one of the session's keys up on target (an endpoint or a
+// node), reconnecting first if needed, with the replica's replay position.
+func (l *Lab) readOnce(ctx context.Context, conn *pgx.Conn, target string, cfg SessionConfig, key int64) (*pgx.Conn, results.OpEnd) {
+	octx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
+	defer cancel()
 	if conn == nil {
-		c, err := l.Connect(octx, EndpointRO)
+		c, err := l.Connect(octx, target)
 		if err != nil {
 			return nil, results.OpEnd{Outcome: results.Failed, Err: err}
 		}
@@ -251,12 +313,14 @@ func (l *Lab) readOnce(ctx context.Context, conn *pgx.Conn, timeout time.Duratio
 	}
 	var found bool
 	var addr string
-	err := conn.QueryRow(octx, `SELECT EXISTS (SELECT 1 FROM replab_writes WHERE id = $1), host(inet_server_addr())`, key).Scan(&found, &addr)
+	var replay int64
+	err := conn.QueryRow(octx, `SELECT EXISTS (SELECT 1 FROM replab_writes WHERE run = $2 AND id = $1), host(inet_server_addr()),
+		coalesce((pg_last_wal_replay_lsn() - '0/0')::bigint, 0)`, key, cfg.Run).Scan(&found, &addr, &replay)
 	if err != nil {
 		_ = conn.Close(context.WithoutCancel(ctx))
 		return nil, results.OpEnd{Outcome: results.Failed, Err: err}
 	}
-	return conn, results.OpEnd{Outcome: results.OK, Found: found, Member: l.nodeByIP(addr)}
+	return conn, results.OpEnd{Outcome: results.OK, Found: found, Member: l.nodeByIP(addr), LSN: uint64(replay)}
 }
 
 // classify decides whether a failed write may have committed. A server
@@ -287,12 +351,13 @@ func (l *Lab) nodeByIP(ip string) string {
 	return ip
 }
 
-// ReadBack reads every id from the current leader, once the cluster has a
-// writable leader again, and records it as the final state. It waits up to
-// the context's deadline.
+// ReadBack reads every id the recorder's run wrote from the current leader,
+// once the cluster has a writable leader again, and records it as the
+// final state. It waits up to the context's deadline.
 func (l *Lab) ReadBack(ctx context.Context, rec *results.Recorder) (results.FinalState, error) {
+	run := rec.History().Meta.ID
 	for {
-		fs, err := l.readBackOnce(ctx)
+		fs, err := l.readBackOnce(ctx, run)
 		if err == nil {
 			rec.RecordFinal(fs)
 			return fs, nil
@@ -305,7 +370,7 @@ func (l *Lab) ReadBack(ctx context.Context, rec *results.Recorder) (results.Fina
 	}
 }
 
-func (l *Lab) readBackOnce(ctx context.Context) (results.FinalState, error) {
+func (l *Lab) readBackOnce(ctx context.Context, run string) (results.FinalState, error) {
 	leader, err := l.Leader(ctx)
 	if err != nil {
 		return results.FinalState{}, err
@@ -319,7 +384,7 @@ func (l *Lab) readBackOnce(ctx context.Context) (results.FinalState, error) {
 	if err := c.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&inRecovery); err != nil || inRecovery {
 		return results.FinalState{}, fmt.Errorf("read back from %s: not a writable leader yet (%v)", leader.Name, err)
 	}
-	rows, err := c.Query(ctx, `SELECT id FROM replab_writes ORDER BY id`)
+	rows, err := c.Query(ctx, `SELECT id FROM replab_writes WHERE run = $1 ORDER BY id`, run)
 	if err != nil {
 		return results.FinalState{}, fmt.Errorf("read back from %s: %w", leader.Name, err)
 	}
@@ -439,22 +504,30 @@ const LagPeriod = 100 * time.Millisecond
 func (l *Lab) StartLagSampler(ctx context.Context, rec *results.Recorder) *Workload {
 	return l.startConnPeriodic(ctx, LagPeriod, LagPeriod*5, EndpointRW, func(ctx context.Context, conn *pgx.Conn) error {
 		rows, err := conn.Query(ctx, `SELECT application_name,
-			coalesce(extract(epoch FROM write_lag), 0)::float8,
-			coalesce(extract(epoch FROM flush_lag), 0)::float8,
-			coalesce(extract(epoch FROM replay_lag), 0)::float8,
-			coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::float8
+			extract(epoch FROM write_lag)::float8,
+			extract(epoch FROM flush_lag)::float8,
+			extract(epoch FROM replay_lag)::float8,
+			pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float8
 			FROM pg_stat_replication`)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var app string
-			var w, f, r, b float64
-			if rows.Scan(&app, &w, &f, &r, &b) == nil {
-				rec.Sample(results.Sample{Metric: results.MetricLagWriteSeconds, Node: app, Value: w})
-				rec.Sample(results.Sample{Metric: results.MetricLagFlushSeconds, Node: app, Value: f})
-				rec.Sample(results.Sample{Metric: results.MetricLagReplaySeconds, Node: app, Value: r})
-				rec.Sample(results.Sample{Metric: results.MetricLagBytes, Node: app, Value: b})
+			var w, f, r, b *float64
+			if rows.Scan(&app, &w, &f, &r, &b) != nil {
+				continue
+			}
+			// A NULL lag is "no fresh measurement" (PostgreSQL clears
+			// it when the standby has caught up and nothing new was
+			// sent): a gap in the series, never a zero.
+			for _, m := range []struct {
+				metric string
+				v      *float64
+			}{{results.MetricLagWriteSeconds, w}, {results.MetricLagFlushSeconds, f}, {results.MetricLagReplaySeconds, r}, {results.MetricLagBytes, b}} {
+				if m.v != nil {
+					rec.Sample(results.Sample{Metric: m.metric, Node: app, Value: *m.v})
+				}
 			}
 		}
 		return rows.Err()
