@@ -68,12 +68,19 @@ func endpointOutages(h History, acks []Op, from, to, gap time.Duration) []outage
 // begun last: the most recent cause. A fault whose window closed before
 // the outage began gets nothing, and so does a fault begun during an
 // outage that was already noticed.
+//
+// A fault event without an end stamp (histories recorded before faults
+// carried both) may have been stamped when its call returned, after the
+// writer noticed: for it the bound is Start + gap alone.
 func outageOwners(faults []FaultWindow, outs []outageSpan, runEnd, gap time.Duration) []int {
 	owners := make([]int, len(outs))
 	for k, o := range outs {
-		bound := min(o.noticed, o.Start+gap)
 		owners[k] = -1
 		for i, f := range faults {
+			bound := o.Start + gap
+			if f.InjectedEnd > f.Injected {
+				bound = min(o.noticed, bound)
+			}
 			if f.Injected <= bound && attributionEnd(faults, i, runEnd) > o.Start {
 				owners[k] = i // faults are in injection order: the last one wins
 			}

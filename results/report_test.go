@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/replab/replab/internal/golden"
 )
 
 // recordedHistory replays a synthetic scenario through a real Recorder, so
@@ -165,7 +167,8 @@ func TestRenderReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"<svg", "Operations over time", "seconds since run start", "Failover of fault 1 kill lab-1", "RTO", "Replication lag per follower", "acknowledged, then lost", "lab-2", `class="st-fail"`} {
+	for _, s := range []string{"<svg", "Operations over time", "seconds since run start", "Failover of fault 1 kill lab-1", "RTO", "Replication lag per follower", "acknowledged, then lost", "lab-2", `class="st-fail"`,
+		"uncertainty", "(writer spacing)", "Error budget: failovers a year", "No yearly extrapolation", "rejoin p99 / max", "read issued after the ack"} {
 		if !bytes.Contains(html, []byte(s)) {
 			t.Errorf("report.html lacks %q", s)
 		}
@@ -182,4 +185,36 @@ func TestRenderReport(t *testing.T) {
 			t.Errorf("summary.md lacks %q:\n%s", s, md)
 		}
 	}
+}
+
+// goldenHistory is the planted-defect scenario with a kill stamped by its
+// call (begin and end) and a heal that took 900 ms.
+func goldenHistory() History {
+	h := scenario{lose: 2, stale: 2}.build()
+	for i, e := range h.Events {
+		switch e.Kind {
+		case EventFaultInjected:
+			h.Events[i].End, h.Events[i].How = e.At+ms(1.2), "pidfd signal"
+		case EventFaultHealed:
+			h.Events[i].End, h.Events[i].How = e.At+ms(900), "docker API call"
+		}
+	}
+	h.Final.Run = h.Meta.ID
+	return h
+}
+
+// TestSummaryGolden pins summary.md and the verdict table: uncertainties,
+// the inconclusive list, the error-budget table. go test ./results -run
+// TestSummaryGolden -update rewrites them after a reviewed change.
+func TestSummaryGolden(t *testing.T) {
+	h := goldenHistory()
+	tg := slaTargets()
+	tg.AvailabilityMin = ptr(60.0)
+	v := Evaluate(h, tg)
+	golden.Check(t, "testdata/summary.md.golden", []byte(RenderSummary(Summarize(h, v))))
+	golden.Check(t, "testdata/table.txt.golden", []byte(v.Table()))
+
+	noFinal := goldenHistory()
+	noFinal.Final = nil
+	golden.Check(t, "testdata/table-inconclusive.txt.golden", []byte(Evaluate(noFinal, tg).Table()))
 }

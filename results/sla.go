@@ -121,7 +121,7 @@ func (v Verdict) InconclusiveNote() string {
 	if v.Targets.AllowInconclusive {
 		return "allowed: the targets set allow_inconclusive, so they do not fail the run"
 	}
-	return "they fail the run: too little was observed to judge (allow_inconclusive accepts them)"
+	return "they fail the run: too little was observed to judge; allow_inconclusive accepts them"
 }
 
 // Evaluate judges a history against targets. It is deterministic: the same
