@@ -181,6 +181,7 @@ func Targets(t *topologies.Topology) results.Targets {
 	if t == nil {
 		return out
 	}
+	out.AllowInconclusive = t.SLA.AllowInconclusive
 	out.FailoverTimeMax = t.SLA.FailoverTimeMax
 	out.LostWritesMax = t.SLA.LostWritesMax
 	out.ReplicationLagP99 = t.SLA.ReplicationLagP99

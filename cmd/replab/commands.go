@@ -222,6 +222,7 @@ func newValidateCmd() *cobra.Command {
 func newLabCmd() *cobra.Command {
 	var req experiment.LeaderKillRequest
 	var file string
+	var allow bool
 	c := &cobra.Command{
 		Use:   "lab [-f FILE]",
 		Short: "The main job: provision, kill the leader under a write load, measure failover and lost writes, tear down",
@@ -230,6 +231,9 @@ func newLabCmd() *cobra.Command {
 			t, err := loadTopology(file)
 			if err != nil {
 				return err
+			}
+			if allow {
+				t.SLA.AllowInconclusive = true
 			}
 			req.Topology = t
 			req.Log = logger(cmd)
@@ -252,8 +256,11 @@ func newLabCmd() *cobra.Command {
 	c.Flags().StringVar(&req.OutDir, "out", "results", "directory for results/<run-id>/")
 	c.Flags().DurationVar(&req.Warmup, "warmup", 5*time.Second, "writer warm-up before the fault")
 	c.Flags().Float64Var(&req.Rate, "rate", 100, "writes per second")
+	c.Flags().BoolVar(&allow, "allow-inconclusive", false, allowInconclusiveHelp)
 	return c
 }
+
+const allowInconclusiveHelp = "let checks without enough evidence pass instead of failing the run (as sla.allow_inconclusive: true does; the summary lists them)"
 
 func printSummary(w io.Writer, res experiment.LeaderKillResult) {
 	fmt.Fprintf(w, "\nleader-kill on lab %s: %s killed, %s took over", res.LabID, res.OldLeader, dash(res.NewLeader))
@@ -275,7 +282,8 @@ func printSummary(w io.Writer, res experiment.LeaderKillResult) {
 }
 
 func newCheckCmd() *cobra.Command {
-	return &cobra.Command{
+	var allow bool
+	c := &cobra.Command{
 		Use:   "check DIR",
 		Short: "Re-run every checker on a saved run (results/<run-id>) offline",
 		Args:  cobra.ExactArgs(1),
@@ -284,7 +292,11 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return badInput{err}
 			}
-			v, err := results.CheckDir(args[0], saved.Verdict.Targets)
+			targets := saved.Verdict.Targets
+			if allow {
+				targets.AllowInconclusive = true
+			}
+			v, err := results.CheckDir(args[0], targets)
 			if err != nil {
 				return badInput{err}
 			}
@@ -297,6 +309,8 @@ func newCheckCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&allow, "allow-inconclusive", false, allowInconclusiveHelp)
+	return c
 }
 
 func newReportCmd() *cobra.Command {
