@@ -38,8 +38,21 @@ func failover(lose ...int64) results.History {
 			final.Keys = append(final.Keys, op.Key)
 		}
 	}
+	// probes on each member every 100 ms, keys from 1e6: a then b lead
+	for t := 0; t < 8000; t += 100 {
+		for _, n := range []string{"a", "b"} {
+			id++
+			op := results.Op{ID: id, Kind: results.OpProbe, Process: "probe:" + n, Target: n, Key: 1_000_000 + id,
+				Invoke: ms(t), Complete: ms(t + 2), Outcome: results.Failed}
+			if n == "a" && t < 2000 || n == "b" && t >= 5000 {
+				op.Outcome, op.Member = results.OK, n
+				final.Keys = append(final.Keys, op.Key)
+			}
+			h.Ops = append(h.Ops, op)
+		}
+	}
 	h.Events = []results.EventRecord{
-		{At: ms(2000), Kind: results.EventFaultInjected, Node: "a", Detail: "kill"},
+		{At: ms(2000), End: ms(2001), Kind: results.EventFaultInjected, Node: "a", Detail: "kill"},
 		{At: ms(4800), Kind: results.EventLeaderChanged, Node: "b"},
 	}
 	h.Final = final
@@ -69,7 +82,7 @@ func TestMeetSLAFailureShowsTheNumbers(t *testing.T) {
 	g.Expect(err).NotTo(gomega.HaveOccurred())
 	g.Expect(ok).To(gomega.BeFalse())
 	msg := m.FailureMessage(h)
-	for _, want := range []string{"SLA verdict: FAIL", "CHECK", "MEASURED", "TARGET", "SAMPLES", "failover_time", "lost_writes", "fail", "≤ 0", "≤ 10s", "2 of 50 acknowledged writes absent"} {
+	for _, want := range []string{"SLA verdict: FAIL", "CHECK", "MEASURED", "TARGET", "SAMPLES", "failover_time", "lost_writes", "fail", "≤ 0", "≤ 10s", "2 of 100 acknowledged writes absent"} {
 		g.Expect(msg).To(gomega.ContainSubstring(want))
 	}
 	// the lost-writes row reads: name, status, measured, target
@@ -79,7 +92,29 @@ func TestMeetSLAFailureShowsTheNumbers(t *testing.T) {
 			row = l
 		}
 	}
-	g.Expect(strings.Fields(row)).To(gomega.HaveExactElements("lost_writes", "fail", "2", "≤", "0", "50"))
+	g.Expect(strings.Fields(row)).To(gomega.HaveExactElements("lost_writes", "fail", "2", "≤", "0", "100"))
+	g.Expect(msg).To(gomega.ContainSubstring("failed: lost_writes: measured 2, target ≤ 0"))
+}
+
+func TestMeetSLAFailsOnInconclusive(t *testing.T) {
+	g := gomega.NewWithT(t)
+	h := failover()
+	h.Final = nil // no read-back: lost writes cannot be judged
+	m := MeetSLA(targets())
+	ok, err := m.Match(h)
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	g.Expect(ok).To(gomega.BeFalse())
+	msg := m.FailureMessage(h)
+	for _, want := range []string{"SLA verdict: FAIL: 1 check inconclusive (not allowed)", "inconclusive (they fail the run", "lost_writes: RecordFinal was not called"} {
+		g.Expect(msg).To(gomega.ContainSubstring(want))
+	}
+	g.Expect(msg).NotTo(gomega.ContainSubstring("failed: "))
+
+	allowed := targets()
+	allowed.AllowInconclusive = true
+	g.Expect(h).To(MeetSLA(allowed))
+	g.Expect(results.Evaluate(h, allowed)).To(MeetSLA(results.Targets{})) // the verdict's own targets decide
+	g.Expect(results.Evaluate(h, targets())).NotTo(MeetSLA(allowed))
 }
 
 func TestMeetSLANegated(t *testing.T) {
@@ -104,6 +139,10 @@ func TestMeetSLARecorder(t *testing.T) {
 	rec := results.NewRecorder(results.RunMeta{ID: "rec"})
 	rec.Begin(results.OpStart{Kind: results.OpWrite, Target: results.TargetRW, Key: 1}).End(results.OpEnd{Outcome: results.OK})
 	rec.RecordFinal(results.FinalState{Keys: []int64{1}})
-	// no fault: failover inconclusive, which does not fail the verdict
-	g.Expect(rec).To(MeetSLA(targets()))
+	// no fault and no probe: failover and split-brain inconclusive, which
+	// fails the verdict unless allowed
+	g.Expect(rec).NotTo(MeetSLA(targets()))
+	allowed := targets()
+	allowed.AllowInconclusive = true
+	g.Expect(rec).To(MeetSLA(allowed))
 }
