@@ -22,7 +22,10 @@
 // instant (Go's monotonic reading, nanoseconds), stored as a time.Duration.
 // History.Clock records the smallest step observed when the recorder
 // started. Event sources that poll (Patroni's REST API, etcd) put their
-// polling interval in Event.Resolution; the failover phases carry it.
+// polling interval in Event.Resolution. A fault is an operation with two
+// stamps (Recorder.EventSpan): At before its first side effect, End after
+// its last; the fault's instant is At and its uncertainty End − At. Every
+// failover phase carries its uncertainty and where it comes from.
 //
 // # Operations
 //
@@ -49,20 +52,29 @@
 //     missing at the end (thrown away by pg_rewind).
 //   - FailoverPhases: fault injected → last ok write → leader key gone → new
 //     leader elected → promoted → first ok write through the endpoint; RTO
-//     is first ok write − fault, as a client saw it. Absent phases are
-//     reported absent, never zero.
+//     is first ok write − the fault's begin, as a client saw it, with the
+//     fault's and the writers' uncertainty. Only an outage that began in the
+//     fault's own window (its begin to its heal's end or the next fault's
+//     begin) is charged to it; without one there is no RTO. Absent phases
+//     are reported absent, never zero.
 //   - Lag: p50/p95/p99/max per follower, before any fault, during faults,
-//     after.
-//   - StaleReads: a session's read that missed its own acknowledged write.
+//     during a faulted node's rejoin, after; missing samples are gaps.
+//   - StaleReads: a session's read that missed its own acknowledged write,
+//     how many bytes behind and how long until the row was visible.
 //   - Availability: share of ok writes, and time without an ok write for
-//     DefaultOutageGap or more over the run, with the nines it implies.
+//     DefaultOutageGap or more over the run, with the nines it implies;
+//     each fault's downtime against yearly error budgets; a yearly
+//     extrapolation only for runs of MinExtrapolationSpan or more.
 //
 // # Verdicts
 //
 // Evaluate judges Targets (nil fields are skipped; split-brain is always
-// judged): each Check is pass, fail or inconclusive (too little observed: no
-// fault, no final state, fewer than MinLagSamples lag samples).
-// Inconclusive does not fail a Verdict. Evaluate is deterministic, and the
-// Verdict keeps a copy of its Targets, so a saved run re-checks to the same
-// verdict.
+// judged, read-your-writes whenever sessions read their own writes or the
+// mode is sync): each Check is pass, fail or inconclusive (too little
+// observed: no fault, no final state, no write acknowledged just before a
+// fault, no follower with MinLagSamples lag samples, no read pinned to the
+// synchronous standby in sync mode). Inconclusive fails a Verdict unless
+// Targets.AllowInconclusive is set; Verdict.Inconclusive lists them with
+// why. Evaluate is deterministic, and the Verdict keeps a copy of its
+// Targets, so a saved run re-checks to the same verdict.
 package results
