@@ -100,6 +100,13 @@ type AgentStatus struct {
 	// could not apply (the previous one stays in force).
 	FailedConfigSHA256 string `json:"failed_config_sha256,omitempty"`
 	Error              string `json:"error,omitempty"`
+	// Nice and SliceUS are the scheduling priority the agent runs at
+	// (its niceness, and its EEVDF time slice in microseconds, 0 for the
+	// kernel's default); PriorityError says what it asked for and was
+	// refused (for example a negative niceness without CAP_SYS_NICE).
+	Nice          int     `json:"nice"`
+	SliceUS       float64 `json:"slice_us,omitempty"`
+	PriorityError string  `json:"priority_error,omitempty"`
 }
 
 // AgentQueueStatus counts what one queue did since the agent started.

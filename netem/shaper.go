@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // Runner runs a command inside a node's network namespace (docker exec in
@@ -62,6 +63,15 @@ func WithAgent(path string) Option { return func(s *Shaper) { s.agent = path } }
 // config, status and log; default DefaultAgentDir. Reset removes it.
 func WithAgentDir(dir string) Option { return func(s *Shaper) { s.agentDir = dir } }
 
+// WithAgentPriority sets the scheduling priority the userspace agent asks
+// for when it starts: a niceness (negative needs CAP_SYS_NICE in the node;
+// refused, the agent runs on at its own and says so in its status) and an
+// EEVDF time slice (Linux 6.12+, no capability; 0 for the kernel's
+// default). Default: nice 0 and the default slice.
+func WithAgentPriority(nice int, slice time.Duration) Option {
+	return func(s *Shaper) { s.agentNice, s.agentSlice = nice, slice }
+}
+
 // WithLogger sets the logger; default slog.Default(). Records carry the
 // backend; add the run id and node with logger.With.
 func WithLogger(l *slog.Logger) Option { return func(s *Shaper) { s.log = l } }
@@ -77,6 +87,9 @@ type Shaper struct {
 	agent    string
 	agentDir string
 	log      *slog.Logger
+	// agentNice and agentSlice: see WithAgentPriority.
+	agentNice  int
+	agentSlice time.Duration
 
 	mu      sync.Mutex
 	backend Backend
@@ -130,7 +143,7 @@ func (s *Shaper) resolve(ctx context.Context) error {
 	case Kernel:
 		s.impl = &kernelShaper{run: s.host, dev: s.dev}
 	case Userspace:
-		s.impl = &userspaceShaper{host: s.host, dir: s.agentDir, binPath: s.agent, log: log}
+		s.impl = &userspaceShaper{host: s.host, dir: s.agentDir, binPath: s.agent, log: log, nice: s.agentNice, slice: s.agentSlice}
 	default:
 		return fmt.Errorf("%w: unknown netem backend %q: want kernel, userspace or auto", ErrInvalidPlan, s.backend)
 	}

@@ -11,8 +11,10 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Firewall constants of the userspace backend. Everything replab adds to a
@@ -185,8 +187,10 @@ const (
 // userspaceShaper applies plans with iptables and the agent.
 type userspaceShaper struct {
 	host     Host
-	dir      string // in the node
-	binPath  string // agent binary on this machine
+	dir      string        // in the node
+	binPath  string        // agent binary on this machine
+	nice     int           // the agent's -nice
+	slice    time.Duration // the agent's -slice
 	log      *slog.Logger
 	binOnce  sync.Once
 	bin      []byte
@@ -432,6 +436,12 @@ func (s *userspaceShaper) startOrReload(ctx context.Context, cfg []byte, st Agen
 		return fmt.Errorf("copy agent config into node: %w", err)
 	}
 	run := []string{s.in(agentBinName), "run", "-config", s.in(agentConfigName), "-status", s.in(agentStatusName), "-log", s.in(agentLogName)}
+	if s.nice != 0 {
+		run = append(run, "-nice", strconv.Itoa(s.nice))
+	}
+	if s.slice > 0 {
+		run = append(run, "-slice", s.slice.String())
+	}
 	if err := s.host.Start(ctx, run); err != nil {
 		return fmt.Errorf("start agent: %w", err)
 	}

@@ -4,7 +4,7 @@
 // netem.Shaper copies it into nodes and drives it through these
 // subcommands; it can also be run by hand:
 //
-//	replab-agent run    -config agent.json -status status.json [-log agent.log]
+//	replab-agent run    -config agent.json -status status.json [-log agent.log] [-nice -10] [-slice 500us]
 //	replab-agent status -status status.json [-max-age 3s] [-wait-config SHA256 -timeout 5s] [-log agent.log]
 //	replab-agent reload -status status.json -config agent.json [-timeout 5s]
 //	replab-agent stop   -status status.json [-timeout 5s] [-purge DIR]
@@ -64,6 +64,8 @@ func run(args []string) error {
 	config := fs.String("config", "", "agent config (JSON netem.AgentConfig), required")
 	statusPath := fs.String("status", "", "heartbeat file, required")
 	logPath := fs.String("log", "", "log file (default stderr)")
+	nice := fs.Int("nice", 0, "niceness to run at (negative needs CAP_SYS_NICE); 0 leaves it")
+	slice := fs.Duration("slice", 0, "EEVDF time slice to ask for (Linux 6.12+), e.g. 500us; 0 leaves it")
 	fs.Parse(args)
 	if *config == "" || *statusPath == "" {
 		return fmt.Errorf("-config and -status are required")
@@ -91,7 +93,8 @@ func run(args []string) error {
 			}
 		}
 	}()
-	err := agent.Run(ctx, agent.Options{ConfigPath: *config, StatusPath: *statusPath, Reload: reloads, Log: log})
+	err := agent.Run(ctx, agent.Options{ConfigPath: *config, StatusPath: *statusPath, Reload: reloads, Log: log,
+		Priority: agent.Priority{Nice: *nice, Slice: *slice}})
 	if err != nil {
 		log.Error("replab-agent failed", "err", err)
 	}

@@ -31,6 +31,9 @@ type Options struct {
 	Reload <-chan struct{}
 	// Log defaults to slog.Default().
 	Log *slog.Logger
+	// Priority is applied at start; what the kernel refuses is logged and
+	// reported in the status, and the agent runs on without it.
+	Priority Priority
 	// open binds a queue; nil means the real netlink socket. For tests.
 	open func(num uint16, maxLen uint32) (queueIO, error)
 }
@@ -41,6 +44,7 @@ type agent struct {
 	base    time.Time
 	started time.Time
 	binHash string
+	prioErr string
 	seed    int64
 	cfgHash string
 	queues  map[uint16]*queue
@@ -78,12 +82,17 @@ func Run(ctx context.Context, o Options) error {
 		}
 		defer unix.Close(fd)
 	}
+	if err := raisePriority(o.Priority); err != nil {
+		a.prioErr = err.Error()
+		a.log.Warn("running at a lower scheduling priority than asked: releases may be late on a busy machine", "nice", o.Priority.Nice, "slice", o.Priority.Slice, "err", err)
+	}
 	if err := a.load(); err != nil {
 		a.stopAll()
 		return err
 	}
 	a.writeStatus()
-	a.log.Info("replab-agent running", "pid", os.Getpid(), "queues", len(a.queues), "seed", a.seed, "config_sha256", a.cfgHash)
+	nice, slice := currentPriority()
+	a.log.Info("replab-agent running", "pid", os.Getpid(), "queues", len(a.queues), "seed", a.seed, "config_sha256", a.cfgHash, "nice", nice, "slice", slice)
 	tick := time.NewTicker(HeartbeatInterval)
 	defer tick.Stop()
 	for {
@@ -194,8 +203,11 @@ func (a *agent) writeStatus() {
 		PID: os.Getpid(), BinarySHA256: a.binHash, ConfigSHA256: a.cfgHash, Seed: a.seed,
 		Started: a.started, Heartbeat: time.Now(),
 		FailedConfigSHA256: a.failedHash, Error: a.failedErr,
-		Queues: []netem.AgentQueueStatus{},
+		Queues:        []netem.AgentQueueStatus{},
+		PriorityError: a.prioErr,
 	}
+	nice, slice := currentPriority()
+	st.Nice, st.SliceUS = nice, float64(slice)/1e3
 	for _, q := range a.queues {
 		st.Queues = append(st.Queues, q.status())
 	}
