@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"math"
 	"net/netip"
@@ -495,6 +496,20 @@ const pingCount = 11
 // topology's tolerance percentage and absolute slack. Intra-region pairs
 // must stay under 2ms.
 func (l *Lab) ProbeRTT(ctx context.Context) ([]RTT, error) {
+	pairs, probes := l.rttPairs()
+	err := l.measureRTT(ctx, pairs, probes)
+	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].Configured > pairs[j].Configured })
+	return pairs, err
+}
+
+// rttProbe is the two hosts a pair's round trip is measured between.
+type rttProbe struct {
+	from, to Host
+}
+
+// rttPairs lists, in region order, the pairs ProbeRTT measures and the
+// hosts it pings between.
+func (l *Lab) rttPairs() ([]RTT, []rttProbe) {
 	first := map[string][]Host{}
 	var regions []string
 	for _, h := range l.Hosts() {
@@ -506,11 +521,8 @@ func (l *Lab) ProbeRTT(ctx context.Context) ([]RTT, error) {
 		}
 		first[h.Region] = append(first[h.Region], h)
 	}
-	type probe struct {
-		from, to Host
-	}
 	var pairs []RTT
-	var probes []probe
+	var probes []rttProbe
 	for i, a := range regions {
 		for _, b := range regions[i:] {
 			from, to := first[a][0], first[b][0]
@@ -528,9 +540,14 @@ func (l *Lab) ProbeRTT(ctx context.Context) ([]RTT, error) {
 				r.Tolerance = 2 * time.Millisecond
 			}
 			pairs = append(pairs, r)
-			probes = append(probes, probe{from, to})
+			probes = append(probes, rttProbe{from, to})
 		}
 	}
+	return pairs, probes
+}
+
+// measureRTT pings every pair in parallel and fills in Measured and OK.
+func (l *Lab) measureRTT(ctx context.Context, pairs []RTT, probes []rttProbe) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range pairs {
 		g.Go(func() error {
@@ -550,33 +567,97 @@ func (l *Lab) ProbeRTT(ctx context.Context) ([]RTT, error) {
 			return nil
 		})
 	}
-	err := g.Wait()
-	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].Configured > pairs[j].Configured })
-	return pairs, err
+	return g.Wait()
 }
 
+// verifyAttempts and verifySettle bound verifyWAN's retries. The check
+// runs as the last replica finishes its base backup, when every node's
+// PostgreSQL and Patroni are busy on the same cores as the agents: one
+// median of 11 pings can land past the tolerance on a momentary backlog
+// (and with three-region's ±10ms jitter per direction the median itself
+// strays about 3ms). A pair is refused only when every attempt misses,
+// which a wrong delay, a missing agent or a lasting overload still do.
+const (
+	verifyAttempts = 3
+	verifySettle   = 2 * time.Second
+)
+
 // verifyWAN refuses a lab whose measured RTTs are off the declared ones:
-// every figure a suite reports would be wrong.
+// every figure a suite reports would be wrong. A pair that misses is
+// measured again, up to verifyAttempts times in all, after verifySettle;
+// the lab is refused when a pair missed on every attempt, and the error
+// lists each attempt's measurement. Each queue's release error since its
+// agent started is logged afterwards, pass or fail.
 func (l *Lab) verifyWAN(ctx context.Context) error {
 	if !l.hasWAN() {
 		return nil
 	}
-	rtts, err := l.ProbeRTT(ctx)
-	if err != nil {
-		return err
+	defer l.logFidelity(ctx)
+	pairs, probes := l.rttPairs()
+	misses := map[int][]string{} // by index in pairs
+	pending := make([]int, len(pairs))
+	for i := range pending {
+		pending[i] = i
 	}
-	var bad []string
-	for _, r := range rtts {
-		l.log.Info("rtt", "pair", r.From+"<->"+r.To, "via", r.Via, "configured", r.Configured, "measured", r.Measured.Round(10*time.Microsecond), "ok", r.OK)
-		if !r.OK {
-			bad = append(bad, fmt.Sprintf("%s<->%s measured %s, configured %s ± %s", r.From, r.To, r.Measured.Round(10*time.Microsecond), r.Configured, r.Tolerance))
+	for attempt := 1; len(pending) > 0; attempt++ {
+		ps, prs := make([]RTT, len(pending)), make([]rttProbe, len(pending))
+		for j, i := range pending {
+			ps[j], prs[j] = pairs[i], probes[i]
+		}
+		if err := l.measureRTT(ctx, ps, prs); err != nil {
+			return fmt.Errorf("verify WAN: %w", err)
+		}
+		var still []int
+		for j, i := range pending {
+			r := ps[j]
+			pairs[i] = r
+			l.log.Info("rtt", "attempt", attempt, "pair", r.From+"<->"+r.To, "via", r.Via, "configured", r.Configured, "measured", r.Measured.Round(10*time.Microsecond), "tolerance", r.Tolerance, "ok", r.OK)
+			if !r.OK {
+				misses[i] = append(misses[i], fmt.Sprintf("attempt %d %s", attempt, r.Measured.Round(10*time.Microsecond)))
+				still = append(still, i)
+			}
+		}
+		pending = still
+		if len(pending) == 0 {
+			break
+		}
+		if attempt == verifyAttempts {
+			var bad []string
+			for _, i := range pending {
+				r := pairs[i]
+				bad = append(bad, fmt.Sprintf("%s<->%s (%s) measured %s, configured %s ± %s", r.From, r.To, r.Via, strings.Join(misses[i], ", "), r.Configured, r.Tolerance))
+			}
+			b, _ := l.NetemBackend()
+			return fmt.Errorf("verify WAN (%s backend): missed on all %d attempts %s apart: %s; the machine may be overloaded (see the release errors logged below), or widen network.tolerance",
+				b, verifyAttempts, verifySettle, strings.Join(bad, "; "))
+		}
+		l.log.Warn("rtt off its tolerance; measuring again", "pairs", len(pending), "attempt", attempt, "of", verifyAttempts, "settle", verifySettle)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("verify WAN: %w", ctx.Err())
+		case <-time.After(verifySettle):
 		}
 	}
-	if len(bad) > 0 {
-		b, _ := l.NetemBackend()
-		return fmt.Errorf("verify WAN (%s backend): %s; the machine may be overloaded, or widen network.tolerance", b, strings.Join(bad, "; "))
-	}
 	return nil
+}
+
+// logFidelity logs, per host and queue, how faithfully each userspace
+// agent has held its link since it started: over provisioning that is
+// the bootstrap of every node, the busiest minute of a lab. Idle queues
+// and the kernel backend (no agent) log nothing.
+func (l *Lab) logFidelity(ctx context.Context) {
+	fs := l.NetemFidelity(nil, l.NetemCounters(ctx))
+	for _, f := range fs {
+		if f.Idle() {
+			continue
+		}
+		lvl := slog.LevelInfo
+		if f.Breaks() {
+			lvl = slog.LevelWarn
+		}
+		l.log.Log(ctx, lvl, "netem fidelity", "host", f.Host, "link", f.Link, "delay", f.Delay, "packets", f.Packets, "dropped", f.Dropped,
+			"release_error", f.ReleaseError.Round(time.Microsecond), "arrival_lag", f.ArrivalLag.Round(time.Microsecond), "budget", f.Budget, "ok", f.OK())
+	}
 }
 
 // NetemCounters reads every userspace agent's counters, by host; hosts
