@@ -163,6 +163,7 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 	} else {
 		res.Rejoined = true
 		res.RejoinTime = time.Since(healedAt)
+		r.rec.Event(results.Event{Kind: results.EventStreaming, Node: res.OldLeader, Resolution: PollPeriod})
 		log.Info("old leader rejoined as a replica", "node", res.OldLeader, "after", res.RejoinTime.Round(time.Millisecond))
 	}
 	r.stop()
@@ -216,10 +217,14 @@ func poll(ctx context.Context, timeout time.Duration, what string, f func() (boo
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for %s: %w (last error: %v)", what, ctx.Err(), last)
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(PollPeriod):
 		}
 	}
 }
+
+// PollPeriod is how often the Wait functions poll: the resolution of what
+// they observe.
+const PollPeriod = 100 * time.Millisecond
 
 // WaitNewLeader waits up to timeout for a running leader other than old
 // and returns its name.

@@ -64,6 +64,9 @@ func (h *heartbeats) staleness(seen int64, at time.Duration) time.Duration {
 // dead members are the availability checker's business. The tables must
 // exist (PrepareWorkload).
 func (l *Lab) StartHeartbeat(ctx context.Context, rec *results.Recorder) *Workload {
+	// A sample is an age counted in heartbeats: it cannot resolve less
+	// than one period.
+	rec.SetResolution(results.MetricLagHeartbeatSeconds, HeartbeatPeriod)
 	hb := &heartbeats{}
 	return startWorkload(ctx, func(ctx context.Context) {
 		ws := []*Workload{l.startHeartbeatWriter(ctx, rec, hb)}

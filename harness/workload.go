@@ -392,7 +392,7 @@ func (l *Lab) readBackOnce(ctx context.Context, run string) (results.FinalState,
 	if err != nil {
 		return results.FinalState{}, fmt.Errorf("read back from %s: %w", leader.Name, err)
 	}
-	return results.FinalState{Member: leader.Name, Keys: keys, Timeline: leader.Timeline}, nil
+	return results.FinalState{Member: leader.Name, Keys: keys, Timeline: leader.Timeline, Run: run}, nil
 }
 
 // MonitorPeriod is how often the monitor polls the DCS leader key and each

@@ -194,7 +194,7 @@ svg{max-width:100%;height:auto;display:block;margin:6px 0 22px}
 <p class="note">{{range .R.Lag}}{{if .Resolution}}{{.Metric}} is measured to {{dur .Resolution}}: a value under it reads as &lt; {{dur .Resolution}}. {{end}}{{end}}A follower's p99 is judged on its samples outside fault windows and rejoins, and only with {{.MinLag}} or more of them. A missing measurement is a gap in the plot (no sample for more than {{.Gap}} sampling periods), never zero.</p>
 {{with .R.Rejoins}}<h3>Rejoin after the heal (not judged)</h3>
 <table><tr><th>node</th><th class="num">after fault</th><th class="num">from (heal)</th><th class="num">caught up</th><th class="num">took</th></tr>
-{{range .}}<tr><td>{{.Node}}</td><td class="num">{{plus1 .Fault}}</td><td class="num">{{at .From}}</td><td class="num">{{if .Done}}{{at .To}} ({{.How}}){{else}}not by the run's end{{end}}</td><td class="num">{{dur .Duration}}</td></tr>
+{{range .}}<tr><td>{{.Node}}{{if .Reconnect}} (followed the new leader){{end}}</td><td class="num">{{plus1 .Fault}}</td><td class="num">{{at .From}}</td><td class="num">{{if .Done}}{{at .To}} ({{.How}}){{else}}not by the run's end{{end}}</td><td class="num">{{dur .Duration}}</td></tr>
 {{end}}</table>{{end}}
 </div>{{end}}
 

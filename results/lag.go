@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -81,9 +82,14 @@ type LagReport struct {
 	Nodes      []NodeLag     `json:"nodes"`
 }
 
-// Rejoin is a faulted node's catch-up after its fault was healed: from the
-// heal's begin until its lag first drops to the threshold or it is seen
-// streaming (EventStreaming), whichever comes first.
+// Rejoin is a node's catch-up after a fault was healed: from the heal's
+// begin until its lag first drops to the threshold or it is seen streaming
+// (EventStreaming), whichever comes first. The faulted node always has one;
+// when the leader changed during the fault, so does every other follower
+// still behind at the heal (Reconnect): after a failover a follower waits
+// to reconnect to the new leader (PostgreSQL's wal_retrieve_retry_interval)
+// and its readers see old data meanwhile. That is the failover's cost,
+// reported here, not the steady lag an SLA percentile judges.
 type Rejoin struct {
 	Node string `json:"node"`
 	// Fault is the FaultWindow.Index of the healed fault.
@@ -97,6 +103,9 @@ type Rejoin struct {
 	Done bool `json:"done"`
 	// How says what ended it: "lag ≤ 1s" or "streaming".
 	How string `json:"how,omitempty"`
+	// Reconnect is true for a follower that was not the fault's target
+	// but had to follow a new leader.
+	Reconnect bool `json:"reconnect,omitempty"`
 }
 
 // EventStreaming marks a member seen streaming from its upstream again
@@ -104,10 +113,12 @@ type Rejoin struct {
 // Rejoin.
 const EventStreaming = "member.streaming"
 
-// Rejoins finds, for every healed fault whose node reports lag (in any
-// metric) or is seen streaming, that node's catch-up: from the heal's
-// begin to the first sample of metric at or under threshold, or the first
-// EventStreaming of the node, after it.
+// Rejoins finds, for every healed fault, the catch-up of each node it
+// faulted that reports lag (in any metric) or is seen streaming, and, when
+// the leader changed inside the fault's window, of every other node whose
+// first sample of metric after the heal is above threshold: from the
+// heal's begin to the first sample of metric at or under threshold, or the
+// first EventStreaming of the node, after it.
 func Rejoins(h History, metric string, threshold time.Duration) []Rejoin {
 	lagged := map[string]bool{}
 	for _, s := range h.Samples {
@@ -117,33 +128,66 @@ func Rejoins(h History, metric string, threshold time.Duration) []Rejoin {
 	samples := slices.Clone(h.Samples)
 	slices.SortStableFunc(samples, func(a, b SampleRecord) int { return cmp.Compare(a.At, b.At) })
 	runEnd := RunEnd(h)
-	var out []Rejoin
-	for _, f := range Faults(h) {
-		if f.EndReason != EndHealed || f.Node == "" {
-			continue
-		}
-		r := Rejoin{Node: f.Node, Fault: f.Index, From: f.End, To: runEnd}
-		streams := false
+	catchUp := func(f FaultWindow, node string) Rejoin {
+		r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: runEnd}
 		for _, e := range ev {
-			if e.Kind == EventStreaming && e.Node == f.Node && e.At >= f.End {
-				r.To, r.Done, r.How, streams = e.At, true, "streaming", true
+			if e.Kind == EventStreaming && e.Node == node && e.At >= f.End {
+				r.To, r.Done, r.How = e.At, true, "streaming"
 				break
 			}
-		}
-		if !lagged[f.Node] && !streams {
-			continue
 		}
 		for _, s := range samples {
 			if s.At >= r.To {
 				break
 			}
-			if s.Metric == metric && s.Node == f.Node && s.At >= f.End && secondsDur(s.Value) <= threshold {
+			if s.Metric == metric && s.Node == node && s.At >= f.End && secondsDur(s.Value) <= threshold {
 				r.To, r.Done, r.How = s.At, true, "lag ≤ "+FormatDuration(threshold)
 				break
 			}
 		}
 		r.Duration = r.To - r.From
-		out = append(out, r)
+		return r
+	}
+	// behindAfter says whether node's first sample of metric after t is
+	// above threshold.
+	behindAfter := func(node string, t time.Duration) bool {
+		for _, s := range samples {
+			if s.Metric == metric && s.Node == node && s.At >= t {
+				return secondsDur(s.Value) > threshold
+			}
+		}
+		return false
+	}
+	var out []Rejoin
+	for _, f := range Faults(h) {
+		if f.EndReason != EndHealed || f.Node == "" {
+			continue
+		}
+		faulted := strings.Split(f.Node, ",")
+		for _, n := range faulted {
+			r := catchUp(f, n)
+			if lagged[n] || r.How == "streaming" {
+				out = append(out, r)
+			}
+		}
+		failover := false
+		for _, e := range ev {
+			if e.Kind == EventLeaderChanged && e.Detail != "initial" && e.At >= f.Injected && e.At <= max(f.HealEnd, f.End) {
+				failover = true
+				break
+			}
+		}
+		if !failover {
+			continue
+		}
+		for _, n := range sortedKeys(lagged) {
+			if slices.Contains(faulted, n) || !behindAfter(n, f.End) {
+				continue
+			}
+			r := catchUp(f, n)
+			r.Reconnect = true
+			out = append(out, r)
+		}
 	}
 	return out
 }

@@ -52,7 +52,8 @@ type Results struct {
 	LostWrites LostWritesReport `json:"lost_writes"`
 	SplitBrain SplitBrainReport `json:"split_brain"`
 	Lag        []LagReport      `json:"lag"`
-	// Rejoins are the faulted nodes' catch-ups after their heal, judged
+	// Rejoins are the nodes' catch-ups after a heal (the faulted nodes',
+	// and after a failover every follower's), judged
 	// by the SLA's lag metric against its target (DefaultRejoinLag
 	// without one); their samples are in each LagReport's Rejoin phase.
 	Rejoins      []Rejoin           `json:"rejoins,omitempty"`

@@ -207,7 +207,11 @@ func RenderSummary(r Results) string {
 			if j.Done {
 				caught = FormatSeconds(j.To) + " (" + j.How + ")"
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", j.Node, j.Fault+1, FormatSeconds(j.From), caught, FormatDuration(j.Duration))
+			node := j.Node
+			if j.Reconnect {
+				node += " (followed the new leader)"
+			}
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", node, j.Fault+1, FormatSeconds(j.From), caught, FormatDuration(j.Duration))
 		}
 		b.WriteString("\n")
 	}
