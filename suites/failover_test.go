@@ -11,7 +11,7 @@ import (
 	"github.com/replab/replab/topologies"
 )
 
-var _ = Describe("leader loss", Ordered, Label(TierSmoke, FaultKill, TopologySingle), func() {
+var _ = Describe("leader loss", Ordered, Label(TierSmoke, FaultKill, TopologySingle, CheckClock), func() {
 	var (
 		run       *asserts.Run
 		oldLeader string
@@ -19,10 +19,12 @@ var _ = Describe("leader loss", Ordered, Label(TierSmoke, FaultKill, TopologySin
 		eligible  []string
 		fault     *chaos.Active
 		history   results.History
+		clock     *asserts.ClockWriter
 	)
 
 	BeforeAll(func(ctx SpecContext) {
 		run = asserts.Provision(ctx, "single-region")
+		clock = run.StartClockWriter(ctx)
 		run.WritesAcknowledged(ctx, 300) // ~3s of steady writes
 	}, NodeTimeout(asserts.ProvisionTimeout))
 
@@ -50,6 +52,10 @@ var _ = Describe("leader loss", Ordered, Label(TierSmoke, FaultKill, TopologySin
 
 	It("resumes writes through the read-write endpoint", func(ctx SpecContext) {
 		run.WritesResume(ctx, fault.Injected)
+	}, SpecTimeout(asserts.FailoverTimeout))
+
+	It("dates the failover as an independent writer on its own clock saw it", func(ctx SpecContext) {
+		run.AgreesWithClockWriter(ctx, clock, fault)
 	}, SpecTimeout(asserts.FailoverTimeout))
 
 	It("has the other follower replicate from the new leader", func(ctx SpecContext) {

@@ -26,6 +26,9 @@ const (
 	FaultSlow      = "fault:slow-links"
 	TopologySingle = "topology:single-region"
 	TopologyThree  = "topology:three-region"
+	// CheckClock marks specs that check replab's figures against an
+	// independent writer's clock.
+	CheckClock = "check:clock"
 )
 
 // NetemLabel labels the specs whose figures depend on how faithfully the

@@ -147,6 +147,7 @@ func (r *Run) WritesResume(ctx context.Context, after time.Duration) {
 func (r *Run) Streaming(ctx context.Context, name string, timeout time.Duration) {
 	GinkgoHelper()
 	Expect(experiment.WaitStreaming(ctx, r.Lab, name, timeout)).To(Succeed())
+	r.Rec.Event(results.Event{Kind: results.EventStreaming, Node: name, Resolution: experiment.PollPeriod})
 }
 
 // Finish stops the workload, reads every write back from the leader,

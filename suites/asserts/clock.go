@@ -1,0 +1,168 @@
+package asserts
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/harness"
+	"github.com/replab/replab/results"
+)
+
+// ClockWriter is a writer that shares nothing with replab's workload but
+// the lab's read-write endpoint: its own connection, its own loop and its
+// own clock readings (time.Now, wall and monotonic). A spec runs it beside
+// the workload to check replab's figures against an independent clock.
+// Its rows carry their own run id, so they never count in a read-back.
+type ClockWriter struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu  sync.Mutex
+	ops []ClockOp
+}
+
+// ClockOp is one of the independent writer's inserts.
+type ClockOp struct {
+	Invoke, Complete time.Time
+	OK               bool
+}
+
+// ClockWriterPeriod is the independent writer's spacing, the same as the
+// workload's writer at 100 writes/s.
+const ClockWriterPeriod = 10 * time.Millisecond
+
+// StartClockWriter starts the independent writer on lab's read-write
+// endpoint. Each insert is bounded by a second; after any error it
+// reconnects.
+func StartClockWriter(ctx context.Context, lab *harness.Lab) (*ClockWriter, error) {
+	dsn, err := lab.DSN(harness.EndpointRW)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w := &ClockWriter{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		var conn *pgx.Conn
+		defer func() {
+			if conn != nil {
+				_ = conn.Close(context.Background())
+			}
+		}()
+		tick := time.NewTicker(ClockWriterPeriod)
+		defer tick.Stop()
+		for key := int64(1); ; key++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			op := ClockOp{Invoke: time.Now()}
+			octx, ocancel := context.WithTimeout(ctx, time.Second)
+			if conn == nil {
+				conn, _ = pgx.Connect(octx, dsn)
+			}
+			if conn != nil {
+				_, err := conn.Exec(octx, `INSERT INTO replab_writes (id, process, run) VALUES ($1, 'clock-writer', 'clock-writer')`, key)
+				op.OK = err == nil
+				if err != nil {
+					_ = conn.Close(context.Background())
+					conn = nil
+				}
+			}
+			ocancel()
+			op.Complete = time.Now()
+			w.mu.Lock()
+			w.ops = append(w.ops, op)
+			w.mu.Unlock()
+		}
+	}()
+	return w, nil
+}
+
+// Stop ends the writer and waits for its last insert.
+func (w *ClockWriter) Stop() {
+	w.cancel()
+	<-w.done
+}
+
+// Gap is what the independent writer saw around t: its last insert
+// acknowledged before t, and its first acknowledged after t.
+type Gap struct {
+	LastOK, FirstOK time.Time
+	Found           bool
+}
+
+// Duration is the write gap: first ok after − last ok before.
+func (g Gap) Duration() time.Duration { return g.FirstOK.Sub(g.LastOK) }
+
+// GapAround finds the write gap that spans t.
+func (w *ClockWriter) GapAround(t time.Time) Gap {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var g Gap
+	for _, op := range w.ops {
+		if !op.OK {
+			continue
+		}
+		if !op.Complete.After(t) {
+			g.LastOK = op.Complete
+			continue
+		}
+		g.FirstOK, g.Found = op.Complete, !g.LastOK.IsZero()
+		break
+	}
+	return g
+}
+
+// Bounds of the clock cross-check: replab's RTO within ClockRTOTolerance
+// of the independent writer's gap, and each writer's last ok write at most
+// ClockBeginTolerance before the fault's begin stamp (two writer periods).
+const (
+	ClockRTOTolerance   = 100 * time.Millisecond
+	ClockBeginTolerance = 20 * time.Millisecond
+)
+
+// StartClockWriter starts an independent writer (StartClockWriter) on the
+// run's lab and stops it with the spec.
+func (r *Run) StartClockWriter(ctx context.Context) *ClockWriter {
+	GinkgoHelper()
+	w, err := StartClockWriter(ctx, r.Lab)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(w.Stop)
+	return w
+}
+
+// AgreesWithClockWriter checks replab's failover figures for fault against
+// the independent writer: the RTO (first ok write − fault begin) within
+// ClockRTOTolerance of the writer's own write gap, and the fault's begin
+// stamp at most ClockBeginTolerance after the last ok write of either
+// writer. It waits for the independent writer to see writes resume.
+func (r *Run) AgreesWithClockWriter(ctx context.Context, w *ClockWriter, fault *chaos.Active) {
+	GinkgoHelper()
+	Eventually(ctx, func() bool { return w.GapAround(fault.Began).Found }).WithPolling(50*time.Millisecond).
+		Should(BeTrue(), "the independent writer saw no write acknowledged after the fault")
+	gap := w.GapAround(fault.Began)
+	f := results.FailoverPhases(r.Rec.History(), 0)
+	Expect(f.Recovered).To(BeTrue(), "replab found no recovery after the fault")
+	last := f.Phase(results.PhaseLastOKWrite)
+	Expect(last.Present).To(BeTrue(), "replab found no ok write before the fault")
+	sinceLast := fault.Injected - last.At
+	sinceClockLast := fault.Began.Sub(gap.LastOK)
+	AddReportEntry("clock cross-check", fmt.Sprintf(
+		"replab RTO %s (fault %s, uncertainty %s); independent write gap %s; last ok write → fault begin: replab %s, independent %s",
+		f.RTO, fault.How, fault.InjectEnd-fault.Injected, gap.Duration(), sinceLast, sinceClockLast))
+	Expect(f.RTO-gap.Duration()).To(BeNumerically("~", 0, ClockRTOTolerance),
+		"replab's RTO %s vs the independent writer's gap %s", f.RTO, gap.Duration())
+	for who, d := range map[string]time.Duration{"replab's writer": sinceLast, "the independent writer": sinceClockLast} {
+		Expect(d).To(And(BeNumerically(">=", 0), BeNumerically("<=", ClockBeginTolerance)),
+			"the fault began %s after %s's last ok write", d, who)
+	}
+}
