@@ -58,7 +58,8 @@ type RPOResult struct {
 	// Lost are acknowledged writes missing after recovery (the RPO, in rows).
 	Lost int
 	// Acked counts acknowledged writes; AckedDuringCut those acknowledged
-	// while the followers could not receive the WAL.
+	// invoked while the followers certainly could not receive the WAL:
+	// from the cut's end stamp to the kill's begin.
 	Acked, AckedDuringCut int
 	// UnknownFound and UnknownAbsent split writes of unknown outcome.
 	UnknownFound, UnknownAbsent int
@@ -155,7 +156,10 @@ func RPO(ctx context.Context, req RPORequest) (res RPOResult, err error) {
 	if err != nil {
 		return res, finish(err)
 	}
-	res.AckedDuringCut = r.rec.AckedWrites(cut.Injected) - r.rec.AckedWrites(kill.Injected)
+	// Counted from when the cut was wholly in effect (its end stamp) to
+	// the kill's begin: writes no follower can have received. Writes
+	// acknowledged while the rules were going in are not counted.
+	res.AckedDuringCut = r.rec.AckedWrites(cut.InjectEnd) - r.rec.AckedWrites(kill.Injected)
 	if err := cut.Heal(ctx); err != nil {
 		return res, finish(err)
 	}
