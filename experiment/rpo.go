@@ -58,7 +58,7 @@ type RPOResult struct {
 	// Lost are acknowledged writes missing after recovery (the RPO, in rows).
 	Lost int
 	// Acked counts acknowledged writes; AckedDuringCut those acknowledged
-	// invoked while the followers certainly could not receive the WAL:
+	// and invoked while the followers certainly could not receive the WAL:
 	// from the cut's end stamp to the kill's begin.
 	Acked, AckedDuringCut int
 	// UnknownFound and UnknownAbsent split writes of unknown outcome.
