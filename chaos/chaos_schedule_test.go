@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -138,5 +139,21 @@ func TestNemesisDegradesTheLeadersLinks(t *testing.T) {
 	}
 	if len(one.calls) != 0 {
 		t.Errorf("a refused degrade touched links: %v", one.calls)
+	}
+}
+
+// TestScheduleCheckRefusesAnEmptyPlan: a nemesis that schedules nothing
+// must say so instead of passing for one that found nothing.
+func TestScheduleCheckRefusesAnEmptyPlan(t *testing.T) {
+	s := Schedule{Seed: 3, Duration: 30 * time.Second, Hold: 25 * time.Second}
+	if err := s.Check(); !errors.Is(err, ErrNothingScheduled) {
+		t.Fatalf("Check() = %v, want ErrNothingScheduled", err)
+	}
+	s.Duration = 40 * time.Second // MaxGap 15s + Hold 25s: fits for any seed
+	if err := s.Check(); err != nil {
+		t.Fatalf("Check() = %v for a duration that fits one fault", err)
+	}
+	if len(s.Plan()) == 0 {
+		t.Fatal("Check passed but the plan is empty")
 	}
 }

@@ -178,8 +178,9 @@ func (s Schedule) Check() error {
 	if len(s.Plan()) > 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: a %s run cannot fit one fault, which starts after a gap of at least %s and is held %s (%s in all); "+
-		"give a duration of at least %s, or a shorter hold or gap", ErrNothingScheduled, s.Duration, s.MinGap, s.Hold, s.MinGap+s.Hold, s.MinGap+s.Hold)
+	return fmt.Errorf("%w: with seed %d a %s run fits no fault: each starts after a gap drawn from [%s, %s] and is held %s; "+
+		"give a duration of at least %s (the longest gap plus the hold) for any seed, or a shorter hold or gap",
+		ErrNothingScheduled, s.Seed, s.Duration, s.MinGap, s.MaxGap, s.Hold, s.MaxGap+s.Hold)
 }
 
 // Executed is one step as it ran, relative to the schedule's start: the
