@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,6 +130,21 @@ func (p plan) etcdCommand(i int) []string {
 		"--heartbeat-interval", "50",
 		"--election-timeout", "500",
 	}
+}
+
+// patroniNice is the niceness Patroni, and the PostgreSQL it starts, run
+// at in a node. The userspace netem agent shares the node with them (and
+// its container's share of the cores) and releases held packets when its
+// timer fires: whenever it waits behind a bootstrapping PostgreSQL the
+// wait is added to the link's delay. Running the database below the agent
+// needs no capability (lowering one's own priority never does), where
+// raising the agent above it would need CAP_SYS_NICE. It changes nothing
+// between the nodes, which all run at the same niceness.
+const patroniNice = 10
+
+// nodeCommand is a database node's command line.
+func nodeCommand() []string {
+	return []string{"nice", "-n", strconv.Itoa(patroniNice), "patroni", patroniConfigPath}
 }
 
 // synchronousCommit maps a replication mode onto PostgreSQL, following the

@@ -311,7 +311,7 @@ func (l *Lab) specs() ([]containerSpec, error) {
 		if err != nil {
 			return nil, err
 		}
-		cmd := []string{"patroni", patroniConfigPath}
+		cmd := nodeCommand()
 		var tmpfs map[string]string
 		if l.hasWAN() {
 			cmd = gated(cmd)

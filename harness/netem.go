@@ -253,10 +253,20 @@ func (l *Lab) hostPlanLocked(name string, overlays bool) netem.Plan {
 	return p
 }
 
+// agentSlice is the EEVDF time slice (Linux 6.12 and later) the userspace
+// agent asks for: a task with a short slice gets an early deadline and
+// preempts the running one when its timer wakes it, across containers too
+// (the shortest slice of a group is its group's), with no capability; on
+// older kernels the agent runs with the default slice. The database nodes
+// run below the agent as well (patroniNice). A negative niceness for the
+// agent would need CAP_SYS_NICE in every container that runs one, and did
+// not measurably help here (see the README's userspace fidelity figures).
+const agentSlice = 500 * time.Microsecond
+
 // newShaper makes a host's shaper; its first Apply replaces whatever
 // replab left on the host. Callers hold l.wan.mu.
 func (l *Lab) newShaper(name string) *netem.Shaper {
-	opts := []netem.Option{netem.WithLogger(l.log.With("node", name))}
+	opts := []netem.Option{netem.WithLogger(l.log.With("node", name)), netem.WithAgentPriority(0, agentSlice)}
 	if l.wan.agent != "" {
 		opts = append(opts, netem.WithAgent(l.wan.agent))
 	}
