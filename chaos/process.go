@@ -20,7 +20,11 @@ type hostFault struct {
 	sel   Selector
 	check func(c Cluster) error // capability check before anything happens
 	apply func(ctx context.Context, c Cluster, host string) error
-	undo  func(ctx context.Context, c Cluster, host string) error // idempotent
+	// prepare, instead of apply, readies the action on every host before
+	// any is touched (returning the action and a release), so that the
+	// fault's stamps bound only the actions themselves.
+	prepare func(ctx context.Context, c Cluster, host string) (act func(context.Context) error, release func(), err error)
+	undo    func(ctx context.Context, c Cluster, host string) error // idempotent
 }
 
 func (f hostFault) Name() string   { return f.name }
@@ -49,10 +53,23 @@ func (f hostFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 		}
 		return errors.Join(errs...)
 	}
+	apply := f.apply
+	if f.prepare != nil {
+		acts := map[string]func(context.Context) error{}
+		for _, h := range targets {
+			act, release, err := f.prepare(ctx, c, h)
+			if err != nil {
+				return target, nil, fmt.Errorf("inject %s on %s: %w", f.name, h, err)
+			}
+			defer release()
+			acts[h] = act
+		}
+		apply = func(ctx context.Context, _ Cluster, h string) error { return acts[h](ctx) }
+	}
 	markBegin(ctx)
 	defer markEnd(ctx)
 	for i, h := range targets {
-		if err := f.apply(ctx, c, h); err != nil {
+		if err := apply(ctx, c, h); err != nil {
 			err = fmt.Errorf("inject %s on %s: %w", f.name, h, err)
 			if f.undo != nil {
 				// Undo every host tried, the failed one included: undo is
@@ -86,30 +103,36 @@ func RegionOutage(region string) Fault { return kill("region-outage", Region(reg
 
 func kill(name string, s Selector) Fault {
 	return hostFault{name: name, verb: "kill", sel: s,
-		apply: func(ctx context.Context, c Cluster, h string) error { return signal(ctx, c, h, "SIGKILL") },
-		undo:  start,
+		prepare: func(ctx context.Context, c Cluster, h string) (func(context.Context) error, func(), error) {
+			return prepareSignal(ctx, c, h, "SIGKILL")
+		},
+		undo: start,
 	}
 }
 
-// Signals is what a cluster implements when it can deliver a signal to a
-// container's init and return as soon as it is delivered, saying how
-// ("pidfd signal to the container's init"): the fault's stamps then bound
-// the signal's landing, not the container's teardown. harness.Lab's
-// Signal satisfies it.
+// Signals is what a cluster implements when it can do everything a signal
+// to a container's init takes but the delivery ahead of time, so that the
+// fault's stamps bound one system call per host, not a container's
+// teardown. harness.Lab's PrepareSignal satisfies it: send delivers the
+// signal, release frees what was prepared (after send, or instead), how
+// says how the signal is delivered.
 type Signals interface {
-	Signal(ctx context.Context, name, signal string) (how string, err error)
+	PrepareSignal(ctx context.Context, name, signal string) (send func() error, release func(), how string, err error)
 }
 
-// signal delivers sig to host h through Signals when the cluster has it,
-// else through Cluster.Kill, and notes how.
-func signal(ctx context.Context, c Cluster, h, sig string) error {
+// prepareSignal readies sig for host h through Signals when the cluster
+// has it, else through Cluster.Kill at apply time, and notes how.
+func prepareSignal(ctx context.Context, c Cluster, h, sig string) (func(context.Context) error, func(), error) {
 	if s, ok := c.(Signals); ok {
-		how, err := s.Signal(ctx, h, sig)
+		send, release, how, err := s.PrepareSignal(ctx, h, sig)
+		if err != nil {
+			return nil, nil, err
+		}
 		noteHow(ctx, how)
-		return err
+		return func(context.Context) error { return send() }, release, nil
 	}
 	noteHow(ctx, "Cluster.Kill, stamped around the call")
-	return c.Kill(ctx, h, sig)
+	return func(ctx context.Context) error { return c.Kill(ctx, h, sig) }, func() {}, nil
 }
 
 // StopGrace is how long Stop waits after SIGTERM before SIGKILL: enough for

@@ -34,59 +34,81 @@ import (
 // Without a usable pidfd it falls back to Docker's kill API, whose call
 // for SIGKILL lasts until the container is torn down.
 func (l *Lab) Signal(ctx context.Context, name, sig string) (how string, err error) {
-	id, err := l.containerID(name)
+	send, release, how, err := l.PrepareSignal(ctx, name, sig)
 	if err != nil {
 		return "", err
 	}
-	s := unix.SignalNum(sig)
-	if s == 0 {
-		return "", fmt.Errorf("signal %s: unknown signal %q", name, sig)
-	}
-	perr := signalInit(ctx, l, id, s)
-	if perr == nil {
-		return "pidfd signal to the container's init", nil
-	}
-	if errors.Is(perr, ErrNotRunning) {
-		return "", fmt.Errorf("signal %s with %s: %w", name, sig, perr)
-	}
-	if err := l.cli.ContainerKill(ctx, id, sig); err != nil {
-		return "", fmt.Errorf("signal %s with %s: %w", name, sig, err)
-	}
-	return "Docker kill API (no pidfd: " + perr.Error() + "); its call outlasts the signal", nil
+	defer release()
+	return how, send()
 }
 
-// signalInit sends s to container id's init through a pidfd, after making
-// sure the pid is that container's on this kernel.
-func signalInit(ctx context.Context, l *Lab, id string, s unix.Signal) error {
+// PrepareSignal does everything delivering sig to a container's init
+// takes except the delivery: it resolves the container, opens a pidfd on
+// its init and checks it belongs to the container. send then costs one
+// system call, so a caller can stamp it tightly (and kill a whole region
+// at once). release frees the pidfd; call it after send, or instead.
+func (l *Lab) PrepareSignal(ctx context.Context, name, sig string) (send func() error, release func(), how string, err error) {
+	id, err := l.containerID(name)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	s := unix.SignalNum(sig)
+	if s == 0 {
+		return nil, nil, "", fmt.Errorf("signal %s: unknown signal %q", name, sig)
+	}
+	fd, perr := openInit(ctx, l, id)
+	if perr == nil {
+		send = func() error {
+			if err := unix.PidfdSendSignal(fd, s, nil, 0); err != nil {
+				return fmt.Errorf("signal %s with %s through its pidfd: %w", name, sig, err)
+			}
+			return nil
+		}
+		return send, func() { unix.Close(fd) }, "pidfd signal to the container's init", nil
+	}
+	if errors.Is(perr, ErrNotRunning) {
+		return nil, nil, "", fmt.Errorf("signal %s with %s: %w", name, sig, perr)
+	}
+	send = func() error {
+		if err := l.cli.ContainerKill(ctx, id, sig); err != nil {
+			return fmt.Errorf("signal %s with %s: %w", name, sig, err)
+		}
+		return nil
+	}
+	return send, func() {}, "Docker kill API (no pidfd: " + perr.Error() + "); its call outlasts the signal", nil
+}
+
+// openInit opens a pidfd on container id's init, after making sure the
+// pid is that container's on this kernel.
+func openInit(ctx context.Context, l *Lab, id string) (int, error) {
 	insp, err := l.cli.ContainerInspect(ctx, id)
 	if err != nil {
-		return fmt.Errorf("inspect: %w", err)
+		return -1, fmt.Errorf("inspect: %w", err)
 	}
 	if insp.State == nil || !insp.State.Running || insp.State.Pid <= 0 {
-		return ErrNotRunning
+		return -1, ErrNotRunning
 	}
 	pid := insp.State.Pid
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return fmt.Errorf("pidfd_open(%d): %w", pid, err)
+		return -1, fmt.Errorf("pidfd_open(%d): %w", pid, err)
 	}
-	defer unix.Close(fd)
 	cg, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
-		return fmt.Errorf("read cgroup of pid %d: %w", pid, err)
+		unix.Close(fd)
+		return -1, fmt.Errorf("read cgroup of pid %d: %w", pid, err)
 	}
 	if !strings.Contains(string(cg), id) {
-		return fmt.Errorf("pid %d is not in container %.12s's cgroup here (engine on another kernel?)", pid, id)
+		unix.Close(fd)
+		return -1, fmt.Errorf("pid %d is not in container %.12s's cgroup here (engine on another kernel?)", pid, id)
 	}
 	// Signal 0 through the pidfd proves the process read above is still
 	// the one the pidfd holds: a pid cannot be recycled while it lives.
 	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
-		return fmt.Errorf("pidfd of pid %d: %w", pid, err)
+		unix.Close(fd)
+		return -1, fmt.Errorf("pidfd of pid %d: %w", pid, err)
 	}
-	if err := unix.PidfdSendSignal(fd, s, nil, 0); err != nil {
-		return fmt.Errorf("pidfd_send_signal(%d, %s): %w", pid, unix.SignalName(s), err)
-	}
-	return nil
+	return fd, nil
 }
 
 // waitStopped waits until Docker sees container id stopped: after a
