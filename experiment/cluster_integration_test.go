@@ -13,6 +13,7 @@ import (
 	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
+	"github.com/replab/replab/workload"
 )
 
 // TestChaosIntegration brings up single-region and checks that partition,
@@ -53,7 +54,7 @@ func TestChaosIntegration(t *testing.T) {
 			t.Errorf("heal all: %v", err)
 		}
 	}()
-	if err := lab.PrepareWorkload(ctx); err != nil {
+	if err := workload.Prepare(ctx, lab); err != nil {
 		t.Fatal(err)
 	}
 
@@ -197,9 +198,9 @@ func TestChaosIntegration(t *testing.T) {
 
 	t.Run("cut-dcs", func(t *testing.T) {
 		wctx, stop := context.WithCancel(ctx)
-		mon := lab.StartMonitor(wctx, rec)
-		probes := StartProbes(wctx, lab, rec, ProbeRequest{})
-		writer := lab.StartWriter(wctx, rec, harness.WriterConfig{Rate: 50})
+		mon := workload.StartMonitor(wctx, lab, rec)
+		probes := workload.StartProbes(wctx, lab, rec, workload.ProbeRequest{})
+		writer := workload.StartWriter(wctx, lab, rec, workload.WriterConfig{Rate: 50})
 		stopAll := func() { writer.Stop(); probes.Stop(); mon.Stop(); stop() }
 		defer stopAll()
 		time.Sleep(2 * time.Second)

@@ -11,6 +11,7 @@ import (
 	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
+	"github.com/replab/replab/workload"
 )
 
 // LeaderKillRequest configures the leader-loss experiment.
@@ -170,7 +171,7 @@ func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResul
 
 	rctx, cancel := context.WithTimeout(ctx, req.Timeout)
 	defer cancel()
-	if _, err := lab.ReadBack(rctx, r.rec); err != nil {
+	if _, err := workload.ReadBack(rctx, lab, r.rec); err != nil {
 		return res, writeAnyway(err)
 	}
 	return res, writeAnyway(nil)

@@ -12,6 +12,7 @@ import (
 	"github.com/replab/replab/netem"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
+	"github.com/replab/replab/workload"
 )
 
 // RPORequest configures the replication-mode experiment: what does a leader
@@ -193,7 +194,7 @@ func RPO(ctx context.Context, req RPORequest) (res RPOResult, err error) {
 	r.stop()
 	rctx, cancel := context.WithTimeout(ctx, req.Timeout)
 	defer cancel()
-	if _, err := lab.ReadBack(rctx, r.rec); err != nil {
+	if _, err := workload.ReadBack(rctx, lab, r.rec); err != nil {
 		return res, finish(err)
 	}
 	return res, finish(nil)

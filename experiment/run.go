@@ -7,21 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
-	"github.com/replab/replab/topologies"
-)
-
-// The read-your-writes session pinned to the synchronous standby: its
-// process name and first key (far from every other key range).
-const (
-	SyncSessionProcess  = "session-sync"
-	SyncSessionFirstKey = 2_100_000_000
+	"github.com/replab/replab/workload"
 )
 
 // NewRunID returns a sortable, unique run id: UTC time plus 4 random hex
@@ -36,7 +27,7 @@ func NewRunID() string {
 // injector that can apply every fault, and the workload (writer through
 // the read-write endpoint, direct probes of every member, a
 // read-your-writes session, monitor, lag sampler, heartbeat: see
-// StartWorkload).
+// workload.Start).
 type run struct {
 	id   string
 	lab  *harness.Lab
@@ -48,7 +39,7 @@ type run struct {
 // startRun prepares the workload tables and starts the workload. The
 // caller defers r.stop and r.heal.
 func startRun(ctx context.Context, lab *harness.Lab, experiment string, rate float64) (*run, error) {
-	if err := lab.PrepareWorkload(ctx); err != nil {
+	if err := workload.Prepare(ctx, lab); err != nil {
 		return nil, err
 	}
 	topo := lab.Topology()
@@ -60,7 +51,9 @@ func startRun(ctx context.Context, lab *harness.Lab, experiment string, rate flo
 		Labels: map[string]string{"experiment": experiment, "lab": lab.ID()},
 	})
 	r.inj = chaos.NewInjector(ClusterOf(lab), r.rec)
-	r.stop = StartWorkload(ctx, lab, r.rec, rate)
+	p := workload.Steady
+	p.WriteRate = rate
+	r.stop = workload.Start(ctx, lab, r.rec, p)
 	return r, nil
 }
 
@@ -76,53 +69,6 @@ func (r *run) heal(ctx context.Context) error {
 		return fmt.Errorf("after the experiment: %w", err)
 	}
 	return nil
-}
-
-// StartWorkload starts, on rec, everything a run measures with: the
-// monitor (leader changes), the lag sampler (pg_stat_replication), the
-// heartbeat (visibility lag), a writer through the read-write endpoint at
-// rate writes per second (0: 100), direct probes of every member (without
-// them split-brain cannot be judged) and a read-your-writes session (stale
-// reads). With the userspace netem backend, stop also records how
-// faithfully each link was held meanwhile (results.LinkFidelity). The
-// tables must exist (Lab.PrepareWorkload). The workload
-// outlives ctx's cancellation; the returned stop ends it, is idempotent
-// and waits for the last operations.
-func StartWorkload(ctx context.Context, lab *harness.Lab, rec *results.Recorder, rate float64) (stop func()) {
-	// The userspace agents' counters before and after the workload: how
-	// faithfully each link was held while it ran.
-	before := lab.NetemCounters(ctx)
-	runID := rec.History().Meta.ID // the history is still empty: cheap
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	ws := []*harness.Workload{
-		lab.StartMonitor(wctx, rec),
-		lab.StartLagSampler(wctx, rec),
-		lab.StartHeartbeat(wctx, rec),
-		lab.StartWriter(wctx, rec, harness.WriterConfig{Rate: rate, Run: runID}),
-	}
-	probes := StartProbes(wctx, lab, rec, ProbeRequest{Period: ProbePeriod, Run: runID})
-	ws = append(ws, lab.StartSession(wctx, rec, harness.SessionConfig{Run: runID}))
-	if topo := lab.Topology(); topo.Replication.Mode != topologies.Async {
-		// Reads pinned to the synchronous standby: what sync
-		// (remote_apply) promises and semi-sync (remote_write) does not.
-		ws = append(ws, lab.StartSession(wctx, rec, harness.SessionConfig{Run: runID, PinSync: true,
-			Process: SyncSessionProcess, FirstKey: SyncSessionFirstKey}))
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			probes.Stop()
-			for _, w := range slices.Backward(ws) {
-				w.Stop()
-			}
-			if len(before) > 0 {
-				rctx, rcancel := context.WithTimeout(wctx, 30*time.Second)
-				rec.RecordNetem(lab.NetemFidelity(before, lab.NetemCounters(rctx)))
-				rcancel()
-			}
-			cancel()
-		})
-	}
 }
 
 // write evaluates the history against the lab's SLA and writes

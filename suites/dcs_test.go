@@ -8,9 +8,9 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/replab/replab/chaos"
-	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/suites/asserts"
+	"github.com/replab/replab/workload"
 )
 
 // The article's fencing claim, measured: a leader that can no longer renew
@@ -102,7 +102,7 @@ var _ = Describe("a leader cut off from etcd", Ordered, Label(TierSmoke, FaultDC
 		for _, n := range run.Topology.Nodes() {
 			if n.Name != newLeader {
 				Expect(worst).To(HaveKey(n.Name), "no heartbeat sample from follower %s after the election", n.Name)
-				AddReportEntry("visibility lag after the election "+n.Name, fmt.Sprintf("max %.2fs (resolution %s)", worst[n.Name], harness.HeartbeatPeriod))
+				AddReportEntry("visibility lag after the election "+n.Name, fmt.Sprintf("max %.2fs (resolution %s)", worst[n.Name], workload.HeartbeatPeriod))
 			}
 		}
 	})

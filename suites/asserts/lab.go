@@ -15,6 +15,7 @@ import (
 	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
+	"github.com/replab/replab/workload"
 )
 
 // Timeouts used by the helpers. Patroni's TTL bounds a failover; the rest
@@ -55,7 +56,7 @@ func ResultsRoot() string {
 // healing of every fault) with DeferCleanup, prepares the workload tables
 // and starts the writer, per-member probes, a read-your-writes session, the
 // monitor, the lag sampler and the heartbeat on a new recorder
-// (experiment.StartWorkload).
+// (workload.Start).
 func Provision(ctx context.Context, name string) *Run {
 	GinkgoHelper()
 	t, err := topologies.Builtin(name)
@@ -84,8 +85,8 @@ func Provision(ctx context.Context, name string) *Run {
 		Expect(chaos.VerifyBaseline(ctx, cluster)).To(Succeed(), "a fault outlived its spec")
 	}, NodeTimeout(time.Minute))
 
-	Expect(lab.PrepareWorkload(ctx)).To(Succeed())
-	r.stop = []func(){experiment.StartWorkload(ctx, lab, r.Rec, 100)}
+	Expect(workload.Prepare(ctx, lab)).To(Succeed())
+	r.stop = []func(){workload.Start(ctx, lab, r.Rec, workload.Steady)}
 	DeferCleanup(r.StopWorkload)
 	return r
 }
@@ -155,7 +156,7 @@ func (r *Run) Streaming(ctx context.Context, name string, timeout time.Duration)
 func (r *Run) Finish(ctx context.Context) results.History {
 	GinkgoHelper()
 	r.StopWorkload()
-	_, err := r.Lab.ReadBack(ctx, r.Rec)
+	_, err := workload.ReadBack(ctx, r.Lab, r.Rec)
 	Expect(err).NotTo(HaveOccurred())
 	h := r.Rec.History()
 	v := results.Evaluate(h, experiment.Targets(r.Topology))

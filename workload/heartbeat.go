@@ -1,4 +1,4 @@
-package harness
+package workload
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
 )
 
@@ -62,16 +63,16 @@ func (h *heartbeats) staleness(seen int64, at time.Duration) time.Duration {
 // a node in recovery yields a results.MetricLagHeartbeatSeconds sample
 // (see heartbeats.staleness). A node that cannot be read yields no sample:
 // dead members are the availability checker's business. The tables must
-// exist (PrepareWorkload).
-func (l *Lab) StartHeartbeat(ctx context.Context, rec *results.Recorder) *Workload {
+// exist (Prepare).
+func StartHeartbeat(ctx context.Context, lab *harness.Lab, rec *results.Recorder) *Workload {
 	// A sample is an age counted in heartbeats: it cannot resolve less
 	// than one period.
 	rec.SetResolution(results.MetricLagHeartbeatSeconds, HeartbeatPeriod)
 	hb := &heartbeats{}
 	return startWorkload(ctx, func(ctx context.Context) {
-		ws := []*Workload{l.startHeartbeatWriter(ctx, rec, hb)}
-		for _, n := range l.topo.Nodes() {
-			ws = append(ws, l.startHeartbeatReader(ctx, rec, hb, n.Name))
+		ws := []*Workload{startHeartbeatWriter(ctx, lab, rec, hb)}
+		for _, n := range lab.Topology().Nodes() {
+			ws = append(ws, startHeartbeatReader(ctx, lab, rec, hb, n.Name))
 		}
 		<-ctx.Done()
 		for _, w := range ws {
@@ -80,9 +81,9 @@ func (l *Lab) StartHeartbeat(ctx context.Context, rec *results.Recorder) *Worklo
 	})
 }
 
-func (l *Lab) startHeartbeatWriter(ctx context.Context, rec *results.Recorder, hb *heartbeats) *Workload {
+func startHeartbeatWriter(ctx context.Context, lab *harness.Lab, rec *results.Recorder, hb *heartbeats) *Workload {
 	var seq int64
-	return l.startConnPeriodic(ctx, HeartbeatPeriod, time.Second, EndpointRW, func(ctx context.Context, conn *pgx.Conn) error {
+	return startConnPeriodic(ctx, lab, HeartbeatPeriod, time.Second, harness.EndpointRW, func(ctx context.Context, conn *pgx.Conn) error {
 		seq++
 		if _, err := conn.Exec(ctx, `UPDATE replab_heartbeat SET seq = $1 WHERE id = 1`, seq); err != nil {
 			return err
@@ -92,8 +93,8 @@ func (l *Lab) startHeartbeatWriter(ctx context.Context, rec *results.Recorder, h
 	})
 }
 
-func (l *Lab) startHeartbeatReader(ctx context.Context, rec *results.Recorder, hb *heartbeats, node string) *Workload {
-	return l.startConnPeriodic(ctx, HeartbeatPoll, HeartbeatPoll*5, node, func(ctx context.Context, conn *pgx.Conn) error {
+func startHeartbeatReader(ctx context.Context, lab *harness.Lab, rec *results.Recorder, hb *heartbeats, node string) *Workload {
+	return startConnPeriodic(ctx, lab, HeartbeatPoll, HeartbeatPoll*5, node, func(ctx context.Context, conn *pgx.Conn) error {
 		// The snapshot is taken after at: a heartbeat acknowledged before
 		// at must be in it.
 		at := rec.Now()

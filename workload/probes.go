@@ -1,4 +1,4 @@
-package experiment
+package workload
 
 import (
 	"context"
@@ -25,7 +25,7 @@ const (
 
 // Probes writes directly to every database node; Stop ends them and waits.
 type Probes struct {
-	writers []*harness.Workload
+	writers []*Workload
 }
 
 // Stop ends every probe and waits for its last write to be recorded.
@@ -50,7 +50,7 @@ type ProbeRequest struct {
 // "probe:<node>" and target the node, outcomes classified alike. Writes to
 // a replica fail ("read-only transaction"), as expected, and keep the
 // session; any other error reconnects, within probeConnectTimeout. The
-// workload table must exist (lab.PrepareWorkload).
+// workload table must exist (Prepare).
 func StartProbes(ctx context.Context, lab *harness.Lab, rec *results.Recorder, req ProbeRequest) *Probes {
 	period := req.Period
 	if period <= 0 {
@@ -62,7 +62,7 @@ func StartProbes(ctx context.Context, lab *harness.Lab, rec *results.Recorder, r
 		if h.Role != harness.RoleNode {
 			continue
 		}
-		p.writers = append(p.writers, lab.StartWriter(ctx, rec, harness.WriterConfig{
+		p.writers = append(p.writers, StartWriter(ctx, lab, rec, WriterConfig{
 			Kind:              results.OpProbe,
 			Process:           "probe:" + h.Name,
 			Target:            h.Name,

@@ -1,0 +1,16 @@
+// Package workload owns the clients that make a run's history: the writer
+// through the read-write endpoint, the read-your-writes sessions, the
+// direct probes of every member, the heartbeat (visibility lag), the lag
+// sampler (pg_stat_replication), the monitor (leader events) and the
+// read-back, with named profiles (Profile) that say which run and how hard.
+// Every operation, sample and event goes to a results.Recorder on the
+// run's one clock.
+//
+//	runner ──▶ workload.Start(lab, rec, profile) ──▶ pgx / Patroni REST / etcd (through harness.Lab)
+//	                  └──────────────────────────────▶ results.Recorder
+//
+// It reaches the lab only through harness.Lab's exported methods
+// (Connect, Patroni, LeaderKey, NodeByIP, Topology). It must not import
+// chaos, experiment, suites, Ginkgo or Gomega; harness must not import it
+// (nor results).
+package workload

@@ -1,0 +1,68 @@
+package workload
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/replab/replab/harness"
+
+	"github.com/replab/replab/results"
+)
+
+// MonitorPeriod is how often the monitor polls the DCS leader key and each
+// member's REST API: the resolution of the leader events it records.
+const MonitorPeriod = 50 * time.Millisecond
+
+// StartMonitor records the cluster's side of a failover on the run's
+// clock: the DCS leader key disappearing (leader.key_gone), a new holder of
+// the key (leader.changed), a member finishing promotion (leader.promoted,
+// from its Patroni REST API) and timeline switches. Each event carries
+// MonitorPeriod as its resolution.
+func StartMonitor(ctx context.Context, lab *harness.Lab, rec *results.Recorder) *Workload {
+	var (
+		keyHolder = "?" // unknown until the first read
+		leaders   = map[string]bool{}
+		timeline  = 0
+		mu        sync.Mutex
+	)
+	return startPeriodic(ctx, MonitorPeriod, func(ctx context.Context) {
+		holder, err := lab.LeaderKey(ctx)
+		if err == nil && holder != keyHolder {
+			switch {
+			case holder == "":
+				rec.Event(results.Event{Kind: results.EventLeaderKeyGone, Node: keyHolder, Resolution: MonitorPeriod})
+			case keyHolder != "?":
+				rec.Event(results.Event{Kind: results.EventLeaderChanged, Node: holder, Resolution: MonitorPeriod})
+			default:
+				rec.Event(results.Event{Kind: results.EventLeaderChanged, Node: holder, Detail: "initial", Resolution: MonitorPeriod})
+			}
+			keyHolder = holder
+		}
+		var wg sync.WaitGroup
+		for _, n := range lab.Topology().Nodes() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, err := lab.Patroni(ctx, n.Name)
+				mu.Lock()
+				defer mu.Unlock()
+				isLeader := err == nil && st.Role == harness.RoleLeader && st.State == "running"
+				if isLeader && !leaders[n.Name] {
+					rec.Event(results.Event{Kind: results.EventPromoted, Node: n.Name, Detail: "timeline " + strconv.Itoa(st.Timeline), Resolution: MonitorPeriod})
+				}
+				if isLeader && st.Timeline > timeline {
+					if timeline != 0 {
+						rec.Event(results.Event{Kind: results.EventTimeline, Node: n.Name, Detail: strconv.Itoa(st.Timeline), Resolution: MonitorPeriod})
+					}
+					timeline = st.Timeline
+				}
+				if err == nil || ctx.Err() == nil {
+					leaders[n.Name] = isLeader
+				}
+			}()
+		}
+		wg.Wait()
+	}, nil)
+}

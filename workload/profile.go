@@ -1,0 +1,89 @@
+package workload
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/replab/replab/harness"
+	"github.com/replab/replab/results"
+	"github.com/replab/replab/topologies"
+)
+
+// Profile is a named workload: which clients a run measures with and how
+// hard they push, as etcd's robustness tests name their traffic. Every
+// profile also runs the monitor (leader events), the lag sampler and the
+// heartbeat: without them there is nothing to judge failover or lag by.
+type Profile struct {
+	Name string
+	// WriteRate is the endpoint writer's rate in writes per second.
+	WriteRate float64
+	// SessionRate is the read-your-writes sessions' rate in write-read
+	// pairs per second (one session on the read-only endpoint; in
+	// semi-sync and sync modes a second one pinned to the synchronous
+	// standby).
+	SessionRate float64
+	// ProbePeriod is the spacing of the direct writes to every member
+	// that split-brain is judged by.
+	ProbePeriod time.Duration
+}
+
+// Steady is the default profile: 100 writes/s through the read-write
+// endpoint, 10 read-your-writes pairs/s, a probe of every member every
+// 100ms.
+var Steady = Profile{Name: "steady", WriteRate: 100, SessionRate: 10, ProbePeriod: ProbePeriod}
+
+// Profiles lists the named profiles.
+func Profiles() []Profile { return []Profile{Steady} }
+
+// The read-your-writes session pinned to the synchronous standby: its
+// process name and first key (far from every other key range).
+const (
+	SyncSessionProcess  = "session-sync"
+	SyncSessionFirstKey = 2_100_000_000
+)
+
+// Start starts, on rec, every client of profile p against lab: the
+// monitor, the lag sampler, the heartbeat, the writer, the probes and the
+// sessions, each row tagged with rec's run id. With the userspace netem
+// backend, stop also records how faithfully each link was held meanwhile
+// (results.LinkFidelity). The tables must exist (Prepare). The workload
+// outlives ctx's cancellation; the returned stop ends it, is idempotent
+// and waits for the last operations.
+func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profile) (stop func()) {
+	// The userspace agents' counters before and after the workload: how
+	// faithfully each link was held while it ran.
+	before := lab.NetemCounters(ctx)
+	runID := rec.History().Meta.ID // the history is still empty: cheap
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ws := []*Workload{
+		StartMonitor(wctx, lab, rec),
+		StartLagSampler(wctx, lab, rec),
+		StartHeartbeat(wctx, lab, rec),
+		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID}),
+	}
+	probes := StartProbes(wctx, lab, rec, ProbeRequest{Period: p.ProbePeriod, Run: runID})
+	ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID}))
+	if lab.Topology().Replication.Mode != topologies.Async {
+		// Reads pinned to the synchronous standby: what sync
+		// (remote_apply) promises and semi-sync (remote_write) does not.
+		ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, PinSync: true,
+			Process: SyncSessionProcess, FirstKey: SyncSessionFirstKey}))
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			probes.Stop()
+			for _, w := range slices.Backward(ws) {
+				w.Stop()
+			}
+			if len(before) > 0 {
+				rctx, rcancel := context.WithTimeout(wctx, 30*time.Second)
+				rec.RecordNetem(lab.NetemFidelity(before, lab.NetemCounters(rctx)))
+				rcancel()
+			}
+			cancel()
+		})
+	}
+}

@@ -1,0 +1,134 @@
+package workload
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/replab/replab/harness"
+	"github.com/replab/replab/results"
+)
+
+// WriterConfig configures a writer.
+type WriterConfig struct {
+	// Rate is writes per second (default 100).
+	Rate float64
+	// OpTimeout bounds one write, connect included (default 1s). A write
+	// that times out after being sent has an unknown outcome.
+	OpTimeout time.Duration
+	// Process names the writer in the history (default "writer-0").
+	Process string
+	// Target is an endpoint or node name (default harness.EndpointRW).
+	Target string
+	// FirstKey is the first id written (default 1); ids go up by one.
+	FirstKey int64
+	// Run is the run id written with every row (ReadBack reads only the
+	// recorder's run).
+	Run string
+	// Kind is how writes are recorded (default results.OpWrite); direct
+	// per-member probes for the split-brain checker use results.OpProbe.
+	Kind results.OpKind
+	// ConnectTimeout bounds a reconnect within OpTimeout (default: no
+	// tighter bound), so a dead target does not stall a fast prober.
+	ConnectTimeout time.Duration
+	// KeepOnServerError keeps the session after a server error (e.g. a
+	// read-only replica refusing a probe) instead of reconnecting. Off for
+	// the endpoint: there a server error can mean the session is stuck on
+	// a demoted leader.
+	KeepOnServerError bool
+}
+
+// StartWriter inserts sequential ids at a steady rate, recording each write
+// with its invoke and complete times, the member that served it and its
+// outcome: ok, failed (certainly not committed) or unknown (the connection
+// died or timed out after the statement was sent).
+func StartWriter(ctx context.Context, lab *harness.Lab, rec *results.Recorder, cfg WriterConfig) *Workload {
+	if cfg.Rate <= 0 {
+		cfg.Rate = 100
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = time.Second
+	}
+	if cfg.ConnectTimeout <= 0 || cfg.ConnectTimeout > cfg.OpTimeout {
+		cfg.ConnectTimeout = cfg.OpTimeout
+	}
+	if cfg.Process == "" {
+		cfg.Process = "writer-0"
+	}
+	if cfg.Target == "" {
+		cfg.Target = harness.EndpointRW
+	}
+	if cfg.FirstKey == 0 {
+		cfg.FirstKey = 1
+	}
+	if cfg.Kind == "" {
+		cfg.Kind = results.OpWrite
+	}
+	var conn *pgx.Conn
+	key := cfg.FirstKey
+	return startPeriodic(ctx, time.Duration(float64(time.Second)/cfg.Rate), func(ctx context.Context) {
+		p := rec.Begin(results.OpStart{Kind: cfg.Kind, Process: cfg.Process, Target: cfg.Target, Key: key})
+		var end results.OpEnd
+		conn, end = writeOnce(ctx, lab, conn, cfg, key)
+		p.End(end)
+		key++
+	}, func() {
+		if conn != nil {
+			_ = conn.Close(context.WithoutCancel(ctx))
+		}
+	})
+}
+
+// writeOnce performs one insert, reconnecting first if needed, and
+// classifies the outcome. A write sent to a node (not an endpoint) is
+// attributed to that node whatever its outcome.
+func writeOnce(ctx context.Context, lab *harness.Lab, conn *pgx.Conn, cfg WriterConfig, key int64) (*pgx.Conn, results.OpEnd) {
+	var member string
+	if cfg.Target != harness.EndpointRW && cfg.Target != harness.EndpointRO {
+		member = cfg.Target
+	}
+	octx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
+	defer cancel()
+	if conn == nil {
+		cctx, ccancel := context.WithTimeout(octx, cfg.ConnectTimeout)
+		c, err := lab.Connect(cctx, cfg.Target)
+		ccancel()
+		if err != nil {
+			return nil, results.OpEnd{Outcome: results.Failed, Member: member, Err: err}
+		}
+		conn = c
+	}
+	var addr string
+	err := conn.QueryRow(octx, `INSERT INTO replab_writes (id, process, run) VALUES ($1, $2, $3) RETURNING host(inet_server_addr())`, key, cfg.Process, cfg.Run).Scan(&addr)
+	if err == nil {
+		return conn, results.OpEnd{Outcome: results.OK, Member: lab.NodeByIP(addr)}
+	}
+	var pgErr *pgconn.PgError
+	if !cfg.KeepOnServerError || !errors.As(err, &pgErr) {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		conn = nil
+	}
+	return conn, results.OpEnd{Outcome: classify(err), Member: member, Err: err}
+}
+
+// classify decides whether a failed write may have committed. A server
+// error (read-only, shutting down) or a statement never sent certainly did
+// not; a connection lost or timed out after sending might have.
+func classify(err error) results.Outcome {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// 57P01 admin_shutdown and 57P02 crash_shutdown can arrive after
+		// the commit record was written: unknown.
+		if pgErr.Code == "57P01" || pgErr.Code == "57P02" {
+			return results.Unknown
+		}
+		return results.Failed
+	}
+	if pgconn.SafeToRetry(err) {
+		return results.Failed
+	}
+	return results.Unknown
+}
