@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,13 +66,85 @@ func labFilter(labID string) filters.Args {
 	return filters.NewArgs(filters.Arg("label", LabelLab+"="+labID))
 }
 
-// removeLab force-removes every container, network and volume labelled
-// with the lab id, containers in parallel. Not-found is success, so it is safe to call twice and
-// after a partial Up.
+// Bounds of removeLab's waits. A container's removal is a synchronous call
+// that the engine may still be finishing (it answers "removal in progress"):
+// it is retried at removePoll until the container is gone or the context
+// ends. A volume stays "in use" while a container mounts it, and a network
+// keeps "active endpoints" likewise: that is retried for inUseWait only,
+// because the user may be a container created after the container pass,
+// which only the next pass removes.
+const (
+	removePoll = 100 * time.Millisecond
+	inUseWait  = 3 * time.Second
+	// removeRounds bounds how often removeLab starts over because
+	// something labelled with the lab appeared while it was removing.
+	removeRounds = 5
+)
+
+// removeLab removes every container, volume and network labelled with the
+// lab id, in that order: containers first, waiting until each is really
+// gone, since a volume cannot go while a container mounts it and a network
+// cannot go while a container is attached to it. Not-found is success, so
+// it is safe to call twice and after a partial Up.
+//
+// A container create whose request was cancelled (Ctrl-C, or a sibling's
+// failure in Up) can still complete in the engine after the list was
+// taken, so removeLab lists again after each pass and starts over until a
+// pass finds nothing, at most removeRounds times.
 func removeLab(ctx context.Context, cli *client.Client, labID string) error {
+	var errs []error
+	for round := 1; ; round++ {
+		errs = errs[:0]
+		errs = append(errs, removeContainers(ctx, cli, labID)...)
+		errs = append(errs, removeVolumes(ctx, cli, labID)...)
+		errs = append(errs, removeNetworks(ctx, cli, labID)...)
+		left, err := labObjects(ctx, cli, labID)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if len(left) == 0 {
+			return errors.Join(errs...)
+		}
+		if round == removeRounds || ctx.Err() != nil {
+			return errors.Join(append(errs, fmt.Errorf("remove lab %s: still present after %d passes: %s", labID, round, strings.Join(left, ", ")))...)
+		}
+	}
+}
+
+// labObjects names what is left of a lab: its containers, volumes and
+// networks.
+func labObjects(ctx context.Context, cli *client.Client, labID string) ([]string, error) {
+	var left []string
 	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter(labID)})
 	if err != nil {
-		return fmt.Errorf("list containers of lab %s: %w", labID, err)
+		return nil, fmt.Errorf("list containers of lab %s: %w", labID, err)
+	}
+	for _, c := range ctrs {
+		left = append(left, "container "+firstName(c.Names))
+	}
+	vols, err := labVolumes(ctx, cli, labID)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vols {
+		left = append(left, "volume "+v)
+	}
+	nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: labFilter(labID)})
+	if err != nil {
+		return nil, fmt.Errorf("list networks of lab %s: %w", labID, err)
+	}
+	for _, n := range nets {
+		left = append(left, "network "+n.Name)
+	}
+	return left, nil
+}
+
+// removeContainers force-removes the lab's containers in parallel and
+// returns once each is gone (inspect says not found).
+func removeContainers(ctx context.Context, cli *client.Client, labID string) []error {
+	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter(labID)})
+	if err != nil {
+		return []error{fmt.Errorf("list containers of lab %s: %w", labID, err)}
 	}
 	var (
 		wg   sync.WaitGroup
@@ -82,38 +155,148 @@ func removeLab(ctx context.Context, cli *client.Client, labID string) error {
 		wg.Add(1)
 		go func(id, name string) {
 			defer wg.Done()
-			err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-			if err != nil && !errdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+			if err := removeContainer(ctx, cli, id, name); err != nil {
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("remove container %s: %w", name, err))
+				errs = append(errs, err)
 				mu.Unlock()
 			}
 		}(c.ID, firstName(c.Names))
 	}
 	wg.Wait()
+	return errs
+}
+
+// removeContainer removes one container and waits until the engine no
+// longer knows it. A conflict means its removal is already under way (a
+// concurrent Down, gc or kill); the wait covers it.
+func removeContainer(ctx context.Context, cli *client.Client, id, name string) error {
+	err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
+		return fmt.Errorf("remove container %s: %w", name, err)
+	}
+	for {
+		_, err := cli.ContainerInspect(ctx, id)
+		if errdefs.IsNotFound(err) {
+			return nil
+		}
+		if err == nil && ctx.Err() == nil {
+			// Still there: removal in progress, or a conflict that was
+			// not one; asking again is harmless either way.
+			err = cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+			if err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
+				return fmt.Errorf("remove container %s: %w", name, err)
+			}
+		}
+		if err := sleepCtx(ctx, removePoll); err != nil {
+			return fmt.Errorf("wait for container %s to be removed: %w", name, err)
+		}
+	}
+}
+
+// labVolumes names the lab's volumes: those labelled with it, and those
+// named after it (a data volume the engine made for a container create that
+// completed after its request was cancelled carries no labels).
+func labVolumes(ctx context.Context, cli *client.Client, labID string) ([]string, error) {
+	seen := map[string]bool{}
+	var names []string
+	args := []filters.Args{labFilter(labID)}
+	if labID != "" {
+		args = append(args, volumeNameFilter(labID))
+	}
+	for _, f := range args {
+		vols, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+		if err != nil {
+			return nil, fmt.Errorf("list volumes of lab %s: %w", labID, err)
+		}
+		for _, v := range vols.Volumes {
+			// The name filter matches substrings; keep only the lab's prefix.
+			if v.Labels[LabelLab] == labID || strings.HasPrefix(v.Name, "replab-"+labID+"-") {
+				if !seen[v.Name] {
+					seen[v.Name] = true
+					names = append(names, v.Name)
+				}
+			}
+		}
+	}
+	return names, nil
+}
+
+func volumeNameFilter(labID string) filters.Args {
+	return filters.NewArgs(filters.Arg("name", "replab-"+labID+"-"))
+}
+
+// removeVolumes removes the lab's volumes, retrying while the engine says
+// one is in use.
+func removeVolumes(ctx context.Context, cli *client.Client, labID string) []error {
+	vols, err := labVolumes(ctx, cli, labID)
+	if err != nil {
+		return []error{err}
+	}
+	var errs []error
+	for _, v := range vols {
+		if err := retryConflict(ctx, func() error { return cli.VolumeRemove(ctx, v, true) }); err != nil {
+			errs = append(errs, fmt.Errorf("remove volume %s: %w", v, err))
+		}
+	}
+	return errs
+}
+
+// removeNetworks removes the lab's networks, retrying while the engine
+// still counts an endpoint on one.
+func removeNetworks(ctx context.Context, cli *client.Client, labID string) []error {
 	nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: labFilter(labID)})
 	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("list networks of lab %s: %w", labID, err))...)
+		return []error{fmt.Errorf("list networks of lab %s: %w", labID, err)}
 	}
+	var errs []error
 	for _, n := range nets {
-		if err := cli.NetworkRemove(ctx, n.ID); err != nil && !errdefs.IsNotFound(err) {
+		if err := retryConflict(ctx, func() error { return cli.NetworkRemove(ctx, n.ID) }); err != nil {
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
 		}
 	}
-	vols, err := cli.VolumeList(ctx, volume.ListOptions{Filters: labFilter(labID)})
-	if err != nil {
-		return errors.Join(append(errs, fmt.Errorf("list volumes of lab %s: %w", labID, err))...)
-	}
-	for _, v := range vols.Volumes {
-		if err := cli.VolumeRemove(ctx, v.Name, true); err != nil && !errdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
-		}
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
-func isRemovalInProgress(err error) bool {
-	return err != nil && errdefs.IsConflict(err)
+// retryConflict calls remove until it succeeds, says not found, fails with
+// something other than a conflict ("in use", "active endpoints"), or
+// inUseWait or ctx ends; it returns the last conflict then.
+func retryConflict(ctx context.Context, remove func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, inUseWait)
+	defer cancel()
+	for {
+		err := remove()
+		switch {
+		case err == nil, errdefs.IsNotFound(err):
+			return nil
+		case !isInUse(err):
+			return err
+		}
+		if serr := sleepCtx(ctx, removePoll); serr != nil {
+			return err
+		}
+	}
+}
+
+// isInUse reports whether the engine refused a removal because something
+// still uses the object. Engines answer a volume in use with 409 Conflict;
+// a network with active endpoints with 403 Forbidden (API 1.41) or 409.
+func isInUse(err error) bool {
+	if errdefs.IsConflict(err) {
+		return true
+	}
+	msg := err.Error()
+	return errdefs.IsForbidden(err) && (strings.Contains(msg, "active endpoints") || strings.Contains(msg, "in use"))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func firstName(names []string) string {

@@ -74,6 +74,10 @@ type options struct {
 	readyTimeout time.Duration
 	keep         bool
 	image        string
+	// beforeStart, when set, runs before each container is created; an
+	// error from it fails that container's start. Tests use it to fail Up
+	// part-way.
+	beforeStart func(ctx context.Context, labID, member string) error
 }
 
 // Option configures Up.
@@ -95,6 +99,11 @@ func WithKeep() Option { return func(o *options) { o.keep = true } }
 func WithImage(ref string) Option { return func(o *options) { o.image = ref } }
 
 const readyPoll = 50 * time.Millisecond
+
+// cleanupTimeout bounds removing a lab, in Down and after a failed Up. It
+// runs on a context detached from the caller's, so that Ctrl-C (which
+// cancels the caller's) still removes everything.
+const cleanupTimeout = 60 * time.Second
 
 // Up provisions the topology and returns when it is ready: one member holds
 // the leader lock, every replica streams from its upstream, the synchronous
@@ -127,8 +136,9 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 	l.timings.PollPeriod = readyPoll
 	defer func() {
 		if err != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 			defer cancel()
+			l.log.Info("removing what provisioning created", "error", err)
 			if rerr := removeLab(cctx, cli, l.id); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("clean up after failed provisioning: %w", rerr))
 			}
@@ -172,7 +182,7 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 	}
 
 	l.log.Info("starting containers", "etcd", len(l.plan.Etcd), "nodes", len(l.plan.Nodes), "image", l.image)
-	if err := l.startAll(ctx, netName, labels); err != nil {
+	if err := l.startAll(ctx, netName, labels, o.beforeStart); err != nil {
 		return nil, err
 	}
 	l.timings.Containers = time.Since(start)
@@ -338,7 +348,7 @@ func (l *Lab) specs() ([]containerSpec, error) {
 // startAll starts every container at once: etcd, Patroni and HAProxy all
 // retry until their peers answer, so there is nothing to gain from ordering
 // them and several seconds to lose.
-func (l *Lab) startAll(ctx context.Context, netName string, labels map[string]string) error {
+func (l *Lab) startAll(ctx context.Context, netName string, labels map[string]string, beforeStart func(context.Context, string, string) error) error {
 	specs, err := l.specs()
 	if err != nil {
 		return err
@@ -347,6 +357,11 @@ func (l *Lab) startAll(ctx context.Context, netName string, labels map[string]st
 	g, gctx := errgroup.WithContext(ctx)
 	for _, s := range specs {
 		g.Go(func() error {
+			if beforeStart != nil {
+				if err := beforeStart(gctx, l.id, s.m.Name); err != nil {
+					return fmt.Errorf("start %s %s: %w", s.role, s.m.Name, err)
+				}
+			}
 			id, ports, err := l.run(gctx, netName, labels, s)
 			if err != nil {
 				return err
@@ -457,12 +472,12 @@ func (l *Lab) Image() string { return l.image }
 // from Attach that only looked).
 func (l *Lab) Close() { _ = l.cli.Close() }
 
-// Down removes every container and network of the lab. It is idempotent and
+// Down removes every container, volume and network of the lab. It is idempotent and
 // treats not-found as success; it runs even when ctx is already cancelled
-// (bounded by 30s), so it can sit in a deferred cleanup.
+// (bounded by cleanupTimeout), so it can sit in a deferred cleanup.
 func (l *Lab) Down(ctx context.Context) error {
 	l.downOnce.Do(func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
 		start := time.Now()
 		l.downErr = removeLab(cctx, l.cli, l.id)
