@@ -30,16 +30,19 @@ const dpkgUnsafeIOFile = "etc/dpkg/dpkg.cfg.d/replab-build-unsafe-io"
 // up, stream it into Docker. The tree is removed on success and on failure.
 // The caller holds the build lock.
 func build(ctx context.Context, br buildRequest) (id string, err error) {
-	tools, err := checkBuildPrereqs(br.cacheDir)
-	if err != nil {
-		return "", err
-	}
 	mirror := br.mirror
 	if mirror == "" {
 		if mirror, err = Mirror(br.spec.Suite); err != nil {
 			return "", err
 		}
 	} else if err := checkMirrorURL(mirror); err != nil {
+		return "", err
+	}
+	if err := installPrereqs(ctx, mirror, os.Geteuid(), br.progress); err != nil {
+		return "", err
+	}
+	tools, err := checkBuildPrereqs(br.cacheDir)
+	if err != nil {
 		return "", err
 	}
 
@@ -96,11 +99,9 @@ type buildTools struct {
 }
 
 // checkBuildPrereqs fails early, with the fix, when this machine cannot
-// build: debootstrap needs root, debootstrap and chroot, and disk space.
+// build: it needs debootstrap, chroot and disk space (installPrereqs has
+// checked root and installed the packages).
 func checkBuildPrereqs(cacheDir string) (buildTools, error) {
-	if os.Geteuid() != 0 {
-		return buildTools{}, fmt.Errorf("%w: debootstrap needs root: run replab as root once to build the node image, or load an image that follows docs/image-contract.md and name it in the topology's engine.image", ErrCannotBuild)
-	}
 	var tools buildTools
 	var err error
 	if tools.debootstrap, err = lookSbin("debootstrap"); err != nil {
