@@ -2,9 +2,9 @@ package experiment
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/replab/replab/chaos"
@@ -78,103 +78,78 @@ func (r *LeaderKillRequest) defaults() {
 	}
 }
 
-// LeaderKill provisions the topology (unless req.Lab is set), runs a writer
-// through the read-write endpoint, SIGKILLs the leader's container, waits
-// for a new leader and for writes to resume, starts the old leader again and
-// waits for it to rejoin as a replica, reads every write back, and evaluates
-// the topology's SLA. The results directory is written even when a later
-// step fails, so a failure can be studied.
-func LeaderKill(ctx context.Context, req LeaderKillRequest) (res LeaderKillResult, err error) {
+// LeaderKill runs the leader-kill scenario (LeaderKillScenario) through
+// Execute, with the request's warm-up, settle time, timeout and writer
+// rate, and reports it in the terms `replab lab` prints: who died, who
+// took over, who could have, and when the old leader streamed again.
+func LeaderKill(ctx context.Context, req LeaderKillRequest) (LeaderKillResult, error) {
 	req.defaults()
-	log := req.Log
-	lab := req.Lab
-	if lab == nil {
-		lab, err = harness.Up(ctx, req.Topology, harness.WithLogger(log))
-		if err != nil {
-			return res, err
+	sc := LeaderKillScenario()
+	sc.Profile = workload.Steady
+	sc.Profile.WriteRate = req.Rate
+	sc.Steps = []Step{
+		Sleep("warm up", req.Warmup),
+		// The synchronous standbys before the kill, and the most advanced
+		// followers just after it (their received positions are final
+		// then): the followers Patroni may promote in (semi-)sync mode and
+		// in async mode.
+		Measure(MeasureSyncStandbys, func(ctx context.Context, r *Run) string { return membersFigure(ctx, r, harness.SyncStandbys) }),
+		Inject("kill", func(*Run) chaos.Fault { return chaos.Kill(chaos.Leader) }),
+		Measure(MeasureMostAdvanced, func(ctx context.Context, r *Run) string { return membersFigure(ctx, r, harness.MostAdvanced) }),
+		Await(NewLeaderAfter("kill"), req.Timeout, ""),
+		Await(WritesAfter("kill"), req.Timeout, ""),
+		Sleep("let writes run on the new leader", req.Settle),
+		Heal("kill"),
+		Await(Streams("kill"), req.Timeout, "the old leader did not stream again in time"),
+	}
+	res, err := Execute(ctx, Request{Scenario: sc, Topology: req.Topology, Lab: req.Lab, Keep: req.Keep, OutDir: req.OutDir, Log: req.Log})
+	out := LeaderKillResult{RunID: res.RunID, Dir: res.Dir, LabID: res.LabID, Timings: res.Timings, NewLeader: res.Leader,
+		History: res.History, Verdict: res.Verdict}
+	if a := res.Faults["kill"]; a != nil {
+		out.OldLeader = a.Target
+	}
+	out.MostAdvanced = splitFigure(res.Measured(MeasureMostAdvanced))
+	out.SyncStandbys = splitFigure(res.Measured(MeasureSyncStandbys))
+	out.RejoinTime, out.Rejoined = rejoinTime(res.History, out.OldLeader)
+	return out, err
+}
+
+// Figures the leader-kill run measures around the kill.
+const (
+	MeasureSyncStandbys = "synchronous standbys before the kill"
+	MeasureMostAdvanced = "most advanced followers after the kill"
+)
+
+// membersFigure lists, comma-separated, the members pick chooses now.
+func membersFigure(ctx context.Context, r *Run, pick func([]harness.Member) []string) string {
+	ms, err := r.Lab.Members(ctx)
+	if err != nil {
+		return ""
+	}
+	return strings.Join(pick(ms), ",")
+}
+
+func splitFigure(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
+}
+
+// rejoinTime is how long node took, after its fault's heal began, to be
+// seen streaming again (the member.streaming event), if it was.
+func rejoinTime(h results.History, node string) (time.Duration, bool) {
+	for _, f := range results.Faults(h) {
+		if f.Node != node || f.EndReason != results.EndHealed {
+			continue
 		}
-		if !req.Keep {
-			defer func() { err = errors.Join(err, lab.Down(ctx)) }()
+		for _, e := range h.Events {
+			if e.Kind == results.EventStreaming && e.Node == node && e.At >= f.End {
+				return e.At - f.End, true
+			}
 		}
 	}
-	res.LabID = lab.ID()
-	res.Timings = lab.Timings()
-
-	r, err := startRun(ctx, lab, "leader-kill", req.Rate)
-	if err != nil {
-		return res, err
-	}
-	defer r.stop()
-	defer func() { err = errors.Join(err, r.heal(ctx)) }()
-	res.RunID = r.id
-	writeAnyway := func(cause error) error {
-		res.History, res.Verdict, res.Dir, cause = r.write(req.OutDir, cause)
-		return cause
-	}
-
-	log.Info("writer running", "rate", req.Rate, "warmup", req.Warmup)
-	if err := sleep(ctx, req.Warmup); err != nil {
-		r.stop()
-		return res, err
-	}
-
-	before, err := lab.Members(ctx)
-	if err != nil {
-		r.stop()
-		return res, err
-	}
-	fault, err := r.inj.Inject(ctx, chaos.Kill(chaos.Leader))
-	if err != nil {
-		r.stop()
-		return res, err
-	}
-	res.OldLeader = fault.Target
-	// With the leader dead the followers' received positions are final:
-	// what Patroni compares. In (semi-)sync modes only a synchronous
-	// standby is eligible.
-	if after, err := lab.Members(ctx); err == nil {
-		res.MostAdvanced = harness.MostAdvanced(after)
-	}
-	res.SyncStandbys = harness.SyncStandbys(before)
-	log.Info("killed the leader with SIGKILL", "leader", res.OldLeader, "most_advanced_followers", res.MostAdvanced)
-
-	res.NewLeader, err = WaitNewLeader(ctx, lab, res.OldLeader, req.Timeout)
-	if err != nil {
-		r.stop()
-		return res, writeAnyway(err)
-	}
-	if err := WaitWriteAfter(ctx, r.rec, fault.Injected, req.Timeout); err != nil {
-		r.stop()
-		return res, writeAnyway(err)
-	}
-	log.Info("new leader accepts writes", "leader", res.NewLeader)
-	if err := sleep(ctx, req.Settle); err != nil {
-		r.stop()
-		return res, err
-	}
-
-	log.Info("starting the old leader again", "node", res.OldLeader)
-	healedAt := time.Now()
-	if err := fault.Heal(ctx); err != nil {
-		r.stop()
-		return res, writeAnyway(err)
-	}
-	if err := WaitStreaming(ctx, lab, res.OldLeader, req.Timeout); err != nil {
-		log.Warn("old leader did not rejoin", "node", res.OldLeader, "err", err)
-	} else {
-		res.Rejoined = true
-		res.RejoinTime = time.Since(healedAt)
-		r.rec.Event(results.Event{Kind: results.EventStreaming, Node: res.OldLeader, Resolution: PollPeriod})
-		log.Info("old leader rejoined as a replica", "node", res.OldLeader, "after", res.RejoinTime.Round(time.Millisecond))
-	}
-	r.stop()
-
-	rctx, cancel := context.WithTimeout(ctx, req.Timeout)
-	defer cancel()
-	if _, err := workload.ReadBack(rctx, lab, r.rec); err != nil {
-		return res, writeAnyway(err)
-	}
-	return res, writeAnyway(nil)
+	return 0, false
 }
 
 // Targets converts a topology's SLA into the checker's targets.

@@ -1,0 +1,169 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/netem"
+	"github.com/replab/replab/results"
+	"github.com/replab/replab/topologies"
+)
+
+// Timings of the catalog's plans.
+const (
+	// LeaderKillWarmup is how long the workload runs before the kill.
+	LeaderKillWarmup = 5 * time.Second
+	// LeaderKillSettle is how long writes run on the new leader before the
+	// old one is started again.
+	LeaderKillSettle = 3 * time.Second
+	// WaitTimeout bounds a wait for a new leader, for writes to resume
+	// and for a node to stream again.
+	WaitTimeout = 90 * time.Second
+	// RPOWarmup and RPOCut: the workload runs RPOWarmup, then the leader
+	// is separated from its followers for RPOCut before it dies.
+	RPOWarmup = 3 * time.Second
+	RPOCut    = 2 * time.Second
+	// RPOPromotionSlack is added to the TTL to bound the wait for a
+	// promotion in an RPO trial: in semi-sync and sync Patroni may promote
+	// nobody, which is a finding, not a failure.
+	RPOPromotionSlack = 25 * time.Second
+)
+
+// DefaultSlow is the slowdown rpo-slow puts on the leader's links: a delay
+// and a rate below the WAL rate of the steady workload (about 30 KB/s), so
+// that async has a backlog that never leaves the leader.
+var DefaultSlow = netem.Impairment{Delay: 100 * time.Millisecond, Rate: 64_000} // 64kbit
+
+// Catalog lists every scenario, by name.
+func Catalog() []Scenario {
+	return []Scenario{LeaderKillScenario(), RPOScenario(RPOSpec{}), RPOScenario(RPOSpec{Slow: DefaultSlow})}
+}
+
+// Lookup finds a scenario by name; an unknown name is an error listing the
+// catalog.
+func Lookup(name string) (Scenario, error) {
+	var names []string
+	for _, s := range Catalog() {
+		if s.Name == name {
+			return s, nil
+		}
+		names = append(names, s.Name)
+	}
+	return Scenario{}, fmt.Errorf("unknown scenario %q (scenarios: %s)", name, strings.Join(names, ", "))
+}
+
+// LeaderKillScenario is the main job: SIGKILL of the leader under the
+// steady workload; wait for a new leader and for writes to resume, let
+// them run, start the old leader again and wait for it to stream.
+func LeaderKillScenario() Scenario {
+	return Scenario{
+		Name:    "leader-kill",
+		Summary: "SIGKILL the leader under load: failover time and its phases, lost writes, the old leader's rejoin",
+		Needs:   Needs{Candidates: 2},
+		Steps: []Step{
+			Sleep("warm up", LeaderKillWarmup),
+			Inject("kill", func(*Run) chaos.Fault { return chaos.Kill(chaos.Leader) }),
+			Await(NewLeaderAfter("kill"), WaitTimeout, ""),
+			Await(WritesAfter("kill"), WaitTimeout, ""),
+			Sleep("let writes run on the new leader", LeaderKillSettle),
+			Heal("kill"),
+			Await(Streams("kill"), WaitTimeout, "the old leader did not stream again in time"),
+		},
+	}
+}
+
+// RPOSpec configures an RPO trial.
+type RPOSpec struct {
+	// Mode, when set, is the replication mode the topology is shaped to
+	// (one synchronous standby unless async).
+	Mode topologies.ReplicationMode
+	// Slow, when not zero, slows the leader's links to its followers
+	// (chaos.SlowLinks, each way) instead of cutting them. Delay alone
+	// loses nothing with the userspace backend (the WAL sent is held where
+	// it arrives and still reaches the followers); give it a Rate below
+	// the workload's WAL rate.
+	Slow netem.Impairment
+}
+
+// RPOScenario is one trial of what a leader crash loses when its WAL has
+// not reached the followers: the leader's traffic to and from every
+// follower is cut (or slowed) for RPOCut while it keeps its lock and its
+// clients, then it is SIGKILLed; the cut is healed, and whoever Patroni
+// promotes (or, if it promotes nobody, the old leader started again) is
+// read back. Async acknowledges what no follower has and loses it;
+// semi-sync and sync make the client wait instead.
+func RPOScenario(spec RPOSpec) Scenario {
+	name, fault := "rpo-cut", "cut"
+	mk := func(*Run) chaos.Fault { return chaos.Partition(chaos.Leader, chaos.Followers) }
+	summary := "cut the leader from its followers for 2s, then SIGKILL it: acknowledged writes lost, per mode"
+	if !spec.Slow.IsZero() {
+		name, fault = "rpo-slow", "slow"
+		mk = func(*Run) chaos.Fault { return chaos.SlowLinks(chaos.Leader, chaos.Followers, spec.Slow) }
+		summary = fmt.Sprintf("slow the leader's links (%s each way) for 2s, then SIGKILL it: acknowledged writes lost, per mode", spec.Slow)
+	}
+	sc := Scenario{
+		Name:    name,
+		Summary: summary,
+		Needs:   Needs{Candidates: 2},
+		Steps: []Step{
+			Sleep("warm up", RPOWarmup),
+			Inject(fault, mk),
+			Sleep("hold the leader apart", RPOCut),
+			Inject("kill", func(r *Run) chaos.Fault { return chaos.Kill(TargetOf(r, fault)) }),
+			Measure(MeasureAckedDuringFault, func(_ context.Context, r *Run) string {
+				cut, _ := r.Fault(fault)
+				kill, _ := r.Fault("kill")
+				// From when the cut was wholly in effect (its end stamp)
+				// to the kill's begin: writes no follower can have
+				// received. Writes acknowledged while it went in are not
+				// counted.
+				return strconv.Itoa(r.Rec.AckedWrites(cut.InjectEnd) - r.Rec.AckedWrites(kill.Injected))
+			}),
+			Heal(fault),
+			{Text: "await a promotion (none is a finding in semi-sync and sync)", do: awaitPromotion},
+			Heal("kill"),
+			Await(WritesAfter("kill"), WaitTimeout, ""),
+		},
+	}
+	if spec.Mode != "" {
+		sc.Name += "-" + string(spec.Mode)
+		sc.Shape = func(t *topologies.Topology) {
+			t.Replication.Mode = spec.Mode
+			t.Replication.SyncStandbys = 1
+			if spec.Mode == topologies.Async {
+				t.Replication.SyncStandbys = 0
+			}
+		}
+	}
+	return sc
+}
+
+// MeasureAckedDuringFault names the RPO trials' count of writes
+// acknowledged while the followers could not have them.
+const MeasureAckedDuringFault = "acknowledged during the fault"
+
+// awaitPromotion waits up to ttl + RPOPromotionSlack for a new leader;
+// none is a finding (Patroni found no eligible synchronous standby),
+// recorded as a note.
+func awaitPromotion(ctx context.Context, r *Run) error {
+	promotion := r.Topology.Patroni.TTL + RPOPromotionSlack
+	return Await(NewLeaderAfter("kill"), promotion,
+		fmt.Sprintf("no promotion within %s: Patroni found no eligible synchronous standby", promotion)).do(ctx, r)
+}
+
+// Measured returns a figure a Measure step took, "" when absent.
+func (res Result) Measured(name string) string {
+	i := slices.IndexFunc(res.Measures, func(f Figure) bool { return f.Name == name })
+	if i < 0 {
+		return ""
+	}
+	return res.Measures[i].Value
+}
+
+// Lost is the number of acknowledged writes missing after the run.
+func (res Result) Lost() int { return len(results.LostWrites(res.History).Lost) }

@@ -1,0 +1,60 @@
+package experiment
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/replab/replab/topologies"
+)
+
+func TestCatalogNamesAreUniqueAndFound(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Catalog() {
+		if s.Name == "" || s.Summary == "" || len(s.Steps) == 0 {
+			t.Errorf("scenario %+v lacks a name, a summary or a plan", s.Name)
+		}
+		if seen[s.Name] {
+			t.Errorf("scenario %s listed twice", s.Name)
+		}
+		seen[s.Name] = true
+		if got, err := Lookup(s.Name); err != nil || got.Name != s.Name {
+			t.Errorf("Lookup(%s) = %v, %v", s.Name, got.Name, err)
+		}
+	}
+	if _, err := Lookup("nosuch"); err == nil || !strings.Contains(err.Error(), "leader-kill") {
+		t.Errorf("Lookup of an unknown name: %v, want an error listing the catalog", err)
+	}
+}
+
+func TestNeedsCheck(t *testing.T) {
+	topo := topologies.Default()
+	if err := (Needs{Candidates: 2}).Check(topo); err != nil {
+		t.Errorf("the default topology cannot run a 2-candidate scenario: %v", err)
+	}
+	err := (Needs{Regions: 3, Modes: []topologies.ReplicationMode{topologies.Async}, Candidates: 9}).Check(topo)
+	if err == nil {
+		t.Fatal("the default topology fits 3 regions, async and 9 candidates?")
+	}
+	for _, want := range []string{"3 regions", "mode", "9 failover candidates"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// TestRPOScenarioShapesTheMode: the per-mode trial shapes a copy of the
+// topology, one synchronous standby unless async.
+func TestRPOScenarioShapesTheMode(t *testing.T) {
+	for _, m := range topologies.ReplicationModes() {
+		sc := RPOScenario(RPOSpec{Mode: m})
+		topo := *topologies.Default()
+		sc.Shape(&topo)
+		want := 1
+		if m == topologies.Async {
+			want = 0
+		}
+		if topo.Replication.Mode != m || topo.Replication.SyncStandbys != want {
+			t.Errorf("%s: shaped to %s with %d sync standbys", sc.Name, topo.Replication.Mode, topo.Replication.SyncStandbys)
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package experiment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/harness"
+	"github.com/replab/replab/results"
+	"github.com/replab/replab/topologies"
+	"github.com/replab/replab/workload"
+)
+
+// Request is one run of a scenario.
+type Request struct {
+	Scenario Scenario
+	// Topology is provisioned (after Scenario.Shape) unless Lab is set.
+	Topology *topologies.Topology
+	// Lab runs the scenario on a lab already up; it is not removed.
+	Lab *harness.Lab
+	// Keep leaves a lab Run provisioned running at the end.
+	Keep bool
+	// OutDir receives <run-id>/ (default "results").
+	OutDir string
+	Seed   int64
+	Log    *slog.Logger
+	// Labels are copied into the run's metadata.
+	Labels map[string]string
+}
+
+// Figure is a named measurement a scenario's Measure step took.
+type Figure struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Result is what a run measured. History and Verdict are set whenever the
+// run got as far as starting its workload, failed or not.
+type Result struct {
+	Scenario string
+	RunID    string
+	Dir      string
+	LabID    string
+	Timings  harness.Timings
+	// Faults are the plan's faults by name: targets and stamps.
+	Faults map[string]*chaos.Active
+	// Leader is the leader the last NewLeaderAfter condition saw.
+	Leader   string
+	Measures []Figure
+	History  results.History
+	Verdict  results.Verdict
+}
+
+// Run is a scenario's state while it runs: what steps read and write.
+type Run struct {
+	Lab      *harness.Lab
+	Rec      *results.Recorder
+	Inj      *chaos.Injector
+	Topology *topologies.Topology
+	Log      *slog.Logger
+	// Leader is set by NewLeaderAfter.
+	Leader   string
+	faults   map[string]*chaos.Active
+	measures []Figure
+}
+
+// Execute runs a scenario from start to end: it checks the topology's fit,
+// provisions (or uses req.Lab), starts the recorder and the workload,
+// runs the plan, heals every fault still active and reads every host back
+// to baseline, reads the run's writes back, evaluates the SLA and writes
+// OUTDIR/<run-id>/. On an error or a cancellation at any point it still
+// heals, verifies, writes what it has and tears down; the error says
+// which step failed.
+func Execute(ctx context.Context, req Request) (res Result, err error) {
+	sc := req.Scenario
+	res.Scenario = sc.Name
+	log := req.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("scenario", sc.Name)
+	if req.OutDir == "" {
+		req.OutDir = "results"
+	}
+	profile := sc.Profile
+	if profile.Name == "" {
+		profile = workload.Steady
+	}
+	lab := req.Lab
+	if lab == nil {
+		if req.Topology == nil {
+			return res, errors.New("run scenario: no topology and no lab")
+		}
+		t := *req.Topology // Shape changes scalar settings only
+		if sc.Shape != nil {
+			sc.Shape(&t)
+		}
+		if err := sc.Needs.Check(&t); err != nil {
+			return res, fmt.Errorf("run scenario %s: %w", sc.Name, err)
+		}
+		lab, err = harness.Up(ctx, &t, harness.WithLogger(log))
+		if err != nil {
+			return res, err
+		}
+		if !req.Keep {
+			defer func() { err = errors.Join(err, lab.Down(context.WithoutCancel(ctx))) }()
+		}
+	} else if err := sc.Needs.Check(lab.Topology()); err != nil {
+		return res, fmt.Errorf("run scenario %s: %w", sc.Name, err)
+	}
+	res.LabID, res.Timings = lab.ID(), lab.Timings()
+
+	if err := workload.Prepare(ctx, lab); err != nil {
+		return res, err
+	}
+	topo := lab.Topology()
+	backend, _ := lab.NetemBackend()
+	res.RunID = NewRunID()
+	labels := map[string]string{"scenario": sc.Name, "experiment": sc.Name, "lab": lab.ID(), "profile": profile.Name}
+	for k, v := range req.Labels {
+		labels[k] = v
+	}
+	rec := results.NewRecorder(results.RunMeta{
+		ID: res.RunID, Topology: topo.Name, Backend: backend, Started: time.Now(), Seed: req.Seed,
+		Mode: string(topo.Replication.Mode), Labels: labels,
+	})
+	cluster := ClusterOf(lab)
+	r := &Run{Lab: lab, Rec: rec, Inj: chaos.NewInjector(cluster, rec), Topology: topo, Log: log, faults: map[string]*chaos.Active{}}
+	stop := workload.Start(ctx, lab, rec, profile)
+	log.Info("workload running", "profile", profile.Name, "rate", profile.WriteRate)
+
+	var planErr error
+	for i, st := range sc.Steps {
+		log.Info(st.Text, "step", fmt.Sprintf("%d/%d", i+1, len(sc.Steps)))
+		if err := st.do(ctx, r); err != nil {
+			planErr = fmt.Errorf("run scenario %s: step %d (%s): %w", sc.Name, i+1, st.Text, err)
+			break
+		}
+	}
+	stop()
+	// No fault outlives its run: heal what is left, then read every host
+	// back (running, thawed, no quota, no chaos rules, the baseline WAN).
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	healErr := r.Inj.HealAll(hctx)
+	if healErr == nil {
+		if verr := chaos.VerifyBaseline(hctx, cluster); verr != nil {
+			healErr = fmt.Errorf("after the run: %w", verr)
+		}
+	}
+	var readErr error
+	if planErr == nil && healErr == nil {
+		rctx, rcancel := context.WithTimeout(ctx, 90*time.Second)
+		_, readErr = workload.ReadBack(rctx, lab, rec)
+		rcancel()
+	}
+	res.Faults, res.Leader, res.Measures = r.faults, r.Leader, r.measures
+	res.History = rec.History()
+	res.Verdict = results.Evaluate(res.History, Targets(topo))
+	res.Dir = filepath.Join(req.OutDir, res.RunID)
+	werr := results.WriteRun(res.Dir, res.History, res.Verdict)
+	return res, errors.Join(planErr, healErr, readErr, werr)
+}

@@ -1,0 +1,88 @@
+package experiment
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/replab/replab/topologies"
+	"github.com/replab/replab/workload"
+)
+
+// Scenario is one entry of the catalog: what it needs of a topology, how
+// it shapes the topology it is given, the workload it runs and its plan.
+// It is a value, not a function with a lifecycle of its own: Run owns the
+// lifecycle (provision, workload, plan, heal, verify, read back, evaluate,
+// write) for every scenario alike.
+type Scenario struct {
+	Name string
+	// Summary is one line for `replab scenarios`.
+	Summary string
+	Needs   Needs
+	// Shape adjusts a copy of the topology before provisioning (the RPO
+	// trials set the replication mode); nil leaves it as given.
+	Shape func(t *topologies.Topology)
+	// Profile is the workload (zero: workload.Steady).
+	Profile workload.Profile
+	// Steps is the plan, run in order. Every fault still active when it
+	// ends (or fails, or is cancelled) is healed by Run.
+	Steps []Step
+}
+
+// Needs is what a scenario asks of a topology. Zero fields ask nothing.
+type Needs struct {
+	// Regions is the fewest regions with database nodes.
+	Regions int
+	// Modes lists the replication modes it can run in (empty: any).
+	Modes []topologies.ReplicationMode
+	// Candidates is the fewest failover candidates.
+	Candidates int
+}
+
+// String says what the scenario needs, for `replab scenarios`.
+func (n Needs) String() string {
+	var parts []string
+	if n.Regions > 1 {
+		parts = append(parts, fmt.Sprintf("%d+ regions", n.Regions))
+	}
+	if len(n.Modes) > 0 {
+		var ms []string
+		for _, m := range n.Modes {
+			ms = append(ms, string(m))
+		}
+		parts = append(parts, "mode "+strings.Join(ms, "|"))
+	}
+	if n.Candidates > 0 {
+		parts = append(parts, fmt.Sprintf("%d+ failover candidates", n.Candidates))
+	}
+	if len(parts) == 0 {
+		return "any topology"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Check says why t cannot run a scenario with these needs, or nil.
+func (n Needs) Check(t *topologies.Topology) error {
+	regions := map[string]bool{}
+	candidates := 0
+	for _, node := range t.Nodes() {
+		regions[node.Region] = true
+		if node.Failover {
+			candidates++
+		}
+	}
+	var why []string
+	if len(regions) < n.Regions {
+		why = append(why, fmt.Sprintf("it needs %d regions with database nodes, the topology has %d", n.Regions, len(regions)))
+	}
+	if len(n.Modes) > 0 && !slices.Contains(n.Modes, t.Replication.Mode) {
+		why = append(why, fmt.Sprintf("it runs in mode %v, the topology's is %s", n.Modes, t.Replication.Mode))
+	}
+	if candidates < n.Candidates {
+		why = append(why, fmt.Sprintf("it needs %d failover candidates, the topology has %d", n.Candidates, candidates))
+	}
+	if len(why) > 0 {
+		return fmt.Errorf("topology %s cannot run it: %s", t.Name, strings.Join(why, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/results"
+)
+
+// Step is one step of a scenario's plan, built by the constructors below
+// (Sleep, Inject, Heal, Await, Measure). Text is its prose: the progress
+// line and the run's timeline say it.
+type Step struct {
+	Text string
+	do   func(ctx context.Context, r *Run) error
+}
+
+// Sleep lets the workload run for d.
+func Sleep(text string, d time.Duration) Step {
+	return Step{Text: text, do: func(ctx context.Context, _ *Run) error { return sleep(ctx, d) }}
+}
+
+// Inject applies the fault that mk builds (at the step's time, so that its
+// selectors resolve against the lab as it is then) and remembers it as
+// name for later steps.
+func Inject(name string, mk func(r *Run) chaos.Fault) Step {
+	return Step{Text: "inject " + name, do: func(ctx context.Context, r *Run) error {
+		f := mk(r)
+		a, err := r.Inj.Inject(ctx, f)
+		if err != nil {
+			return err
+		}
+		r.faults[name] = a
+		r.Log.Info("fault in effect", "fault", name, "target", a.Target, "uncertainty", (a.InjectEnd - a.Injected).Round(time.Microsecond), "how", a.How)
+		return nil
+	}}
+}
+
+// Heal undoes the fault remembered as name.
+func Heal(name string) Step {
+	return Step{Text: "heal " + name, do: func(ctx context.Context, r *Run) error {
+		a, err := r.Fault(name)
+		if err != nil {
+			return err
+		}
+		return a.Heal(ctx)
+	}}
+}
+
+// Condition is what Await waits for; Until polls it. Detail names what
+// was waited for in errors.
+type Condition struct {
+	Detail string
+	Until  func(ctx context.Context, r *Run) (bool, error)
+}
+
+// Await waits up to timeout for c. Optional says what its timing out
+// means when that is a finding rather than a failure (recorded as a note;
+// the plan goes on); without it a timeout fails the run.
+func Await(c Condition, timeout time.Duration, optional string) Step {
+	return Step{Text: "await " + c.Detail, do: func(ctx context.Context, r *Run) error {
+		err := poll(ctx, timeout, c.Detail, func() (bool, error) { return c.Until(ctx, r) })
+		if err != nil && optional != "" && ctx.Err() == nil {
+			r.Rec.Event(results.Event{Kind: results.EventNote, Detail: optional})
+			r.Log.Info(optional, "waited", timeout)
+			return nil
+		}
+		return err
+	}}
+}
+
+// Measure records a named figure computed from the run so far (shown by
+// the CLI and kept in the result).
+func Measure(name string, f func(ctx context.Context, r *Run) string) Step {
+	return Step{Text: "measure " + name, do: func(ctx context.Context, r *Run) error {
+		r.measures = append(r.measures, Figure{Name: name, Value: f(ctx, r)})
+		return nil
+	}}
+}
+
+// NewLeaderAfter is a leader, running, other than the target of fault.
+func NewLeaderAfter(fault string) Condition {
+	return Condition{Detail: "a new leader after " + fault, Until: func(ctx context.Context, r *Run) (bool, error) {
+		a, err := r.Fault(fault)
+		if err != nil {
+			return false, err
+		}
+		m, err := r.Lab.Leader(ctx)
+		if err != nil || m.Name == a.Target || m.State != "running" {
+			return false, nil
+		}
+		r.Leader = m.Name
+		return true, nil
+	}}
+}
+
+// WritesAfter is an acknowledged write invoked after fault began.
+func WritesAfter(fault string) Condition {
+	return Condition{Detail: "an acknowledged write after " + fault, Until: func(_ context.Context, r *Run) (bool, error) {
+		a, err := r.Fault(fault)
+		if err != nil {
+			return false, err
+		}
+		return r.Rec.AckedWrites(a.Injected) > 0, nil
+	}}
+}
+
+// Streams is the target of fault streaming from its upstream again; it
+// records a member.streaming event, which ends the node's rejoin.
+func Streams(fault string) Condition {
+	return Condition{Detail: "the target of " + fault + " streaming again", Until: func(ctx context.Context, r *Run) (bool, error) {
+		a, err := r.Fault(fault)
+		if err != nil {
+			return false, err
+		}
+		ms, err := r.Lab.Members(ctx)
+		if err != nil {
+			return false, nil
+		}
+		for _, m := range ms {
+			if m.Name == a.Target && m.Role == "replica" && m.State == "streaming" {
+				r.Rec.Event(results.Event{Kind: results.EventStreaming, Node: m.Name, Resolution: PollPeriod})
+				return true, nil
+			}
+		}
+		return false, nil
+	}}
+}
+
+// TargetOf selects the host that fault resolved to, for a later fault on
+// the same node ("kill the leader we cut off").
+func TargetOf(r *Run, fault string) chaos.Selector {
+	a, err := r.Fault(fault)
+	if err != nil {
+		return chaos.Node("")
+	}
+	return chaos.Node(a.Target)
+}
+
+// Fault returns the fault remembered as name.
+func (r *Run) Fault(name string) (*chaos.Active, error) {
+	a, ok := r.faults[name]
+	if !ok {
+		return nil, fmt.Errorf("scenario step refers to fault %q, which was not injected", name)
+	}
+	return a, nil
+}
