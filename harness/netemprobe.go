@@ -6,11 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/client"
 
 	"github.com/replab/replab/netem"
 )
@@ -69,22 +67,4 @@ func ProbeNetemBackend(ctx context.Context, req ProbeRequest) (netem.Choice, err
 		return netem.Choice{}, fmt.Errorf("probe netem backend: %w", err)
 	}
 	return c, nil
-}
-
-// execRunner runs netem's commands in a container as root; a non-zero
-// exit is an error carrying stderr, which netem reads to classify it.
-type execRunner struct {
-	cli      *client.Client
-	id, name string
-}
-
-func (r execRunner) Run(ctx context.Context, argv []string) ([]byte, error) {
-	res, err := execIn(ctx, r.cli, r.id, r.name, ExecRequest{Cmd: argv, User: "root"})
-	if err != nil {
-		return nil, err
-	}
-	if res.ExitCode != 0 {
-		return res.Stdout, fmt.Errorf("%s in %s: exit %d: %s", strings.Join(argv, " "), r.name, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
-	}
-	return res.Stdout, nil
 }

@@ -1,0 +1,106 @@
+package harness
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/replab/replab/netem"
+	"github.com/replab/replab/results"
+)
+
+// logFidelity logs, per host and queue, how faithfully each userspace
+// agent has held its link since it started: over provisioning that is
+// the bootstrap of every node, the busiest minute of a lab. Idle queues
+// and the kernel backend (no agent) log nothing.
+func (l *Lab) logFidelity(ctx context.Context) {
+	fs := l.NetemFidelity(nil, l.NetemCounters(ctx))
+	for _, f := range fs {
+		if f.Idle() {
+			continue
+		}
+		lvl := slog.LevelInfo
+		if f.Breaks() {
+			lvl = slog.LevelWarn
+		}
+		l.log.Log(ctx, lvl, "netem fidelity", "host", f.Host, "link", f.Link, "delay", f.Delay, "packets", f.Packets, "dropped", f.Dropped,
+			"release_error", f.ReleaseError.Round(time.Microsecond), "arrival_lag", f.ArrivalLag.Round(time.Microsecond), "budget", f.Budget, "ok", f.OK())
+	}
+}
+
+// NetemCounters reads every userspace agent's counters, by host; hosts
+// without an agent (the kernel backend, no link) are absent. Two readings
+// make NetemFidelity's window.
+func (l *Lab) NetemCounters(ctx context.Context) map[string]netem.AgentStatus {
+	l.wan.mu.Lock()
+	shapers := maps.Clone(l.wan.shapers)
+	l.wan.mu.Unlock()
+	var mu sync.Mutex
+	out := map[string]netem.AgentStatus{}
+	_ = eachShaper(shapers, func(name string, sh *netem.Shaper) error {
+		if st, ok, err := sh.AgentStatus(ctx); err == nil && ok {
+			mu.Lock()
+			out[name] = st
+			mu.Unlock()
+		}
+		return nil
+	})
+	return out
+}
+
+// NetemFidelity turns two readings of the agents' counters into how
+// faithfully each queue held its link between them: packets, drops, mean
+// release error and arrival lag over the window (the whole life of an
+// agent that restarted in between), and the budget: half the topology's
+// RTT tolerance for the link (for a link between two nodes, the same rule
+// applied to twice its delay). Pure apart from reading the topology.
+func (l *Lab) NetemFidelity(before, after map[string]netem.AgentStatus) []results.LinkFidelity {
+	var out []results.LinkFidelity
+	for _, host := range slices.Sorted(maps.Keys(after)) {
+		st := after[host]
+		for _, q := range st.Queues {
+			var q0 netem.AgentQueueStatus
+			if b, ok := before[host]; ok && b.PID == st.PID {
+				for _, bq := range b.Queues {
+					if bq.Num == q.Num && bq.Released <= q.Released && bq.Stamped <= q.Stamped {
+						q0 = bq
+					}
+				}
+			}
+			f := results.LinkFidelity{
+				Host: host, Link: strings.Join(q.Links, ","), Delay: q.Impairment.Delay,
+				Packets: q.Released - q0.Released,
+				Dropped: (q.Lost + q.Overflow) - min(q0.Lost+q0.Overflow, q.Lost+q.Overflow),
+				Budget:  l.fidelityBudget(q),
+			}
+			if f.Packets > 0 {
+				f.ReleaseError = time.Duration((q.ReleaseErrorSumUS - q0.ReleaseErrorSumUS) / float64(f.Packets) * float64(time.Microsecond))
+			}
+			if n := q.Stamped - q0.Stamped; n > 0 {
+				f.ArrivalLag = time.Duration((q.ArrivalLagSumUS - q0.ArrivalLagSumUS) / float64(n) * float64(time.Microsecond))
+			}
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// fidelityBudget is half the RTT tolerance of the queue's link: the
+// larger of the topology's percentage of the round trip and its absolute
+// slack, split between the two directions.
+func (l *Lab) fidelityBudget(q netem.AgentQueueStatus) time.Duration {
+	rtt := 2 * q.Impairment.Delay
+	for _, name := range q.Links {
+		if a, b, ok := strings.Cut(name, "->"); ok {
+			if lk, ok := l.topo.Link(a, b); ok {
+				rtt = lk.RTT
+				break
+			}
+		}
+	}
+	return l.rttTolerance(rtt) / 2
+}
