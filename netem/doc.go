@@ -4,10 +4,11 @@
 // Probe, and the userspace agent (package netem/agent, cmd/replab-agent).
 //
 // It knows nothing about topologies, labs or Docker: it must not import
-// topologies, harness, chaos, suites, results or any Docker package. The
-// harness turns a topology's RTT matrix into one Plan per node (each node
-// holds RTT/2 for the peers of every other region) and satisfies Host with
-// docker exec and docker cp.
+// topologies, harness, chaos, suites, results or any Docker package. Its
+// unit types (Percent, BitRate) come from package units, which topologies
+// shares. The harness turns a topology's RTT matrix into one Plan per node
+// (each node holds RTT/2 for the peers of every other region) and
+// satisfies Host with docker exec and docker cp.
 //
 // # Lifecycle
 //

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/replab/replab/units"
 )
 
 // Impairment is what happens to packets on one direction of a link: a
@@ -23,10 +25,10 @@ type Impairment struct {
 	// unless told to reorder; kernel netem reorders under jitter.
 	Jitter time.Duration
 	// Loss drops this share of packets at random, independently.
-	Loss Percent
+	Loss units.Percent
 	// Rate caps the link's throughput; 0 means unlimited. A rate is a
 	// capacity shared by every peer of the Rule that declares it.
-	Rate BitRate
+	Rate units.BitRate
 	// Blackhole drops every packet: a network cut. The other fields are
 	// then ignored.
 	Blackhole bool
@@ -84,11 +86,11 @@ func (im Impairment) String() string {
 }
 
 type impairmentJSON struct {
-	Delay     string  `json:"delay,omitempty"`
-	Jitter    string  `json:"jitter,omitempty"`
-	Loss      Percent `json:"loss,omitempty"`
-	Rate      string  `json:"rate,omitempty"`
-	Blackhole bool    `json:"blackhole,omitempty"`
+	Delay     string        `json:"delay,omitempty"`
+	Jitter    string        `json:"jitter,omitempty"`
+	Loss      units.Percent `json:"loss,omitempty"`
+	Rate      string        `json:"rate,omitempty"`
+	Blackhole bool          `json:"blackhole,omitempty"`
 }
 
 // MarshalJSON writes durations and rates as strings a person can read:
@@ -126,7 +128,7 @@ func (im *Impairment) UnmarshalJSON(b []byte) error {
 		}
 	}
 	if j.Rate != "" {
-		if out.Rate, err = ParseBitRate(j.Rate); err != nil {
+		if out.Rate, err = units.ParseBitRate(j.Rate); err != nil {
 			return fmt.Errorf("decode impairment: %w", err)
 		}
 	}

@@ -3,8 +3,9 @@
 // model (Topology) with every default applied once, the built-in topologies
 // (embedded with go:embed) and schema.json for editors.
 //
-// It must not import Docker, Ginkgo, harness, chaos or suites. It may import
-// netem for the unit types (Percent, BitRate) that links carry.
+// It must not import Docker, Ginkgo, harness, chaos, netem or suites. The
+// unit types that links and SLAs carry (Percent, BitRate) come from package
+// units, which netem shares; the harness turns links into netem plans.
 //
 // # Loading
 //

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/replab/replab/netem"
 	"github.com/replab/replab/topologies/internal/format"
+	"github.com/replab/replab/units"
 )
 
 // Defaults, applied once by resolve. They are documented on the model's
@@ -24,7 +24,7 @@ const (
 	defaultRetryTimeout  = 3 * time.Second
 	defaultMode          = SemiSync
 	defaultBackend       = BackendAuto
-	defaultTolerancePct  = netem.Percent(5)
+	defaultTolerancePct  = units.Percent(5)
 	defaultToleranceAbs  = 1 * time.Millisecond
 )
 
@@ -505,11 +505,11 @@ func (r *resolver) duration(path string, text format.Duration, def time.Duration
 
 // percent parses a percentage at path, or returns def when path is absent,
 // and checks it is within 0% to 100%.
-func (r *resolver) percent(path, what string, text format.Percent, def netem.Percent) (netem.Percent, bool) {
+func (r *resolver) percent(path, what string, text format.Percent, def units.Percent) (units.Percent, bool) {
 	if !r.doc.has(path) {
 		return def, !r.doc.broken(path)
 	}
-	p, err := netem.ParsePercent(string(text))
+	p, err := units.ParsePercent(string(text))
 	if err != nil || math.IsNaN(float64(p)) || math.IsInf(float64(p), 0) {
 		r.errorf(path, "invalid %s %q: want a percentage from 0%% to 100%%, like 0.1%%", what, text)
 		return def, false
@@ -783,7 +783,7 @@ func (r *resolver) linkChecks(checks []linkCheck, tolOK bool) {
 			bits := float64(2 * size * 8)
 			extra := time.Duration(bits / float64(l.Rate) * float64(time.Second))
 			if extra > tol {
-				least := netem.BitRate(math.Ceil(bits/tol.Seconds()/1000) * 1000)
+				least := units.BitRate(math.Ceil(bits/tol.Seconds()/1000) * 1000)
 				r.errorf(c.path+".rate", "rate %s adds %s to every round trip of up's RTT check (one %d-byte ping each way), more than its tolerance of %s around rtt %s: up would refuse the lab; raise rate to at least %s, or widen network.tolerance",
 					l.Rate, extra.Round(time.Microsecond), size, tol, l.RTT, least)
 			}
@@ -844,20 +844,19 @@ var rateRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$`)
 // maxRate is the fastest rate a link may declare: the kernel backend's HTB
 // classes run at 100gbit (netem.kernelClassRate), so a faster netem rate
 // would never shape, and the bps units would overflow BitRate long before.
-const maxRate = netem.BitRate(100e9)
+const maxRate = units.BitRate(100e9)
 
-// rate parses a tc-style rate with netem.ParseBitRate; an absent rate is 0
+// rate parses a tc-style rate with units.ParseBitRate; an absent rate is 0
 // (unlimited). ok is false when the rate was reported. A zero rate is
 // refused: netem reads 0 as "no limit", so rate: 0mbit would silently give
 // the opposite of what it says; so is a negative one.
-func (r *resolver) rate(path string, text format.Rate) (br netem.BitRate, ok bool) {
+func (r *resolver) rate(path string, text format.Rate) (br units.BitRate, ok bool) {
 	if !r.doc.has(path) {
 		return 0, !r.doc.broken(path)
 	}
-	units := []string{"bit", "kbit", "mbit", "gbit", "bps", "kbps", "mbps", "gbps"}
-	bits := map[string]float64{"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "bps": 8, "kbps": 8e3, "mbps": 8e6, "gbps": 8e9}
+	known := units.RateUnits()
 	if t := strings.TrimSpace(string(text)); strings.HasPrefix(t, "-") {
-		if m := rateRE.FindStringSubmatch(t[1:]); m != nil && slices.Contains(units, strings.ToLower(m[2])) {
+		if m := rateRE.FindStringSubmatch(t[1:]); m != nil && slices.Contains(known, strings.ToLower(m[2])) {
 			r.errorf(path, "rate %s is negative: want a positive rate, like 100mbit, or remove rate for an unlimited link", text)
 			return 0, false
 		}
@@ -865,12 +864,13 @@ func (r *resolver) rate(path string, text format.Rate) (br netem.BitRate, ok boo
 	m := rateRE.FindStringSubmatch(string(text))
 	if m != nil {
 		unit := strings.ToLower(m[2])
-		if !slices.Contains(units, unit) {
-			r.errorf(path, "invalid rate %q: unknown unit %q%s", text, m[2], suggest(m[2], units, "units"))
+		perUnit, ok := units.RateUnitBits(unit)
+		if !ok {
+			r.errorf(path, "invalid rate %q: unknown unit %q%s", text, m[2], suggest(m[2], known, "units"))
 			return 0, false
 		}
 		if v, err := strconv.ParseFloat(m[1], 64); err == nil {
-			switch bps := v * bits[unit]; {
+			switch bps := v * perUnit; {
 			case bps < 1:
 				// BitRate counts whole bits per second: below 1bit it is 0.
 				what := "is zero"
@@ -883,7 +883,7 @@ func (r *resolver) rate(path string, text format.Rate) (br netem.BitRate, ok boo
 				r.errorf(path, "rate %s is above %s, the fastest rate replab shapes: lower it, or remove rate for an unlimited link", text, maxRate)
 				return 0, false
 			}
-			if br, err := netem.ParseBitRate(string(text)); err == nil {
+			if br, err := units.ParseBitRate(string(text)); err == nil {
 				return br, true
 			}
 		}
@@ -928,7 +928,7 @@ func (r *resolver) sla() {
 	out.AllowInconclusive = s.AllowInconclusive
 	if r.target("sla.availability", "min", "availability: {min: 99.9%}") {
 		p := "sla.availability.min"
-		v, err := netem.ParsePercent(string(s.Availability.Min))
+		v, err := units.ParsePercent(string(s.Availability.Min))
 		switch {
 		case err != nil || math.IsNaN(float64(v)):
 			r.errorf(p, "invalid availability %q: want a percentage, like 99.9%%", s.Availability.Min)

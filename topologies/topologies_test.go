@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/replab/replab/netem"
+	"github.com/replab/replab/units"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -80,7 +80,7 @@ func TestValidFiles(t *testing.T) {
 				FailoverTimeMax:   ptr(45 * time.Second),
 				LostWritesMax:     ptr(10),
 				ReplicationLagP99: ptr(500 * time.Millisecond),
-				AvailabilityMin:   ptr(netem.Percent(99.5)),
+				AvailabilityMin:   ptr(units.Percent(99.5)),
 				AllowInconclusive: true,
 			},
 		},

@@ -3,7 +3,7 @@ package topologies
 import (
 	"time"
 
-	"github.com/replab/replab/netem"
+	"github.com/replab/replab/units"
 )
 
 // Topology is a validated lab description with every default applied. It is
@@ -125,7 +125,7 @@ type Network struct {
 	Links []Link
 	// Tolerance is how far a measured RTT may stray from the declared one:
 	// the larger of TolerancePct of the RTT and ToleranceAbs. Defaults 5% and 1ms.
-	TolerancePct netem.Percent
+	TolerancePct units.Percent
 	ToleranceAbs time.Duration
 }
 
@@ -134,8 +134,8 @@ type Link struct {
 	Between [2]string // region names, as written
 	RTT     time.Duration
 	Jitter  time.Duration // per direction, added to RTT/2
-	Loss    netem.Percent // per direction
-	Rate    netem.BitRate // per direction; 0 means unlimited
+	Loss    units.Percent // per direction
+	Rate    units.BitRate // per direction; 0 means unlimited
 }
 
 // SLA holds the declared targets. A nil field was not declared and is not
@@ -144,7 +144,7 @@ type SLA struct {
 	FailoverTimeMax   *time.Duration
 	LostWritesMax     *int
 	ReplicationLagP99 *time.Duration
-	AvailabilityMin   *netem.Percent
+	AvailabilityMin   *units.Percent
 	// AllowInconclusive (sla.allow_inconclusive, default false) makes a
 	// check without enough evidence pass instead of failing the run (no
 	// write acknowledged before a fault, no read-back). The harness maps it

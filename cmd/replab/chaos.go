@@ -14,6 +14,7 @@ import (
 	"github.com/replab/replab/experiment"
 	"github.com/replab/replab/harness"
 	"github.com/replab/replab/netem"
+	"github.com/replab/replab/units"
 )
 
 // chaosFlags are shared by the fault subcommands.
@@ -84,7 +85,7 @@ removes CPU quotas and iptables chains) whatever was injected.
 				if strings.HasPrefix(fc.use, "slow") {
 					f.slow = netem.Impairment{Delay: f.delay}
 					if f.rate != "" {
-						r, err := netem.ParseBitRate(f.rate)
+						r, err := units.ParseBitRate(f.rate)
 						if err != nil {
 							return badInput{fmt.Errorf("slow: --rate: %w", err)}
 						}
@@ -361,12 +362,12 @@ func newChaosDegradeCmd(f *chaosFlags) *cobra.Command {
 				imp.Jitter = jitter
 			}
 			if loss != "" {
-				if imp.Loss, err = netem.ParsePercent(loss); err != nil || imp.Loss < 0 || imp.Loss > 100 {
+				if imp.Loss, err = units.ParsePercent(loss); err != nil || imp.Loss < 0 || imp.Loss > 100 {
 					return badInput{fmt.Errorf("degrade: --loss %q: want a percentage from 0 to 100, like 1%%", loss)}
 				}
 			}
 			if rate != "" {
-				if imp.Rate, err = netem.ParseBitRate(rate); err != nil {
+				if imp.Rate, err = units.ParseBitRate(rate); err != nil {
 					return badInput{fmt.Errorf("degrade: --rate: %w", err)}
 				}
 			}

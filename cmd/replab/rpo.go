@@ -10,6 +10,7 @@ import (
 	"github.com/replab/replab/experiment"
 	"github.com/replab/replab/netem"
 	"github.com/replab/replab/topologies"
+	"github.com/replab/replab/units"
 )
 
 func newRPOCmd() *cobra.Command {
@@ -31,7 +32,7 @@ func newRPOCmd() *cobra.Command {
 			}
 			slow := netem.Impairment{Delay: delay}
 			if rate != "" {
-				r, err := netem.ParseBitRate(rate)
+				r, err := units.ParseBitRate(rate)
 				if err != nil {
 					return badInput{fmt.Errorf("rpo: --rate: %w", err)}
 				}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/replab/replab/netem"
+	"github.com/replab/replab/units"
 )
 
 func q(im netem.Impairment) netem.AgentQueue { return netem.AgentQueue{Num: 1000, Impairment: im} }
@@ -84,7 +85,7 @@ func TestImpairerRate(t *testing.T) {
 }
 
 func TestImpairerLossAndLimit(t *testing.T) {
-	count := func(loss netem.Percent) (n int) {
+	count := func(loss units.Percent) (n int) {
 		s := newImpairer(q(netem.Impairment{Loss: loss}), 3)
 		for i := range 10000 {
 			if _, f := s.admit(time.Duration(i), 100, 1, 0); f == lost {

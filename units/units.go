@@ -1,4 +1,4 @@
-package netem
+package units
 
 import (
 	"fmt"
@@ -23,12 +23,32 @@ func (p Percent) String() string { return strconv.FormatFloat(float64(p), 'g', -
 // BitRate is a rate in bits per second.
 type BitRate uint64
 
+// rateUnits is in the order ParseBitRate tries the suffixes: "kbit" before
+// "bit", which it ends with.
 var rateUnits = []struct {
 	suffix string
 	mult   float64
 }{
 	{"gbit", 1e9}, {"mbit", 1e6}, {"kbit", 1e3}, {"bit", 1},
 	{"gbps", 8e9}, {"mbps", 8e6}, {"kbps", 8e3}, {"bps", 8},
+}
+
+// RateUnits lists the units ParseBitRate accepts, in the order a message
+// shows them: bits per second, then bytes per second.
+func RateUnits() []string {
+	return []string{"bit", "kbit", "mbit", "gbit", "bps", "kbps", "mbps", "gbps"}
+}
+
+// RateUnitBits returns how many bits per second one of unit is ("mbps" is
+// 8e6); ok is false for a unit ParseBitRate refuses. Case-insensitive.
+func RateUnitBits(unit string) (bits float64, ok bool) {
+	unit = strings.ToLower(unit)
+	for _, u := range rateUnits {
+		if u.suffix == unit {
+			return u.mult, true
+		}
+	}
+	return 0, false
 }
 
 // ParseBitRate reads tc-style rates: "10mbit", "1gbit", "500kbit", "100bit",
