@@ -38,7 +38,9 @@
 //
 // Leader, SyncStandby, AnyFollower(seed), Node(name), Region(name),
 // LeaderRegion, EtcdMembers, Rest (everything the other side of a
-// partition did not select).
+// partition did not select). ParseTarget reads the CLI's TARGET grammar
+// (leader, sync, follower, etcd, leader-region, rest, region:NAME,
+// node:NAME, NAME) into one of them.
 //
 // # Faults
 //
