@@ -43,6 +43,9 @@ func linkKey(a, b string) [2]string {
 	return [2]string{a, b}
 }
 
+// linkImpairment is what each end of the link between regions a and b
+// holds: the overlay when there is one, else the topology's baseline; false
+// when the topology declares no such link.
 func linkImpairment(t *topologies.Topology, overlay map[[2]string]netem.Impairment, a, b string) (netem.Impairment, bool) {
 	if imp, ok := overlay[linkKey(a, b)]; ok {
 		return imp, true
@@ -51,5 +54,14 @@ func linkImpairment(t *topologies.Topology, overlay map[[2]string]netem.Impairme
 	if !ok {
 		return netem.Impairment{}, false
 	}
-	return netem.Impairment{Delay: l.RTT / 2, Jitter: l.Jitter, Loss: l.Loss, Rate: l.Rate}, true
+	return LinkImpairment(l), true
+}
+
+// LinkImpairment is the impairment each end of a topology link holds for
+// the other: RTT/2 of delay, so a round trip takes the declared RTT, plus
+// the link's jitter, loss and rate per direction. The WAN plan and
+// `replab chaos degrade` (a degradation starts from the baseline) both use
+// it, so the two cannot disagree.
+func LinkImpairment(l topologies.Link) netem.Impairment {
+	return netem.Impairment{Delay: l.RTT / 2, Jitter: l.Jitter, Loss: l.Loss, Rate: l.Rate}
 }

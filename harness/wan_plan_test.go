@@ -108,3 +108,11 @@ func TestLinkImpairmentOverlay(t *testing.T) {
 		t.Errorf("linkKey(b, a) = %v, want [a b]", k)
 	}
 }
+
+func TestLinkImpairment(t *testing.T) {
+	l := topologies.Link{Between: [2]string{"a", "b"}, RTT: 150 * time.Millisecond, Jitter: 2 * time.Millisecond, Loss: 0.1, Rate: 100_000_000}
+	want := netem.Impairment{Delay: 75 * time.Millisecond, Jitter: 2 * time.Millisecond, Loss: 0.1, Rate: 100_000_000}
+	if got := LinkImpairment(l); got != want {
+		t.Errorf("LinkImpairment(%+v) = %+v, want %+v", l, got, want)
+	}
+}
