@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/harness"
 	"github.com/replab/replab/netem"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
@@ -41,7 +43,7 @@ var DefaultSlow = netem.Impairment{Delay: 100 * time.Millisecond, Rate: 64_000} 
 
 // Catalog lists every scenario, by name.
 func Catalog() []Scenario {
-	return []Scenario{LeaderKillScenario(), RPOScenario(RPOSpec{}), RPOScenario(RPOSpec{Slow: DefaultSlow})}
+	return []Scenario{LeaderKillScenario(LeaderKillSpec{}), CutDCSScenario(), RPOScenario(RPOSpec{}), RPOScenario(RPOSpec{Slow: DefaultSlow})}
 }
 
 // Lookup finds a scenario by name; an unknown name is an error listing the
@@ -57,22 +59,60 @@ func Lookup(name string) (Scenario, error) {
 	return Scenario{}, fmt.Errorf("unknown scenario %q (scenarios: %s)", name, strings.Join(names, ", "))
 }
 
+// LeaderKillSpec tunes the leader-kill plan; zero fields take the
+// defaults (LeaderKillWarmup, LeaderKillSettle, WaitTimeout).
+type LeaderKillSpec struct {
+	Warmup, Settle, Timeout time.Duration
+}
+
 // LeaderKillScenario is the main job: SIGKILL of the leader under the
 // steady workload; wait for a new leader and for writes to resume, let
-// them run, start the old leader again and wait for it to stream.
-func LeaderKillScenario() Scenario {
+// them run, start the old leader again and wait for it to stream. It
+// measures the synchronous standbys before the kill and the most advanced
+// followers just after it (their received positions are final then): the
+// followers Patroni may promote in (semi-)sync and in async mode.
+func LeaderKillScenario(spec LeaderKillSpec) Scenario {
+	spec.Warmup = cmp.Or(spec.Warmup, LeaderKillWarmup)
+	spec.Settle = cmp.Or(spec.Settle, LeaderKillSettle)
+	spec.Timeout = cmp.Or(spec.Timeout, WaitTimeout)
 	return Scenario{
 		Name:    "leader-kill",
 		Summary: "SIGKILL the leader under load: failover time and its phases, lost writes, the old leader's rejoin",
 		Needs:   Needs{Candidates: 2},
 		Steps: []Step{
-			Sleep("warm up", LeaderKillWarmup),
+			Sleep("warm up", spec.Warmup),
+			Measure(MeasureSyncStandbys, func(ctx context.Context, r *Run) string { return membersFigure(ctx, r, harness.SyncStandbys) }),
 			Inject("kill", func(*Run) chaos.Fault { return chaos.Kill(chaos.Leader) }),
-			Await(NewLeaderAfter("kill"), WaitTimeout, ""),
-			Await(WritesAfter("kill"), WaitTimeout, ""),
-			Sleep("let writes run on the new leader", LeaderKillSettle),
+			Measure(MeasureMostAdvanced, func(ctx context.Context, r *Run) string { return membersFigure(ctx, r, harness.MostAdvanced) }),
+			Await(NewLeaderAfter("kill"), spec.Timeout, ""),
+			Await(WritesAfter("kill"), spec.Timeout, ""),
+			Sleep("let writes run on the new leader", spec.Settle),
 			Heal("kill"),
-			Await(Streams("kill"), WaitTimeout, "the old leader did not stream again in time"),
+			Await(Streams("kill"), spec.Timeout, "the old leader did not stream again in time"),
+		},
+	}
+}
+
+// CutDCSScenario cuts the leader off from etcd only: it keeps its clients
+// and followers but cannot renew its lock, so Patroni must demote it
+// within ttl + loop_wait + retry_timeout (the figure "cut demoted after")
+// and another member take over; after the heal it streams again.
+func CutDCSScenario() Scenario {
+	return Scenario{
+		Name:    "cut-dcs",
+		Summary: "cut the leader off from etcd only: demotion time, the new leader, no write acknowledged by the old one after the election",
+		Needs:   Needs{Candidates: 2},
+		Steps: []Step{
+			Sleep("warm up", RPOWarmup),
+			Inject("cut", func(*Run) chaos.Fault { return chaos.CutFromDCS(chaos.Leader) }),
+			{Text: "await the demotion, within ttl + loop_wait + retry_timeout", do: func(ctx context.Context, r *Run) error {
+				p := r.Topology.Patroni
+				return Await(Demoted("cut"), p.TTL+p.LoopWait+p.RetryTimeout, "").do(ctx, r)
+			}},
+			Await(NewLeaderAfter("cut"), WaitTimeout, ""),
+			Await(WritesAfter("cut"), WaitTimeout, ""),
+			Heal("cut"),
+			Await(Streams("cut"), WaitTimeout, "the old leader did not stream again in time"),
 		},
 	}
 }

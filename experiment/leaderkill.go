@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
@@ -84,24 +83,9 @@ func (r *LeaderKillRequest) defaults() {
 // took over, who could have, and when the old leader streamed again.
 func LeaderKill(ctx context.Context, req LeaderKillRequest) (LeaderKillResult, error) {
 	req.defaults()
-	sc := LeaderKillScenario()
+	sc := LeaderKillScenario(LeaderKillSpec{Warmup: req.Warmup, Settle: req.Settle, Timeout: req.Timeout})
 	sc.Profile = workload.Steady
 	sc.Profile.WriteRate = req.Rate
-	sc.Steps = []Step{
-		Sleep("warm up", req.Warmup),
-		// The synchronous standbys before the kill, and the most advanced
-		// followers just after it (their received positions are final
-		// then): the followers Patroni may promote in (semi-)sync mode and
-		// in async mode.
-		Measure(MeasureSyncStandbys, func(ctx context.Context, r *Run) string { return membersFigure(ctx, r, harness.SyncStandbys) }),
-		Inject("kill", func(*Run) chaos.Fault { return chaos.Kill(chaos.Leader) }),
-		Measure(MeasureMostAdvanced, func(ctx context.Context, r *Run) string { return membersFigure(ctx, r, harness.MostAdvanced) }),
-		Await(NewLeaderAfter("kill"), req.Timeout, ""),
-		Await(WritesAfter("kill"), req.Timeout, ""),
-		Sleep("let writes run on the new leader", req.Settle),
-		Heal("kill"),
-		Await(Streams("kill"), req.Timeout, "the old leader did not stream again in time"),
-	}
 	res, err := Execute(ctx, Request{Scenario: sc, Topology: req.Topology, Lab: req.Lab, Keep: req.Keep, OutDir: req.OutDir, Log: req.Log})
 	out := LeaderKillResult{RunID: res.RunID, Dir: res.Dir, LabID: res.LabID, Timings: res.Timings, NewLeader: res.Leader,
 		History: res.History, Verdict: res.Verdict}

@@ -17,6 +17,13 @@ type Step struct {
 	do   func(ctx context.Context, r *Run) error
 }
 
+// Do is a step of the caller's own: a spec starting an independent
+// client once the lab is up, say. It should not change the lab: faults go
+// through Inject, so that Run can heal them.
+func Do(text string, f func(ctx context.Context, r *Run) error) Step {
+	return Step{Text: text, do: f}
+}
+
 // Sleep lets the workload run for d.
 func Sleep(text string, d time.Duration) Step {
 	return Step{Text: text, do: func(ctx context.Context, _ *Run) error { return sleep(ctx, d) }}
@@ -126,6 +133,29 @@ func Streams(fault string) Condition {
 			}
 		}
 		return false, nil
+	}}
+}
+
+// Demoted is the target of fault no longer leading (Patroni demoted it or
+// it is gone); it records when, as the figure "<fault> demoted after",
+// counted from the fault's begin.
+func Demoted(fault string) Condition {
+	return Condition{Detail: "the target of " + fault + " no longer leading", Until: func(ctx context.Context, r *Run) (bool, error) {
+		a, err := r.Fault(fault)
+		if err != nil {
+			return false, err
+		}
+		ms, err := r.Lab.Members(ctx)
+		if err != nil {
+			return false, nil
+		}
+		for _, m := range ms {
+			if m.Name == a.Target && m.Role == "leader" {
+				return false, nil
+			}
+		}
+		r.measures = append(r.measures, Figure{Name: fault + " demoted after", Value: (r.Rec.Now() - a.Injected).Round(time.Millisecond).String()})
+		return true, nil
 	}}
 }
 

@@ -1,10 +1,12 @@
 package suites
 
 import (
+	"context"
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/experiment"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/suites/asserts"
@@ -13,69 +15,61 @@ import (
 
 var _ = Describe("leader loss", Ordered, Label(TierSmoke, FaultKill, TopologySingle, CheckClock), func() {
 	var (
-		run       *asserts.Run
-		oldLeader string
-		newLeader string
-		eligible  []string
-		fault     *chaos.Active
-		history   results.History
-		clock     *asserts.ClockWriter
+		res   experiment.Result
+		clock *asserts.ClockWriter
 	)
 
 	BeforeAll(func(ctx SpecContext) {
-		run = asserts.Provision(ctx, "single-region")
-		clock = run.StartClockWriter(ctx)
-		run.WritesAcknowledged(ctx, 300) // ~3s of steady writes
-	}, NodeTimeout(asserts.ProvisionTimeout))
+		sc := experiment.LeaderKillScenario(experiment.LeaderKillSpec{})
+		// An independent writer runs beside the workload from the start
+		// of the plan to its end, on its own connection and clock.
+		sc.Steps = append([]experiment.Step{experiment.Do("start an independent writer", func(ctx context.Context, r *experiment.Run) error {
+			var err error
+			clock, err = asserts.StartClockWriter(ctx, r.Lab)
+			return err
+		})}, sc.Steps...)
+		sc.Steps = append(sc.Steps, experiment.Do("stop the independent writer", func(context.Context, *experiment.Run) error {
+			clock.Stop()
+			return nil
+		}))
+		DeferCleanup(func() {
+			if clock != nil {
+				clock.Stop()
+			}
+		})
+		res = asserts.Execute(ctx, "single-region", sc)
+	}, NodeTimeout(asserts.ScenarioTimeout))
 
-	It("kills the leader with SIGKILL", func(ctx SpecContext) {
-		syncs := run.SyncStandbys(ctx)
-		var err error
-		fault, err = run.Inj.Inject(ctx, chaos.Kill(chaos.Leader))
-		Expect(err).NotTo(HaveOccurred())
-		oldLeader = fault.Target
-		// With the leader dead, the followers' received positions are
-		// final. In semi-sync and sync modes Patroni may only promote a
+	It("promotes the follower Patroni must choose: a synchronous standby, or the most advanced one", func() {
+		// In semi-sync and sync modes Patroni may only promote a
 		// synchronous standby (an async one can be a few bytes ahead with
 		// WAL no client was told about); in async mode, the most advanced.
-		eligible = run.MostAdvancedFollowers(ctx)
-		if run.Topology.Replication.Mode != topologies.Async {
-			eligible = syncs
+		eligible := res.Measured(experiment.MeasureMostAdvanced)
+		if res.History.Meta.Mode != string(topologies.Async) {
+			eligible = res.Measured(experiment.MeasureSyncStandbys)
 		}
 		Expect(eligible).NotTo(BeEmpty())
+		Expect(strings.Split(eligible, ",")).To(ContainElement(res.Leader), "promoted %s, but the eligible followers at the fault were %s", res.Leader, eligible)
 	})
 
-	It("promotes the follower Patroni must choose: a synchronous standby, or the most advanced one", func(ctx SpecContext) {
-		newLeader = run.NewLeaderElected(ctx, oldLeader)
-		Expect(eligible).To(ContainElement(newLeader), "promoted %s, but the eligible followers at the fault were %v", newLeader, eligible)
-	}, SpecTimeout(asserts.FailoverTimeout))
+	It("resumes writes through the read-write endpoint", func() {
+		Expect(results.FailoverPhases(res.History, 0).Recovered).To(BeTrue(), "no write was acknowledged after the kill")
+	})
 
-	It("resumes writes through the read-write endpoint", func(ctx SpecContext) {
-		run.WritesResume(ctx, fault.Injected)
-	}, SpecTimeout(asserts.FailoverTimeout))
+	It("dates the failover as an independent writer on its own clock saw it", func() {
+		asserts.AgreesWithClockWriter(res.History, clock, res.Faults["kill"])
+	})
 
-	It("dates the failover as an independent writer on its own clock saw it", func(ctx SpecContext) {
-		run.AgreesWithClockWriter(ctx, clock, fault)
-	}, SpecTimeout(asserts.FailoverTimeout))
+	It("brings the former leader back as a streaming follower", func() {
+		Expect(res.History.Events).To(ContainElement(And(
+			HaveField("Kind", results.EventStreaming), HaveField("Node", res.Faults["kill"].Target))),
+			"the old leader was not seen streaming again")
+	})
 
-	It("has the other follower replicate from the new leader", func(ctx SpecContext) {
-		for _, n := range run.Topology.Nodes() {
-			if n.Name != oldLeader && n.Name != newLeader {
-				run.Streaming(ctx, n.Name, asserts.FailoverTimeout)
-			}
-		}
-	}, SpecTimeout(asserts.FailoverTimeout))
-
-	It("brings the former leader back as a follower", func(ctx SpecContext) {
-		Expect(fault.Heal(ctx)).To(Succeed())
-		run.Streaming(ctx, oldLeader, asserts.RejoinTimeout)
-	}, SpecTimeout(asserts.RejoinTimeout))
-
-	It("loses no acknowledged write and meets the topology's SLA", func(ctx SpecContext) {
-		history = run.Finish(ctx)
-		lw := results.LostWrites(history)
+	It("loses no acknowledged write and meets the topology's SLA", func() {
+		lw := results.LostWrites(res.History)
 		AddReportEntry("lost writes", lw)
 		Expect(lw.Lost).To(BeEmpty(), "acknowledged writes missing after failover")
-		Expect(history).To(asserts.MeetSLA(experiment.Targets(run.Topology)))
-	}, SpecTimeout(asserts.FailoverTimeout))
+		Expect(res.Verdict).To(asserts.MeetSLA(res.Verdict.Targets))
+	})
 })
