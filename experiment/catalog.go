@@ -110,7 +110,7 @@ func CutDCSScenario() Scenario {
 				return Await(Demoted("cut"), p.TTL+p.LoopWait+p.RetryTimeout, "").do(ctx, r)
 			}},
 			Await(NewLeaderAfter("cut"), WaitTimeout, ""),
-			Await(WritesAfter("cut"), WaitTimeout, ""),
+			Await(WritesOnNewLeader("cut"), WaitTimeout, ""),
 			Heal("cut"),
 			Await(Streams("cut"), WaitTimeout, "the old leader did not stream again in time"),
 		},

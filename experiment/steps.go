@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -111,6 +112,28 @@ func WritesAfter(fault string) Condition {
 			return false, err
 		}
 		return r.Rec.AckedWrites(a.Injected) > 0, nil
+	}}
+}
+
+// WritesOnNewLeader is an acknowledged endpoint write served by the
+// leader the last NewLeaderAfter saw, invoked after fault began: writes
+// resumed on the new leader, not merely went on on an old one that has
+// not noticed it lost its lock.
+func WritesOnNewLeader(fault string) Condition {
+	return Condition{Detail: "an acknowledged write on the new leader after " + fault, Until: func(_ context.Context, r *Run) (bool, error) {
+		a, err := r.Fault(fault)
+		if err != nil {
+			return false, err
+		}
+		if r.Leader == "" {
+			return false, errors.New("no new leader seen yet: await NewLeaderAfter first")
+		}
+		for _, o := range r.Rec.History().Ops {
+			if o.Kind == results.OpWrite && o.Target == results.TargetRW && o.Outcome == results.OK && o.Invoke >= a.Injected && o.Member == r.Leader {
+				return true, nil
+			}
+		}
+		return false, nil
 	}}
 }
 
