@@ -59,6 +59,12 @@ func Lookup(name string) (Scenario, error) {
 	return Scenario{}, fmt.Errorf("unknown scenario %q (scenarios: %s)", name, strings.Join(names, ", "))
 }
 
+// quietBeforeFault separates a measurement that queries every member
+// (Patroni's REST API, pg_stat_replication) from the kill: on a small
+// machine the queries slow the commits in flight, and the writes just
+// before a fault are what dates it.
+const quietBeforeFault = time.Second
+
 // LeaderKillSpec tunes the leader-kill plan; zero fields take the
 // defaults (LeaderKillWarmup, LeaderKillSettle, WaitTimeout).
 type LeaderKillSpec struct {
@@ -72,7 +78,7 @@ type LeaderKillSpec struct {
 // followers just after it (their received positions are final then): the
 // followers Patroni may promote in (semi-)sync and in async mode.
 func LeaderKillScenario(spec LeaderKillSpec) Scenario {
-	spec.Warmup = cmp.Or(spec.Warmup, LeaderKillWarmup)
+	spec.Warmup = max(cmp.Or(spec.Warmup, LeaderKillWarmup), quietBeforeFault)
 	spec.Settle = cmp.Or(spec.Settle, LeaderKillSettle)
 	spec.Timeout = cmp.Or(spec.Timeout, WaitTimeout)
 	return Scenario{
@@ -80,8 +86,9 @@ func LeaderKillScenario(spec LeaderKillSpec) Scenario {
 		Summary: "SIGKILL the leader under load: failover time and its phases, lost writes, the old leader's rejoin",
 		Needs:   Needs{Candidates: 2},
 		Steps: []Step{
-			Sleep("warm up", spec.Warmup),
+			Sleep("warm up", spec.Warmup-quietBeforeFault),
 			Measure(MeasureSyncStandbys, func(ctx context.Context, r *Run) string { return membersFigure(ctx, r, harness.SyncStandbys) }),
+			Sleep("let the cluster settle before the kill", quietBeforeFault),
 			Inject("kill", func(*Run) chaos.Fault { return chaos.Kill(chaos.Leader) }),
 			Measure(MeasureMostAdvanced, func(ctx context.Context, r *Run) string { return membersFigure(ctx, r, harness.MostAdvanced) }),
 			Await(NewLeaderAfter("kill"), spec.Timeout, ""),
