@@ -45,7 +45,10 @@ type Result struct {
 	RunID    string
 	Dir      string
 	LabID    string
-	Timings  harness.Timings
+	// Lab is the lab the run used: still up only with Request.Keep (or a
+	// lab the caller gave), for checks after the workload stopped.
+	Lab     *harness.Lab
+	Timings harness.Timings
 	// Faults are the plan's faults by name: targets and stamps.
 	Faults map[string]*chaos.Active
 	// Leader is the leader the last NewLeaderAfter condition saw.
@@ -112,7 +115,7 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 	} else if err := sc.Needs.Check(lab.Topology()); err != nil {
 		return res, fmt.Errorf("run scenario %s: %w", sc.Name, err)
 	}
-	res.LabID, res.Timings = lab.ID(), lab.Timings()
+	res.Lab, res.LabID, res.Timings = lab, lab.ID(), lab.Timings()
 
 	if err := workload.Prepare(ctx, lab); err != nil {
 		return res, err

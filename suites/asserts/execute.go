@@ -2,6 +2,7 @@ package asserts
 
 import (
 	"context"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -20,10 +21,26 @@ const ScenarioTimeout = 6 * ProvisionTimeout
 // its verdict.
 func Execute(ctx context.Context, name string, sc experiment.Scenario) experiment.Result {
 	GinkgoHelper()
+	return execute(ctx, name, sc, false)
+}
+
+// ExecuteKeep is Execute leaving the lab up (Result.Lab) for checks once
+// the workload has stopped; DeferCleanup removes it after the container.
+func ExecuteKeep(ctx context.Context, name string, sc experiment.Scenario) experiment.Result {
+	GinkgoHelper()
+	return execute(ctx, name, sc, true)
+}
+
+func execute(ctx context.Context, name string, sc experiment.Scenario, keep bool) experiment.Result {
+	GinkgoHelper()
 	t, err := topologies.Builtin(name)
 	Expect(err).NotTo(HaveOccurred(), "load built-in topology %s", name)
-	res, err := experiment.Execute(ctx, experiment.Request{Scenario: sc, Topology: t, Log: Logger(), OutDir: ResultsRoot(),
+	res, err := experiment.Execute(ctx, experiment.Request{Scenario: sc, Topology: t, Log: Logger(), OutDir: ResultsRoot(), Keep: keep,
 		Labels: map[string]string{"suite": CurrentSpecReport().FullText()}})
+	if keep && res.Lab != nil {
+		lab := res.Lab
+		DeferCleanup(func(ctx SpecContext) { Expect(lab.Down(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
+	}
 	if res.Dir != "" {
 		AddReportEntry("results", res.Dir)
 		AddReportEntry("verdict", res.Verdict.Table())
