@@ -168,3 +168,20 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 	werr := results.WriteRun(res.Dir, res.History, res.Verdict)
 	return res, errors.Join(planErr, healErr, readErr, werr)
 }
+
+// Targets converts a topology's SLA into the checker's targets.
+func Targets(t *topologies.Topology) results.Targets {
+	var out results.Targets
+	if t == nil {
+		return out
+	}
+	out.AllowInconclusive = t.SLA.AllowInconclusive
+	out.FailoverTimeMax = t.SLA.FailoverTimeMax
+	out.LostWritesMax = t.SLA.LostWritesMax
+	out.ReplicationLagP99 = t.SLA.ReplicationLagP99
+	if t.SLA.AvailabilityMin != nil {
+		v := float64(*t.SLA.AvailabilityMin)
+		out.AvailabilityMin = &v
+	}
+	return out
+}

@@ -14,7 +14,6 @@ import (
 const (
 	ProvisionTimeout = 3 * time.Minute
 	FailoverTimeout  = 90 * time.Second
-	RejoinTimeout    = 90 * time.Second
 )
 
 // Logger writes slog records to GinkgoWriter, so they show only for
