@@ -77,12 +77,7 @@ func newStatusCmd() *cobra.Command {
 		Short: "Show the members of the running lab: role, state, LSN and lag",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lab, err := harness.Attach(cmd.Context(), labID)
-			if err != nil {
-				return err
-			}
-			defer lab.Close()
-			return printStatus(cmd, lab, asJSON)
+			return withLab(cmd, labID, func(lab *harness.Lab) error { return printStatus(cmd, lab, asJSON) })
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
@@ -160,16 +155,14 @@ func newDownCmd() *cobra.Command {
 		Short: "Remove the running lab: every container, network and rule",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lab, err := harness.Attach(cmd.Context(), labID)
-			if err != nil {
-				return err
-			}
-			start := time.Now()
-			if err := lab.Down(cmd.Context()); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "lab %s removed in %s\n", lab.ID(), time.Since(start).Round(time.Millisecond))
-			return nil
+			return withLab(cmd, labID, func(lab *harness.Lab) error {
+				start := time.Now()
+				if err := lab.Down(cmd.Context()); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "lab %s removed in %s\n", lab.ID(), time.Since(start).Round(time.Millisecond))
+				return nil
+			})
 		},
 	}
 	c.Flags().StringVar(&labID, "lab", "", "lab id (default: the only running lab)")
