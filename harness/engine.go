@@ -31,10 +31,11 @@ const (
 	haproxyConfigPath = "/etc/replab/haproxy.cfg"
 	pgBinDir          = "/usr/lib/postgresql/15/bin"
 	pgDataDir         = pgHome + "/data"
-	// pgHome is a named volume per node: on Docker's storage driver (here
-	// fuse-overlayfs, a FUSE daemon in the write path) initdb, base
-	// backups and WAL cost CPU the lab needs elsewhere, and a volume
-	// outlives a container restart as the container's own layer does.
+	// pgHome is a named volume per node: through Docker's storage driver
+	// (worst on fuse-overlayfs, which puts a FUSE daemon in the write
+	// path) initdb, base backups and WAL cost CPU the lab needs elsewhere,
+	// and a volume outlives a container restart as the container's own
+	// layer does.
 	pgHome       = "/var/lib/postgresql"
 	dcsNamespace = "/replab/"
 )
@@ -147,8 +148,8 @@ func nodeCommand() []string {
 	return []string{"nice", "-n", strconv.Itoa(patroniNice), "patroni", patroniConfigPath}
 }
 
-// synchronousCommit maps a replication mode onto PostgreSQL, following the
-// article's three modes:
+// synchronousCommit maps a replication mode onto PostgreSQL. The modes
+// differ in what the leader waits for before it acknowledges a commit:
 //
 //	async      leader waits for nobody          synchronous_commit=on (local flush only)
 //	semi-sync  a standby has received the WAL   synchronous_commit=remote_write

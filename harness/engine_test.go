@@ -43,7 +43,8 @@ func TestHAProxyConfigGolden(t *testing.T) {
 	golden.Check(t, filepath.Join("testdata", "haproxy-three-region.cfg"), haproxyConfig(p))
 }
 
-// The article's three modes, as PostgreSQL settings.
+// TestReplicationModeMapping checks what each mode makes the leader wait
+// for, as PostgreSQL settings.
 func TestReplicationModeMapping(t *testing.T) {
 	for mode, want := range map[topologies.ReplicationMode]string{
 		topologies.Async:    "synchronous_commit: \"on\"",

@@ -24,11 +24,12 @@ type RTT struct {
 	OK         bool
 }
 
-// pingCount pings per pair. With three-region's 10ms-per-direction jitter
-// the average of 5 pings strayed past the ±10ms tolerance in one of eight
-// probes here; the median of 11 stayed within 2ms in every probe. ping
-// prints 3 significant digits: the resolution is 1ms from 100ms up,
-// 0.1ms from 10ms.
+// pingCount pings per pair, of which the probe takes the median: under
+// jitter a mean of a few pings strays past a tolerance (three-region's
+// 10ms per direction against its ±10ms) often enough that Up would refuse
+// sound labs, and a median of 11 does not (README.md, "Regions and the
+// WAN", has the figures). ping prints 3 significant digits: the resolution
+// is 1ms from 100ms up, 0.1ms from 10ms.
 const pingCount = 11
 
 // ProbeRTT measures, with ping from inside the namespaces, the round trip

@@ -125,8 +125,9 @@ func (l *Lab) hostPlanLocked(name string, overlays bool) netem.Plan {
 // (the shortest slice of a group is its group's), with no capability; on
 // older kernels the agent runs with the default slice. The database nodes
 // run below the agent as well (patroniNice). A negative niceness for the
-// agent would need CAP_SYS_NICE in every container that runs one, and did
-// not measurably help here (see the README's userspace fidelity figures).
+// agent would need CAP_SYS_NICE in every container that runs one, and it
+// releases packets no more punctually than the default (README.md, "How
+// faithful is the userspace backend", has the figures and the command).
 const agentSlice = 500 * time.Microsecond
 
 // newShaper makes a host's shaper; its first Apply replaces whatever

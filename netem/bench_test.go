@@ -19,8 +19,8 @@ import (
 
 var benchRTTs = []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}
 
-// kernelSkip returns why kernel-backend figures cannot be measured here
-// ("" if they can), and prints it once: go test prints neither the
+// kernelSkip returns why kernel-backend figures cannot be measured on this
+// kernel ("" if they can), and prints it once: go test prints neither the
 // messages nor the names of skipped benchmarks without -v.
 func kernelSkip(b *testing.B) string {
 	b.Helper()

@@ -30,11 +30,11 @@
 //	             ├─ filter dst 10.2.0.0/24 ─▶ class 1:2 ─▶ netem delay 100ms 5ms
 //	             └─ filter dst 10.9.0.5/32 ─▶ class 1:3 ─▶ netem loss 100% (blackholes)
 //
-// Userspace, for kernels without sch_netem (these machines, WSL2, minikube,
-// some CI sandboxes): iptables rules in a dedicated chain (Chain, mangle
-// table, jumped to from INPUT) send packets from each group's peers to an
-// NFQUEUE; replab-agent, running in the node, holds each for its delay and
-// gives the verdict. A blackhole is a plain DROP rule, no queue:
+// Userspace, for kernels without sch_netem (CONFIG_NET_SCH_NETEM unset:
+// WSL2, minikube, some CI sandboxes): iptables rules in a dedicated chain
+// (Chain, mangle table, jumped to from INPUT) send packets from each
+// group's peers to an NFQUEUE; replab-agent, running in the node, holds
+// each for its delay and gives the verdict. A blackhole is a plain DROP rule, no queue:
 //
 //	peer ─▶ eth0 ─▶ mangle INPUT ─▶ REPLAB-NETEM ─┬─ -s cut   -j DROP
 //	                                               └─ -s peers ! -p icmp -j NFQUEUE --queue-num 1000+g --queue-bypass
@@ -48,13 +48,13 @@
 //
 // Why ingress: holding a TCP sender's packets in its own OUTPUT path
 // starves it, since TCP Small Queues counts packets held in NFQUEUE
-// against the socket (kernel netem orphans them, NFQUEUE does not): 0.2
-// MB/s measured at 40 ms against 70 MB/s when the receiver holds them. So
-// the userspace backend delays packets where they arrive and the kernel
-// backend where they leave; Plan defines the semantics so that RTT/2 on
-// each side gives RTT with either (Backend.HoldsIngress for asymmetric
-// links). ICMP, which TSQ does not touch, is held where it leaves: see
-// below.
+// against the socket (kernel netem orphans them, NFQUEUE does not), so a
+// bulk stream crawls at a small fraction of the goodput it gets when the
+// receiver holds them. So the userspace backend delays packets where they
+// arrive and the kernel backend where they leave; Plan defines the
+// semantics so that RTT/2 on each side gives RTT with either
+// (Backend.HoldsIngress for asymmetric links). ICMP, which TSQ does not
+// touch, is held where it leaves: see below.
 //
 // Auto: Probe adds and removes a netem qdisc on the node's lo; "Specified
 // qdisc kind is unknown" (or no tc) means Userspace, with the reason to

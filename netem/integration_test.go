@@ -264,8 +264,8 @@ func kernelNetemWorks(t *testing.T) bool {
 	return err == nil
 }
 
-// TestKernelBackend: on a kernel without sch_netem (these machines) Probe
-// must choose userspace and a forced kernel backend must fail with
+// TestKernelBackend: on a kernel without sch_netem Probe must choose
+// userspace and a forced kernel backend must fail with
 // ErrKernelNetemUnavailable and a fix, leaving nothing behind; where netem
 // exists the kernel backend must impose the RTT.
 func TestKernelBackend(t *testing.T) {

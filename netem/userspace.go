@@ -81,8 +81,9 @@ type UserspacePlan struct {
 //
 // Holding at the receiver, not the sender, keeps TCP's send path free:
 // TCP Small Queues counts a sender's packets held in its own OUTPUT hook
-// against the socket and starves it (0.2 MB/s measured at 40 ms); held on
-// arrival the same link carried 70 MB/s.
+// against the socket, so the sender stalls until they are released and a
+// bulk stream crawls at a small fraction of what the link carries when the
+// same packets are held on arrival.
 //
 // ICMP is the exception: it is held when it LEAVES for the peers (mangle
 // OUTPUT, REPLAB-NETEM-OUT, -d peers -p icmp), like the kernel backend.
