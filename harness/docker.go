@@ -35,8 +35,9 @@ var ErrDockerUnavailable = errors.New("docker engine not reachable")
 
 var ryukOnce sync.Once
 
-// disableRyuk turns off testcontainers' reaper from code: its image cannot be
-// pulled here, and replab does its own cleanup (labels, Down, gc). The
+// disableRyuk turns off testcontainers' reaper from code: its image must be
+// pulled from a registry, which a machine without registry access cannot
+// do, and replab does its own cleanup (labels, Down, gc). The
 // setting is read once by testcontainers, so this runs before any
 // testcontainers call.
 func disableRyuk() {

@@ -13,8 +13,10 @@ import (
 	"github.com/replab/replab/topologies"
 )
 
-// The article's three modes, measured: the leader's WAL cannot reach its
-// followers for two seconds, then the leader dies.
+// The three replication modes, measured: the leader's WAL cannot reach
+// its followers for two seconds, then the leader dies. Async acknowledges
+// what no follower has and loses it; semi-sync and sync make the client
+// wait instead.
 var _ = Describe("what each replication mode loses when the leader dies", Label(TierSmoke, FaultKill, FaultPartition, TopologySingle), func() {
 	trialWith := func(ctx SpecContext, mode topologies.ReplicationMode, slow netem.Impairment) experiment.RPOResult {
 		GinkgoHelper()
@@ -50,8 +52,7 @@ var _ = Describe("what each replication mode loses when the leader dies", Label(
 	}, SpecTimeout(4*time.Minute))
 
 	// The same claim with a slow network instead of a broken one. Delay
-	// alone lost nothing here (0 of 173 acknowledged during 250ms each
-	// way): the userspace backend holds packets where they arrive, so WAL
+	// alone loses nothing: the userspace backend holds packets where they arrive, so WAL
 	// the leader had sent still reached the followers after it died, as
 	// bytes on a real wire would. What async loses on a slow link is the
 	// backlog that never left the leader: the link carries less than the

@@ -9,8 +9,10 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 )
 
-// Timeouts used by the helpers. Patroni's TTL bounds a failover; the rest
-// is slack for a busy two-core CI machine.
+// Timeouts used by the helpers. ProvisionTimeout bounds bringing a lab up
+// (image build excluded); FailoverTimeout bounds a wait for a failover,
+// which Patroni's TTL (20s in the built-ins) dominates, with room for a
+// machine whose cores the lab's containers share.
 const (
 	ProvisionTimeout = 3 * time.Minute
 	FailoverTimeout  = 90 * time.Second
