@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/experiment"
@@ -17,21 +18,34 @@ import (
 	"github.com/replab/replab/units"
 )
 
-// chaosFlags are shared by the fault subcommands.
+// chaosFlags are the flags every fault subcommand shares; each fault's
+// own flags are declared with it in newChaosCmd's table.
 type chaosFlags struct {
-	lab    string
-	hold   time.Duration
-	seed   uint64
-	cpus   float64
-	oneWay bool
-	delay  time.Duration
-	rate   string
-	slow   netem.Impairment // from delay and rate
+	lab  string
+	hold time.Duration
+	seed uint64
 }
 
 const targetHelp = `TARGET is one of: leader, sync (a synchronous standby), follower (a seeded
 choice, see --seed), etcd, leader-region, rest, region:NAME, node:NAME or a plain
 host NAME.`
+
+// faultCmd is one fault subcommand: its usage, its own flags, the checks
+// those flags need before any lab is attached, and how it builds the fault
+// from its selectors.
+type faultCmd struct {
+	use, short string
+	args       cobra.PositionalArgs
+	// defaultB is the second TARGET when only one is given ("" when the
+	// fault takes one TARGET).
+	defaultB string
+	// flags declares the fault's own flags; nil for none.
+	flags func(*pflag.FlagSet)
+	// prepare checks and derives the fault's flag values before the lab
+	// is attached; an error is bad input. nil for none.
+	prepare func() error
+	build   func(sel []chaos.Selector) chaos.Fault
+}
 
 func newChaosCmd() *cobra.Command {
 	c := &cobra.Command{
@@ -45,54 +59,19 @@ removes CPU quotas and iptables chains) whatever was injected.
 	}
 	var f chaosFlags
 	c.PersistentFlags().StringVar(&f.lab, "lab", "", "lab id (default: the only running lab)")
-	type faultCmd struct {
-		use, short string
-		args       cobra.PositionalArgs
-		build      func(sel []chaos.Selector) chaos.Fault
-	}
-	one := func(mk func(chaos.Selector) chaos.Fault) func([]chaos.Selector) chaos.Fault {
-		return func(s []chaos.Selector) chaos.Fault { return mk(s[0]) }
-	}
-	cmds := []faultCmd{
-		{"kill TARGET", "SIGKILL the target's container (heal starts it)", cobra.ExactArgs(1), one(chaos.Kill)},
-		{"stop TARGET", "Stop the target gracefully: Patroni releases the lock (heal starts it)", cobra.ExactArgs(1), one(chaos.Stop)},
-		{"restart TARGET", "Stop the target gracefully and start it again", cobra.ExactArgs(1), one(chaos.Restart)},
-		{"pause TARGET", "Freeze the target's container (heal thaws it)", cobra.ExactArgs(1), one(chaos.Pause)},
-		{"crash TARGET", "SIGKILL PostgreSQL's postmaster while Patroni lives", cobra.ExactArgs(1), one(chaos.CrashPostgres)},
-		{"isolate TARGET", "Cut the target off from every other host (iptables)", cobra.ExactArgs(1), one(chaos.Isolate)},
-		{"cut-dcs TARGET", "Cut the target off from etcd only: a leader must demote", cobra.ExactArgs(1), one(chaos.CutFromDCS)},
-		{"cpu TARGET", "Throttle the target's CPU quota (see --cpus)", cobra.ExactArgs(1), func(s []chaos.Selector) chaos.Fault { return chaos.ThrottleCPU(s[0], f.cpus) }},
-		{"partition A [B]", "Partition A from B (default: from everyone else); --one-way drops only A to B", cobra.RangeArgs(1, 2), func(s []chaos.Selector) chaos.Fault {
-			if f.oneWay {
-				return chaos.PartitionOneWay(s[0], s[1])
-			}
-			return chaos.Partition(s[0], s[1])
-		}},
-		{"slow A [B]", "Slow the links between the nodes of A and of B (default: every other node), both ways; see --delay and --rate", cobra.RangeArgs(1, 2), func(s []chaos.Selector) chaos.Fault {
-			return chaos.SlowLinks(s[0], s[1], f.slow)
-		}},
-	}
-	for _, fc := range cmds {
+	for _, fc := range faultCmds() {
 		sub := &cobra.Command{
 			Use:   fc.use,
 			Short: fc.short,
 			Long:  fc.short + ".\n\n" + targetHelp,
 			Args:  badArgs(fc.args),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if len(args) == 1 && (strings.HasPrefix(fc.use, "partition") || strings.HasPrefix(fc.use, "slow")) {
-					args = append(args, "rest")
+				if len(args) == 1 && fc.defaultB != "" {
+					args = append(args, fc.defaultB)
 				}
-				if strings.HasPrefix(fc.use, "slow") {
-					f.slow = netem.Impairment{Delay: f.delay}
-					if f.rate != "" {
-						r, err := units.ParseBitRate(f.rate)
-						if err != nil {
-							return badInput{fmt.Errorf("slow: --rate: %w", err)}
-						}
-						f.slow.Rate = r
-					}
-					if f.slow.IsZero() || f.delay < 0 {
-						return badInput{errors.New("slow: give --delay (e.g. 250ms) and/or --rate (e.g. 256kbit)")}
+				if fc.prepare != nil {
+					if err := fc.prepare(); err != nil {
+						return badInput{err}
 					}
 				}
 				return injectCmd(cmd, f, args, fc.build)
@@ -100,14 +79,8 @@ removes CPU quotas and iptables chains) whatever was injected.
 		}
 		sub.Flags().DurationVar(&f.hold, "for", 0, "heal after this long (default: stay until replab chaos heal)")
 		sub.Flags().Uint64Var(&f.seed, "seed", 0, "seed for the 'follower' choice (default: from the clock, printed)")
-		switch {
-		case strings.HasPrefix(fc.use, "cpu"):
-			sub.Flags().Float64Var(&f.cpus, "cpus", 0.1, "CPU quota in cores")
-		case strings.HasPrefix(fc.use, "partition"):
-			sub.Flags().BoolVar(&f.oneWay, "one-way", false, "drop only what A sends to B")
-		case strings.HasPrefix(fc.use, "slow"):
-			sub.Flags().DurationVar(&f.delay, "delay", 0, "more delay each way (e.g. 250ms)")
-			sub.Flags().StringVar(&f.rate, "rate", "", "rate cap each way, tc units (e.g. 256kbit)")
+		if fc.flags != nil {
+			fc.flags(sub.Flags())
 		}
 		c.AddCommand(sub)
 	}
@@ -115,84 +88,101 @@ removes CPU quotas and iptables chains) whatever was injected.
 	return c
 }
 
-// badArgs marks wrong argument counts as bad input (exit 2).
-func badArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := check(cmd, args); err != nil {
-			return badInput{fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
-		}
-		return nil
+// faultCmds is the table of fault subcommands, each with its own flags.
+func faultCmds() []faultCmd {
+	one := func(mk func(chaos.Selector) chaos.Fault) func([]chaos.Selector) chaos.Fault {
+		return func(s []chaos.Selector) chaos.Fault { return mk(s[0]) }
 	}
-}
-
-// parseTarget turns a TARGET argument into a selector, checking node and
-// region names against the lab.
-func parseTarget(arg string, hosts []harness.Host, seed uint64) (chaos.Selector, error) {
-	var names, regions []string
-	for _, h := range hosts {
-		names = append(names, h.Name)
-		if h.Role == harness.RoleNode && !slices.Contains(regions, h.Region) {
-			regions = append(regions, h.Region)
-		}
+	var (
+		cpus   float64
+		oneWay bool
+		delay  time.Duration
+		rate   string
+		slow   netem.Impairment // from delay and rate, by prepare
+	)
+	return []faultCmd{
+		{use: "kill TARGET", short: "SIGKILL the target's container (heal starts it)", args: cobra.ExactArgs(1), build: one(chaos.Kill)},
+		{use: "stop TARGET", short: "Stop the target gracefully: Patroni releases the lock (heal starts it)", args: cobra.ExactArgs(1), build: one(chaos.Stop)},
+		{use: "restart TARGET", short: "Stop the target gracefully and start it again", args: cobra.ExactArgs(1), build: one(chaos.Restart)},
+		{use: "pause TARGET", short: "Freeze the target's container (heal thaws it)", args: cobra.ExactArgs(1), build: one(chaos.Pause)},
+		{use: "crash TARGET", short: "SIGKILL PostgreSQL's postmaster while Patroni lives", args: cobra.ExactArgs(1), build: one(chaos.CrashPostgres)},
+		{use: "isolate TARGET", short: "Cut the target off from every other host (iptables)", args: cobra.ExactArgs(1), build: one(chaos.Isolate)},
+		{use: "cut-dcs TARGET", short: "Cut the target off from etcd only: a leader must demote", args: cobra.ExactArgs(1), build: one(chaos.CutFromDCS)},
+		{
+			use: "cpu TARGET", short: "Throttle the target's CPU quota (see --cpus)", args: cobra.ExactArgs(1),
+			flags: func(fs *pflag.FlagSet) { fs.Float64Var(&cpus, "cpus", 0.1, "CPU quota in cores") },
+			build: func(s []chaos.Selector) chaos.Fault { return chaos.ThrottleCPU(s[0], cpus) },
+		},
+		{
+			use: "partition A [B]", short: "Partition A from B (default: from everyone else); --one-way drops only A to B", args: cobra.RangeArgs(1, 2),
+			defaultB: "rest",
+			flags:    func(fs *pflag.FlagSet) { fs.BoolVar(&oneWay, "one-way", false, "drop only what A sends to B") },
+			build: func(s []chaos.Selector) chaos.Fault {
+				if oneWay {
+					return chaos.PartitionOneWay(s[0], s[1])
+				}
+				return chaos.Partition(s[0], s[1])
+			},
+		},
+		{
+			use: "slow A [B]", short: "Slow the links between the nodes of A and of B (default: every other node), both ways; see --delay and --rate", args: cobra.RangeArgs(1, 2),
+			defaultB: "rest",
+			flags: func(fs *pflag.FlagSet) {
+				fs.DurationVar(&delay, "delay", 0, "more delay each way (e.g. 250ms)")
+				fs.StringVar(&rate, "rate", "", "rate cap each way, tc units (e.g. 256kbit)")
+			},
+			prepare: func() error {
+				slow = netem.Impairment{Delay: delay}
+				if rate != "" {
+					r, err := units.ParseBitRate(rate)
+					if err != nil {
+						return fmt.Errorf("slow: --rate: %w", err)
+					}
+					slow.Rate = r
+				}
+				if slow.IsZero() || delay < 0 {
+					return errors.New("slow: give --delay (e.g. 250ms) and/or --rate (e.g. 256kbit)")
+				}
+				return nil
+			},
+			build: func(s []chaos.Selector) chaos.Fault { return chaos.SlowLinks(s[0], s[1], slow) },
+		},
 	}
-	switch arg {
-	case "leader":
-		return chaos.Leader, nil
-	case "sync":
-		return chaos.SyncStandby, nil
-	case "follower":
-		return chaos.AnyFollower(seed), nil
-	case "etcd":
-		return chaos.EtcdMembers, nil
-	case "leader-region":
-		return chaos.LeaderRegion, nil
-	case "rest":
-		return chaos.Rest, nil
-	}
-	if r, ok := strings.CutPrefix(arg, "region:"); ok {
-		if !slices.Contains(regions, r) {
-			return nil, badInput{fmt.Errorf("unknown region %q (regions: %s)", r, strings.Join(regions, ", "))}
-		}
-		return chaos.Region(r), nil
-	}
-	n, _ := strings.CutPrefix(arg, "node:")
-	if !slices.Contains(names, n) {
-		return nil, badInput{fmt.Errorf("unknown target %q: use leader, sync, follower, etcd, leader-region, rest, region:NAME (%s) or a host (%s)",
-			arg, strings.Join(regions, ", "), strings.Join(names, ", "))}
-	}
-	return chaos.Node(n), nil
 }
 
 func injectCmd(cmd *cobra.Command, f chaosFlags, args []string, build func([]chaos.Selector) chaos.Fault) error {
-	ctx := cmd.Context()
-	lab, err := harness.Attach(ctx, f.lab)
-	if err != nil {
-		return err
-	}
-	defer lab.Close()
-	seed := f.seed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	var sels []chaos.Selector
-	for _, a := range args {
-		s, err := parseTarget(a, lab.Hosts(), seed)
+	return withLab(cmd, f.lab, func(lab *harness.Lab) error {
+		seed := f.seed
+		if seed == 0 {
+			seed = uint64(time.Now().UnixNano())
+		}
+		c := experiment.ClusterOf(lab)
+		hosts, err := c.Hosts(cmd.Context())
 		if err != nil {
 			return err
 		}
-		sels = append(sels, s)
-	}
-	if slices.Contains(args, "follower") {
-		fmt.Fprintf(cmd.OutOrStdout(), "seed %d (replay the same choice with --seed %d)\n", seed, seed)
-	}
-	fault := build(sels)
-	inj := chaos.NewInjector(experiment.ClusterOf(lab), nil)
-	a, err := inj.Inject(ctx, fault)
-	if err != nil {
-		return err
-	}
-	printInEffect(cmd, a, "")
-	return holdAndHeal(cmd, f.hold, a)
+		var sels []chaos.Selector
+		for _, a := range args {
+			s, err := chaos.ParseTarget(a, hosts, seed)
+			var te *chaos.TargetError
+			if errors.As(err, &te) {
+				return badInput{err}
+			}
+			if err != nil {
+				return err
+			}
+			sels = append(sels, s)
+		}
+		if slices.Contains(args, "follower") {
+			fmt.Fprintf(cmd.OutOrStdout(), "seed %d (replay the same choice with --seed %d)\n", seed, seed)
+		}
+		a, err := chaos.NewInjector(c, nil).Inject(cmd.Context(), build(sels))
+		if err != nil {
+			return err
+		}
+		printInEffect(cmd, a, "")
+		return holdAndHeal(cmd, f.hold, a)
+	})
 }
 
 // printInEffect prints when the fault began (its begin stamp, not when the
@@ -229,40 +219,22 @@ func newChaosHealCmd(f *chaosFlags) *cobra.Command {
 		Short: "Bring every host back to baseline: thaw, start, remove CPU quotas and chaos iptables chains",
 		Args:  badArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			lab, err := harness.Attach(ctx, f.lab)
-			if err != nil {
-				return err
-			}
-			defer lab.Close()
-			c := experiment.ClusterOf(lab)
-			did, err := chaos.Reset(ctx, c)
-			// Link overlays (degrade, slow) live in the process that made
-			// them: put the baseline back on every host (without a WAN,
-			// remove whatever netem rules and agents are left).
-			if werr := lab.ResetWAN(ctx); werr != nil {
-				err = errors.Join(err, fmt.Errorf("restore the netem baseline: %w", werr))
-			} else if lab.Topology().Network.Links != nil {
-				did = append(did, "WAN: baseline plan re-applied on every host")
-			} else if b, _ := lab.NetemBackend(); b != "none" {
-				did = append(did, "netem: every node's rules and agent removed (no WAN: the baseline is none)")
-			}
-			out := cmd.OutOrStdout()
-			for _, d := range did {
-				fmt.Fprintln(out, d)
-			}
-			if err != nil {
-				return err
-			}
-			if err := chaos.VerifyBaseline(ctx, c); err != nil {
-				return fmt.Errorf("heal: hosts still off baseline: %w", err)
-			}
-			if len(did) == 0 {
-				fmt.Fprintln(out, "nothing to heal: every host is at baseline")
-			} else {
-				fmt.Fprintln(out, "every host is at baseline")
-			}
-			return nil
+			return withLab(cmd, f.lab, func(lab *harness.Lab) error {
+				did, err := experiment.HealEverything(cmd.Context(), lab)
+				out := cmd.OutOrStdout()
+				for _, d := range did {
+					fmt.Fprintln(out, d)
+				}
+				if err != nil {
+					return err
+				}
+				if len(did) == 0 {
+					fmt.Fprintln(out, "nothing to heal: every host is at baseline")
+				} else {
+					fmt.Fprintln(out, "every host is at baseline")
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -291,29 +263,25 @@ func newChaosRunCmd(f *chaosFlags) *cobra.Command {
 			if err := s.Check(); err != nil {
 				return badInput{fmt.Errorf("run: %w", err)}
 			}
-			ctx := cmd.Context()
-			lab, err := harness.Attach(ctx, f.lab)
-			if err != nil {
-				return err
-			}
-			defer lab.Close()
-			if faults == "" {
-				s.Faults = chaos.Factories()
-				if len(lab.Topology().Network.Links) > 0 {
-					s.Faults = append(s.Faults, chaos.WANFactories()...)
+			return withLab(cmd, f.lab, func(lab *harness.Lab) error {
+				if faults == "" {
+					s.Faults = chaos.Factories()
+					if len(lab.Topology().Network.Links) > 0 {
+						s.Faults = append(s.Faults, chaos.WANFactories()...)
+					}
 				}
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "seed %d (replay with --seed %d)\n", s.Seed, s.Seed)
-			s.Log = slog.New(slog.NewTextHandler(out, nil))
-			for _, st := range s.Plan() {
-				fmt.Fprintf(out, "planned: %s\n", st)
-			}
-			_, err = s.Run(ctx, chaos.NewInjector(experiment.ClusterOf(lab), nil))
-			if ctx.Err() != nil {
-				fmt.Fprintln(out, "interrupted: every fault was healed")
-			}
-			return err
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "seed %d (replay with --seed %d)\n", s.Seed, s.Seed)
+				s.Log = slog.New(slog.NewTextHandler(out, nil))
+				for _, st := range s.Plan() {
+					fmt.Fprintf(out, "planned: %s\n", st)
+				}
+				_, err := s.Run(cmd.Context(), chaos.NewInjector(experiment.ClusterOf(lab), nil))
+				if cmd.Context().Err() != nil {
+					fmt.Fprintln(out, "interrupted: every fault was healed")
+				}
+				return err
+			})
 		},
 	}
 	c.Flags().Int64Var(&s.Seed, "seed", 0, "seed of the schedule (default: from the clock, printed)")
@@ -340,44 +308,42 @@ func newChaosDegradeCmd(f *chaosFlags) *cobra.Command {
 			"Flags not given keep the link's baseline from the topology; heal restores it.",
 		Args: badArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			lab, err := harness.Attach(ctx, f.lab)
-			if err != nil {
-				return err
-			}
-			defer lab.Close()
-			base, ok := lab.Topology().Link(args[0], args[1])
-			if !ok {
-				var links []string
-				for _, l := range lab.Topology().Network.Links {
-					links = append(links, l.Between[0]+" "+l.Between[1])
+			return withLab(cmd, f.lab, func(lab *harness.Lab) error {
+				base, ok := lab.Topology().Link(args[0], args[1])
+				if !ok {
+					var links []string
+					for _, l := range lab.Topology().Network.Links {
+						links = append(links, l.Between[0]+" "+l.Between[1])
+					}
+					return badInput{fmt.Errorf("degrade: no link between %q and %q in this lab (links: %s)", args[0], args[1], strings.Join(links, ", "))}
 				}
-				return badInput{fmt.Errorf("degrade: no link between %q and %q in this lab (links: %s)", args[0], args[1], strings.Join(links, ", "))}
-			}
-			imp := netem.Impairment{Delay: base.RTT / 2, Jitter: base.Jitter, Loss: base.Loss, Rate: base.Rate, Blackhole: cut}
-			if cmd.Flags().Changed("rtt") {
-				imp.Delay = rtt / 2
-			}
-			if cmd.Flags().Changed("jitter") {
-				imp.Jitter = jitter
-			}
-			if loss != "" {
-				if imp.Loss, err = units.ParsePercent(loss); err != nil || imp.Loss < 0 || imp.Loss > 100 {
-					return badInput{fmt.Errorf("degrade: --loss %q: want a percentage from 0 to 100, like 1%%", loss)}
+				imp := harness.LinkImpairment(base)
+				imp.Blackhole = cut
+				if cmd.Flags().Changed("rtt") {
+					imp.Delay = rtt / 2
 				}
-			}
-			if rate != "" {
-				if imp.Rate, err = units.ParseBitRate(rate); err != nil {
-					return badInput{fmt.Errorf("degrade: --rate: %w", err)}
+				if cmd.Flags().Changed("jitter") {
+					imp.Jitter = jitter
 				}
-			}
-			inj := chaos.NewInjector(experiment.ClusterOf(lab), nil)
-			a, err := inj.Inject(ctx, chaos.Degrade(args[0], args[1], imp))
-			if err != nil {
-				return err
-			}
-			printInEffect(cmd, a, fmt.Sprintf(" (each way: %s)", imp))
-			return holdAndHeal(cmd, f.hold, a)
+				var err error
+				if loss != "" {
+					if imp.Loss, err = units.ParsePercent(loss); err != nil || imp.Loss < 0 || imp.Loss > 100 {
+						return badInput{fmt.Errorf("degrade: --loss %q: want a percentage from 0 to 100, like 1%%", loss)}
+					}
+				}
+				if rate != "" {
+					if imp.Rate, err = units.ParseBitRate(rate); err != nil {
+						return badInput{fmt.Errorf("degrade: --rate: %w", err)}
+					}
+				}
+				inj := chaos.NewInjector(experiment.ClusterOf(lab), nil)
+				a, err := inj.Inject(cmd.Context(), chaos.Degrade(args[0], args[1], imp))
+				if err != nil {
+					return err
+				}
+				printInEffect(cmd, a, fmt.Sprintf(" (each way: %s)", imp))
+				return holdAndHeal(cmd, f.hold, a)
+			})
 		},
 	}
 	c.Flags().DurationVar(&rtt, "rtt", 0, "new round-trip time of the link (each direction gets half)")
