@@ -8,4 +8,14 @@
 // It is the only package that imports Docker or testcontainers-go. It must
 // not import Ginkgo, Gomega, chaos, workload or suites; it imports results
 // only for the WAN fidelity rows (wan_fidelity.go), still to move out.
+//
+// # The emulated WAN, by file
+//
+//	wan_gate.go        Patroni waits for a gate file until its host is shaped
+//	wan_plan.go        the pure plan: topology + hosts + overlays → netem.Plan per host
+//	wan_state.go       the lab's backend, shapers and overlays (SetLink, SetNodeLink, ResetWAN)
+//	wan_probe.go       RTT measured between regions, and the check that refuses a lab off it
+//	wan_fidelity.go    how faithfully each userspace agent held its links
+//	netem_adapter.go   netem.Host over a container (exec as root, copy a file)
+//	netem_backend_probe.go   which backend this machine supports, without a lab
 package harness
