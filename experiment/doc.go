@@ -12,4 +12,6 @@
 // It may import harness, chaos, workload, results and topologies; it must
 // not import Ginkgo or Gomega. ClusterOf adapts a lab to every capability
 // chaos asks for: chaos cannot import harness, so this is where they meet.
+// HealEverything heals a lab whose faults are unknown (`replab chaos
+// heal`): chaos.Reset, the WAN baseline, then chaos.VerifyBaseline.
 package experiment
