@@ -108,6 +108,14 @@ type Rejoin struct {
 	Reconnect bool `json:"reconnect,omitempty"`
 }
 
+// ReconnectWindow bounds how long after an election (or the heal, if
+// later) a follower may first fall behind and still count as waiting for
+// the new leader: PostgreSQL's walreceiver retries its upstream every
+// wal_retrieve_retry_interval (5s by default), and Patroni repoints a
+// follower within a loop or two. Lag that first appears later is steady
+// lag, and judged.
+const ReconnectWindow = 15 * time.Second
+
 // EventStreaming marks a member seen streaming from its upstream again
 // (pg_stat_replication state "streaming"); Node is the member. It ends a
 // Rejoin.
@@ -148,15 +156,37 @@ func Rejoins(h History, metric string, threshold time.Duration) []Rejoin {
 		r.Duration = r.To - r.From
 		return r
 	}
-	// behindAfter says whether node's first sample of metric after t is
-	// above threshold.
-	behindAfter := func(node string, t time.Duration) bool {
+	// reconnect is a follower's wait for a new leader elected at elected:
+	// its first sample above threshold within ReconnectWindow of the later
+	// of the election and from, until its first sample back at or under
+	// threshold after that. ok is false when it never fell behind, or
+	// caught up before from.
+	reconnect := func(f FaultWindow, node string, elected time.Duration) (Rejoin, bool) {
+		r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: runEnd, Reconnect: true}
+		behind := time.Duration(-1)
 		for _, s := range samples {
-			if s.Metric == metric && s.Node == node && s.At >= t {
-				return secondsDur(s.Value) > threshold
+			if s.Metric != metric || s.Node != node || s.At < elected {
+				continue
+			}
+			if behind < 0 {
+				if s.At > max(elected, f.End)+ReconnectWindow {
+					return r, false
+				}
+				if secondsDur(s.Value) > threshold {
+					behind = s.At
+				}
+				continue
+			}
+			if secondsDur(s.Value) <= threshold {
+				r.To, r.Done, r.How = s.At, true, "lag ≤ "+FormatDuration(threshold)
+				break
 			}
 		}
-		return false
+		if behind < 0 || r.To <= f.End {
+			return r, false
+		}
+		r.Duration = r.To - r.From
+		return r, true
 	}
 	var out []Rejoin
 	for _, f := range Faults(h) {
@@ -170,23 +200,23 @@ func Rejoins(h History, metric string, threshold time.Duration) []Rejoin {
 				out = append(out, r)
 			}
 		}
-		failover := false
+		elected, leader := time.Duration(-1), ""
 		for _, e := range ev {
 			if e.Kind == EventLeaderChanged && e.Detail != "initial" && e.At >= f.Injected && e.At <= max(f.HealEnd, f.End) {
-				failover = true
+				elected, leader = e.At, e.Node
 				break
 			}
 		}
-		if !failover {
+		if elected < 0 {
 			continue
 		}
 		for _, n := range sortedKeys(lagged) {
-			if slices.Contains(faulted, n) || !behindAfter(n, f.End) {
-				continue
+			if slices.Contains(faulted, n) || n == leader {
+				continue // the new leader follows nobody
 			}
-			r := catchUp(f, n)
-			r.Reconnect = true
-			out = append(out, r)
+			if r, ok := reconnect(f, n, elected); ok {
+				out = append(out, r)
+			}
 		}
 	}
 	return out

@@ -55,3 +55,29 @@ func TestRejoinsCoverFollowersOfANewLeader(t *testing.T) {
 		t.Errorf("lag with no failover: %s %s, want fail: n3's 4s is steady lag then", c.Status, c.Measured)
 	}
 }
+
+// TestRejoinsCoverAFollowerFallingBehindAfterTheHeal: a follower whose
+// staleness only starts growing once the heal is under way (it shows old
+// data while it waits to reconnect, and its lag is the age of what it
+// misses, so it starts small) is waiting for the new leader too.
+func TestRejoinsCoverAFollowerFallingBehindAfterTheHeal(t *testing.T) {
+	b := newHB()
+	b.event(0, EventLeaderChanged, "n1", "initial")
+	b.event(1000, EventFaultInjected, "n1", "cut-dcs")
+	b.event(3000, EventLeaderChanged, "n2", "")
+	b.event(3100, EventFaultHealed, "n1", "cut-dcs")
+	for t := 0.0; t < 12000; t += 100 {
+		v := 0.01
+		if t >= 3000 && t < 7000 {
+			v = (t - 3000) / 1000 // grows 0 → 4s until it reconnects at 7s
+		}
+		b.sample(t, MetricLagHeartbeatSeconds, "n3", v)
+	}
+	if c := checkLag(b.h, time.Second); c.Status != StatusPass {
+		t.Errorf("lag: %s %s (%s), want pass: n3 waited for the new leader", c.Status, c.Measured, c.Detail)
+	}
+	rj := Rejoins(b.h, MetricLagHeartbeatSeconds, time.Second)
+	if len(rj) != 1 || rj[0].Node != "n3" || rj[0].To != ms(7000) {
+		t.Errorf("rejoins = %+v, want n3's reconnect from the heal to 7s", rj)
+	}
+}
