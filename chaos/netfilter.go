@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -224,30 +225,50 @@ func (p partitionFault) Inject(ctx context.Context, c Cluster) (string, Heal, er
 		}
 		return errors.Join(errs...)
 	}
-	var created []HostRules
+	// Every host's rules go in at once, one goroutine a host, so the
+	// fault's stamps span the slowest host's execs, not their sum.
+	var (
+		mu      sync.Mutex
+		created []HostRules
+		errs    []error
+		wg      sync.WaitGroup
+	)
 	markBegin(ctx)
 	defer markEnd(ctx)
-	noteHow(ctx, "iptables through docker exec, one host after another: in effect within [begin, end]")
+	noteHow(ctx, "iptables through docker exec, every host at once: in effect within [begin, end]")
 	for _, hr := range plan {
-		for i, argv := range hr.Install {
-			_, err := cmd.Run(ctx, Command{Host: hr.Host, User: "root", Argv: argv})
-			if i == 0 && err == nil {
-				created = append(created, hr)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, argv := range hr.Install {
+				_, err := cmd.Run(ctx, Command{Host: hr.Host, User: "root", Argv: argv})
+				mu.Lock()
+				if i == 0 && err == nil {
+					created = append(created, hr)
+				}
+				mu.Unlock()
+				if err == nil {
+					continue
+				}
+				if i == 0 && isExists(err) {
+					err = fmt.Errorf("%w: chain %s exists on %s", ErrAlreadyActive, plan[0].Install[0][3], hr.Host)
+				}
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("inject %s on %s: run %q: %w", p.name, hr.Host, strings.Join(argv, " "), err))
+				mu.Unlock()
+				return
 			}
-			if err == nil {
-				continue
-			}
-			if i == 0 && isExists(err) {
-				err = fmt.Errorf("%w: chain %s exists on %s", ErrAlreadyActive, plan[0].Install[0][3], hr.Host)
-			}
-			err = fmt.Errorf("inject %s on %s: run %q: %w", p.name, hr.Host, strings.Join(argv, " "), err)
-			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			for _, u := range created {
-				err = errors.Join(err, removeRules(uctx, cmd, u.Host, u.Remove))
-			}
-			return target, nil, err
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		err := errors.Join(errs...)
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		for _, u := range created {
+			err = errors.Join(err, removeRules(uctx, cmd, u.Host, u.Remove))
 		}
+		return target, nil, err
 	}
 	return target, heal, nil
 }
