@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
 )
 
@@ -145,17 +146,12 @@ func Streams(fault string) Condition {
 		if err != nil {
 			return false, err
 		}
-		ms, err := r.Lab.Members(ctx)
-		if err != nil {
-			return false, nil
+		m, found, err := member(ctx, r, a.Target)
+		if err != nil || !found || m.Role != harness.RoleReplica || m.State != "streaming" {
+			return false, nil // a failed listing is polled again
 		}
-		for _, m := range ms {
-			if m.Name == a.Target && m.Role == "replica" && m.State == "streaming" {
-				r.Rec.Event(results.Event{Kind: results.EventStreaming, Node: m.Name, Resolution: PollPeriod})
-				return true, nil
-			}
-		}
-		return false, nil
+		r.Rec.Event(results.Event{Kind: results.EventStreaming, Node: m.Name, Resolution: PollPeriod})
+		return true, nil
 	}}
 }
 
@@ -168,18 +164,28 @@ func Demoted(fault string) Condition {
 		if err != nil {
 			return false, err
 		}
-		ms, err := r.Lab.Members(ctx)
-		if err != nil {
-			return false, nil
-		}
-		for _, m := range ms {
-			if m.Name == a.Target && m.Role == "leader" {
-				return false, nil
-			}
+		m, found, err := member(ctx, r, a.Target)
+		if err != nil || found && m.Role == harness.RoleLeader {
+			return false, nil // a failed listing is polled again
 		}
 		r.measures = append(r.measures, Figure{Name: fault + " demoted after", Value: (r.Rec.Now() - a.Injected).Round(time.Millisecond).String()})
 		return true, nil
 	}}
+}
+
+// member is the named member as the lab lists it now; found is false when
+// it is not listed, err when the listing failed.
+func member(ctx context.Context, r *Run, name string) (m harness.Member, found bool, err error) {
+	ms, err := r.Lab.Members(ctx)
+	if err != nil {
+		return m, false, err
+	}
+	for _, m := range ms {
+		if m.Name == name {
+			return m, true, nil
+		}
+	}
+	return m, false, nil
 }
 
 // TargetOf selects the host that fault resolved to, for a later fault on
