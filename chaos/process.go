@@ -318,6 +318,7 @@ func (f slowFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 	}
 	markBegin(ctx)
 	defer markEnd(ctx)
+	noteHow(ctx, "netem overlays, one pair of nodes after another (the first may start the agents): in effect within [begin, end]")
 	for i, p := range pairs {
 		imp := f.imp
 		if err := nl.SetNodeLink(ctx, p[0], p[1], &imp); err != nil {

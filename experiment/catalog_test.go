@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/topologies"
 )
 
@@ -55,6 +56,17 @@ func TestRPOScenarioShapesTheMode(t *testing.T) {
 		}
 		if topo.Replication.Mode != m || topo.Replication.SyncStandbys != want {
 			t.Errorf("%s: shaped to %s with %d sync standbys", sc.Name, topo.Replication.Mode, topo.Replication.SyncStandbys)
+		}
+	}
+}
+
+// TestTargetOfTakesTheFirstHostOfTheFirstSide: the RPO trials kill the
+// node they cut off or slowed; a slow-links target names both sides.
+func TestTargetOfTakesTheFirstHostOfTheFirstSide(t *testing.T) {
+	for target, want := range map[string]string{"lab-1": "lab-1", "lab-3<->lab-1,lab-2": "lab-3", "lab-1,lab-2": "lab-1"} {
+		r := &Run{faults: map[string]*chaos.Active{"f": {Target: target}}}
+		if got := TargetOf(r, "f").String(); !strings.Contains(got, want) || strings.Contains(got, "<->") {
+			t.Errorf("TargetOf(%q) = %s, want node %s", target, got, want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/replab/replab/chaos"
@@ -189,13 +190,17 @@ func member(ctx context.Context, r *Run, name string) (m harness.Member, found b
 }
 
 // TargetOf selects the host that fault resolved to, for a later fault on
-// the same node ("kill the leader we cut off").
+// the same node ("kill the leader we cut off"): the first host of its
+// target, whose first side it is for a fault between two sides
+// ("lab-1<->lab-2,lab-3" gives lab-1).
 func TargetOf(r *Run, fault string) chaos.Selector {
 	a, err := r.Fault(fault)
 	if err != nil {
 		return chaos.Node("")
 	}
-	return chaos.Node(a.Target)
+	side, _, _ := strings.Cut(a.Target, "<->")
+	first, _, _ := strings.Cut(side, ",")
+	return chaos.Node(first)
 }
 
 // Fault returns the fault remembered as name.
