@@ -218,11 +218,19 @@ func (p partitionFault) Inject(ctx context.Context, c Cluster) (string, Heal, er
 	}
 	plan := PartitionPlan(PartitionRequest{Chain: chainName(p.name, an, bn), A: a, B: b, OneWay: p.oneWay})
 	target := strings.Join(an, ",")
+	// Heal removes every host's rules at once too: the fault ends within
+	// the slowest host's execs.
 	heal := func(ctx context.Context) error {
-		var errs []error
-		for _, hr := range plan {
-			errs = append(errs, removeRules(ctx, cmd, hr.Host, hr.Remove))
+		errs := make([]error, len(plan))
+		var wg sync.WaitGroup
+		for i, hr := range plan {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = removeRules(ctx, cmd, hr.Host, hr.Remove)
+			}()
 		}
+		wg.Wait()
 		return errors.Join(errs...)
 	}
 	// Every host's rules go in at once, one goroutine a host, so the

@@ -227,7 +227,7 @@ func (s Schedule) Run(ctx context.Context, inj *Injector) ([]Executed, error) {
 		if late := ex.Injected - st.At; late > 100*time.Millisecond {
 			log.Warn("step began late", "fault", describe(st.Fault), "planned", st.At, "late", late.Round(time.Millisecond))
 		}
-		log.Info("injected", "at", ex.Injected.Round(time.Millisecond), "uncertainty", (ex.InjectEnd - ex.Injected).Round(time.Millisecond),
+		log.Info("injected", "at", ex.Injected.Round(time.Millisecond), "uncertainty", (ex.InjectEnd - ex.Injected).Round(time.Microsecond),
 			"fault", describe(st.Fault), "target", a.Target, "hold", st.Hold)
 		_ = sleepUntil(ctx, a.Began.Add(st.Hold))
 		ex.Healed = inj.Now() - start
@@ -236,7 +236,7 @@ func (s Schedule) Run(ctx context.Context, inj *Injector) ([]Executed, error) {
 			errs = append(errs, err)
 		}
 		ex.HealEnd = inj.Now() - start
-		log.Info("healed", "at", ex.Healed.Round(time.Millisecond), "took", (ex.HealEnd - ex.Healed).Round(time.Millisecond),
+		log.Info("healed", "at", ex.Healed.Round(time.Millisecond), "took", (ex.HealEnd - ex.Healed).Round(time.Microsecond),
 			"fault", describe(st.Fault), "target", a.Target, "err", ex.Err)
 		done = append(done, ex)
 		if ctx.Err() != nil {

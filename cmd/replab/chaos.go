@@ -206,10 +206,12 @@ func holdAndHeal(cmd *cobra.Command, hold time.Duration, a *chaos.Active) error 
 	case <-cmd.Context().Done():
 	case <-time.After(time.Until(a.Began.Add(hold))):
 	}
+	healBegan := time.Now()
 	if err := a.Heal(cmd.Context()); err != nil {
 		return fmt.Errorf("%w (replab chaos heal resets every host)", err)
 	}
-	fmt.Fprintf(out, "%s: %s healed on %s (held %s from its begin)\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target, time.Since(a.Began).Round(time.Millisecond))
+	fmt.Fprintf(out, "%s: %s healed on %s (heal began %s after the fault's begin and took %s)\n", time.Now().Format("15:04:05.000"), a.Fault, a.Target,
+		healBegan.Sub(a.Began).Round(time.Millisecond), time.Since(healBegan).Round(time.Millisecond))
 	return nil
 }
 
