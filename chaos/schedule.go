@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/replab/replab/internal/clock"
 	"github.com/replab/replab/netem"
 )
 
@@ -211,7 +212,7 @@ func (s Schedule) Run(ctx context.Context, inj *Injector) ([]Executed, error) {
 	var done []Executed
 	var errs []error
 	for _, st := range plan {
-		if err := sleepUntil(ctx, startWall.Add(st.At)); err != nil {
+		if err := clock.Until(ctx, startWall.Add(st.At)); err != nil {
 			break
 		}
 		a, err := inj.Inject(ctx, st.Fault)
@@ -229,7 +230,7 @@ func (s Schedule) Run(ctx context.Context, inj *Injector) ([]Executed, error) {
 		}
 		log.Info("injected", "at", ex.Injected.Round(time.Millisecond), "uncertainty", (ex.InjectEnd - ex.Injected).Round(time.Microsecond),
 			"fault", describe(st.Fault), "target", a.Target, "hold", st.Hold)
-		_ = sleepUntil(ctx, a.Began.Add(st.Hold))
+		_ = clock.Until(ctx, a.Began.Add(st.Hold))
 		ex.Healed = inj.Now() - start
 		if err := a.Heal(ctx); err != nil {
 			ex.Err = err
@@ -245,19 +246,4 @@ func (s Schedule) Run(ctx context.Context, inj *Injector) ([]Executed, error) {
 	}
 	errs = append(errs, inj.HealAll(ctx))
 	return done, errors.Join(errs...)
-}
-
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/harness"
+	"github.com/replab/replab/internal/clock"
 	"github.com/replab/replab/results"
 )
 
@@ -29,7 +30,7 @@ func Do(text string, f func(ctx context.Context, r *Run) error) Step {
 
 // Sleep lets the workload run for d.
 func Sleep(text string, d time.Duration) Step {
-	return Step{Text: text, do: func(ctx context.Context, _ *Run) error { return sleep(ctx, d) }}
+	return Step{Text: text, do: func(ctx context.Context, _ *Run) error { return clock.Sleep(ctx, d) }}
 }
 
 // Inject applies the fault that mk builds (at the step's time, so that its

@@ -16,6 +16,8 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
+
+	"github.com/replab/replab/internal/clock"
 )
 
 // Labels put on every container and network replab creates. LabelLab is the
@@ -188,7 +190,7 @@ func removeContainer(ctx context.Context, cli *client.Client, id, name string) e
 				return fmt.Errorf("remove container %s: %w", name, err)
 			}
 		}
-		if err := sleepCtx(ctx, removePoll); err != nil {
+		if err := clock.Sleep(ctx, removePoll); err != nil {
 			return fmt.Errorf("wait for container %s to be removed: %w", name, err)
 		}
 	}
@@ -272,7 +274,7 @@ func retryConflict(ctx context.Context, remove func() error) error {
 		case !isInUse(err):
 			return err
 		}
-		if serr := sleepCtx(ctx, removePoll); serr != nil {
+		if serr := clock.Sleep(ctx, removePoll); serr != nil {
 			return err
 		}
 	}
@@ -287,17 +289,6 @@ func isInUse(err error) bool {
 	}
 	msg := err.Error()
 	return errdefs.IsForbidden(err) && (strings.Contains(msg, "active endpoints") || strings.Contains(msg, "in use"))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func firstName(names []string) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/replab/replab/harness/nodeimage"
+	"github.com/replab/replab/internal/clock"
 	"github.com/replab/replab/topologies"
 )
 
@@ -145,7 +146,7 @@ func waitRunning(ctx context.Context, cli *client.Client, labID string, n int) e
 		if len(ctrs) >= n {
 			return nil
 		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 50*time.Millisecond); err != nil {
 			return fmt.Errorf("wait for %d containers of lab %s: %w", n, labID, err)
 		}
 	}
@@ -162,7 +163,7 @@ func waitCreating(ctx context.Context, cli *client.Client, labID string) error {
 		if len(ctrs) > 0 {
 			return nil
 		}
-		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+		if err := clock.Sleep(ctx, 5*time.Millisecond); err != nil {
 			return fmt.Errorf("wait for a container of lab %s: %w", labID, err)
 		}
 	}

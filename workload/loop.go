@@ -79,15 +79,3 @@ func closeConn(ctx context.Context, c *pgx.Conn) {
 		_ = c.Close(context.WithoutCancel(ctx))
 	}
 }
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

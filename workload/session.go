@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/replab/replab/harness"
+	"github.com/replab/replab/internal/clock"
 	"github.com/replab/replab/results"
 )
 
@@ -90,7 +91,7 @@ func StartSession(ctx context.Context, lab *harness.Lab, rec *results.Recorder, 
 			r := rec.Begin(results.OpStart{Kind: results.OpRead, Process: cfg.Process, Target: recTarget, Key: key})
 			rconns[target], end = readOnce(ctx, lab, rconns[target], target, cfg, key)
 			r.End(end)
-			if end.Outcome != results.OK || end.Found || time.Now().After(deadline) || sleepCtx(ctx, StalePollPeriod) != nil {
+			if end.Outcome != results.OK || end.Found || time.Now().After(deadline) || clock.Sleep(ctx, StalePollPeriod) != nil {
 				break
 			}
 		}
