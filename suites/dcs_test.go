@@ -32,7 +32,9 @@ var _ = Describe("a leader cut off from etcd", Ordered, Label(TierSmoke, FaultDC
 		var err error
 		demoted, err = time.ParseDuration(res.Measured("cut demoted after"))
 		Expect(err).NotTo(HaveOccurred(), "no demotion figure")
-		AddReportEntry("demoted after", demoted.String()+" (±100ms polling)")
+		cut := res.Faults["cut"]
+		AddReportEntry("demoted after", fmt.Sprintf("%s from the cut's begin; the cut took %s to install on every host (in effect within it); ±%s polling",
+			demoted, (cut.InjectEnd-cut.Injected).Round(time.Millisecond), experiment.PollPeriod))
 	})
 
 	It("lets another member take the lock, and writes resume", func() {
