@@ -185,13 +185,32 @@ type ExecResult struct {
 
 // Exec runs a command inside a container and waits for it. A non-zero exit
 // is not an error; the caller reads ExitCode.
+//
+// A container killed through its pidfd (Signal) is dead before Docker has
+// seen it die: an exec then fails to start (exit 126 or 127) instead of
+// being refused. On such an exit Exec waits up to ExecDyingWait for the
+// container to stop and, if it does, returns ErrNotRunning as for a
+// stopped one.
 func (l *Lab) Exec(ctx context.Context, name string, req ExecRequest) (ExecResult, error) {
 	id, err := l.containerID(name)
 	if err != nil {
 		return ExecResult{}, err
 	}
-	return execIn(ctx, l.cli, id, name, req)
+	res, err := execIn(ctx, l.cli, id, name, req)
+	if err == nil && (res.ExitCode == 126 || res.ExitCode == 127) {
+		wctx, cancel := context.WithTimeout(ctx, ExecDyingWait)
+		defer cancel()
+		if l.waitStopped(wctx, id) == nil {
+			return ExecResult{}, fmt.Errorf("exec %q in %s: %w (it died as the command started)", strings.Join(req.Cmd, " "), name, ErrNotRunning)
+		}
+	}
+	return res, err
 }
+
+// ExecDyingWait bounds how long Exec waits for a container whose exec
+// could not start to be seen stopped: Docker notices a death in well under
+// a second.
+const ExecDyingWait = 5 * time.Second
 
 // execIn runs req in container id (called name in errors) and waits.
 func execIn(ctx context.Context, cli *client.Client, id, name string, req ExecRequest) (ExecResult, error) {
