@@ -2,10 +2,12 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,6 +274,34 @@ func TestChaosIntegration(t *testing.T) {
 		}
 		if err := WaitStreaming(ctx, lab, old, 90*time.Second); err != nil {
 			t.Errorf("%s did not rejoin after heal: %v", old, err)
+		}
+		baseline()
+	})
+
+	// A kill is signalled through the container's pidfd and returns before
+	// Docker has seen the death: the kill's stamps span the signal alone,
+	// and a command run in the dying host right after is "host down" (so
+	// cleanup counts its rules as gone), never a failed exec.
+	t.Run("kill", func(t *testing.T) {
+		a, err := inj.Inject(ctx, chaos.Kill(chaos.AnyFollower(5)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(a.How, "pidfd") {
+			t.Errorf("kill delivered by %q, want the pidfd path on a local engine", a.How)
+		}
+		if span := a.InjectEnd - a.Injected; span > 100*time.Millisecond {
+			t.Errorf("kill stamped over %s: the stamps must bound the signal, not the teardown", span)
+		}
+		_, err = c.Run(ctx, chaos.Command{Host: a.Target, User: "root", Argv: []string{"true"}})
+		if !errors.Is(err, chaos.ErrHostDown) {
+			t.Errorf("exec in %s right after its kill: %v, want chaos.ErrHostDown", a.Target, err)
+		}
+		if err := a.Heal(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := WaitStreaming(ctx, lab, a.Target, 90*time.Second); err != nil {
+			t.Errorf("%s did not rejoin after its restart: %v", a.Target, err)
 		}
 		baseline()
 	})
