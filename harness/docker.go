@@ -309,7 +309,10 @@ type GCReport struct {
 	Networks   int
 	Volumes    int
 	Kept       []string // labs left alone because their owner is alive
-	StateFiles int      // state files of labs that no longer exist
+	// KeptOwners is the owning process id (the replab.pid label) of each
+	// lab in Kept.
+	KeptOwners map[string]string
+	StateFiles int // state files of labs that no longer exist
 }
 
 // GCRequest selects what GC removes.
@@ -367,6 +370,10 @@ func GC(ctx context.Context, req GCRequest) (GCReport, error) {
 	for id, pid := range owner {
 		if !req.All && ownerAlive(pid) {
 			rep.Kept = append(rep.Kept, id)
+			if rep.KeptOwners == nil {
+				rep.KeptOwners = map[string]string{}
+			}
+			rep.KeptOwners[id] = pid
 			continue
 		}
 		if err := removeLab(ctx, cli, id); err != nil {
