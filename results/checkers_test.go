@@ -441,15 +441,7 @@ func TestAvailability(t *testing.T) {
 	b := newHB()
 	// ok every 100 ms from 0 to 10 s, then nothing until 20 s (failed
 	// attempts), then ok until 30 s
-	k := int64(0)
-	for at := 0.0; at <= 30000; at += 100 {
-		k++
-		out := OK
-		if at > 10000 && at < 20000 {
-			out = Failed
-		}
-		b.write("w", k, at, at+1, out, "a")
-	}
+	b.writesWithOutage()
 	b.probe("a", 99, 5, OK) // probes do not count
 	r := Availability(b.h, 0)
 	if r.Gap != DefaultOutageGap || r.Writes != 301 || r.Failed != 99 || r.OK != 202 {

@@ -203,3 +203,17 @@ func ptr[T any](v T) *T { return &v }
 func slaTargets() Targets {
 	return Targets{FailoverTimeMax: ptr(30 * time.Second), LostWritesMax: ptr(0), ReplicationLagP99: ptr(2 * time.Second), AvailabilityMin: ptr(99.9)}
 }
+
+// writesWithOutage writes through the endpoint every 100ms from 0 to 30s,
+// acknowledged but for a 10s outage from 10s to 20s (failed attempts).
+func (b *hb) writesWithOutage() {
+	k := int64(0)
+	for at := 0.0; at <= 30000; at += 100 {
+		k++
+		out := OK
+		if at > 10000 && at < 20000 {
+			out = Failed
+		}
+		b.write("w", k, at, at+1, out, "a")
+	}
+}

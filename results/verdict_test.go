@@ -340,15 +340,7 @@ func TestReadYourWrites(t *testing.T) {
 
 func TestErrorBudget(t *testing.T) {
 	b := newHB()
-	k := int64(0)
-	for at := 0.0; at <= 30000; at += 100 {
-		k++
-		out := OK
-		if at > 10000 && at < 20000 {
-			out = Failed
-		}
-		b.write("w", k, at, at+1, out, "a")
-	}
+	b.writesWithOutage()
 	b.event(10050, EventFaultInjected, "a", "kill")
 	r := Availability(b.h, 0)
 	if len(r.PerFault) != 1 || r.PerFault[0].Downtime != 10*time.Second || r.Unattributed != 0 {
