@@ -6,8 +6,10 @@
 // harness's exported methods.
 //
 // It is the only package that imports Docker or testcontainers-go. It must
-// not import Ginkgo, Gomega, chaos, workload or suites; it imports results
-// only for the WAN fidelity rows (wan_fidelity.go), still to move out.
+// not import Ginkgo, Gomega, chaos, workload, experiment, suites or
+// results: what is done to the lab and asserted on it lives above, and the
+// history's types belong to the run. The WAN fidelity rows are harness's
+// own (LinkFidelity); workload converts them into results'.
 //
 // # The emulated WAN, by file
 //

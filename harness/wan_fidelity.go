@@ -10,8 +10,49 @@ import (
 	"time"
 
 	"github.com/replab/replab/netem"
-	"github.com/replab/replab/results"
 )
+
+// LinkFidelity is how faithfully one userspace netem queue held the
+// packets of one emulated link in one host over a window: the userspace
+// backend delays packets in a process, and on a busy machine that process
+// wakes late. The fields are results.LinkFidelity's, in the same order and
+// without its JSON tags, so the layer that records a run converts one into
+// the other with a plain type conversion (workload does): the history's
+// types belong to the run, and harness must not import results. Its OK,
+// Idle and Breaks repeat results.LinkFidelity's, which the report uses,
+// because logFidelity judges the rows below results; a test in workload,
+// which imports both, holds the two copies to the same answers.
+type LinkFidelity struct {
+	Host string
+	// Link is the emulated link, "from->to": traffic from the first
+	// region held where it arrives, in Host.
+	Link  string
+	Delay time.Duration
+	// Packets were released after their hold during the window; Dropped
+	// were dropped for loss or a full queue.
+	Packets uint64
+	Dropped uint64
+	// ReleaseError is the mean signed error of release times against
+	// their targets (late is positive); it adds to the link's delay.
+	ReleaseError time.Duration
+	// ArrivalLag is the mean time from the kernel's receive timestamp to
+	// the agent reading the packet; it is counted in the hold, not added.
+	ArrivalLag time.Duration
+	// Budget is the share of the topology's RTT tolerance one direction
+	// may use (half of it): a mean release error past Budget moves the
+	// link's round trip past its tolerance.
+	Budget time.Duration
+}
+
+// OK reports whether the mean release error stayed within the budget.
+func (f LinkFidelity) OK() bool { return f.ReleaseError <= f.Budget && f.ReleaseError >= -f.Budget }
+
+// Idle reports whether the queue saw no packet during the window.
+func (f LinkFidelity) Idle() bool { return f.Packets == 0 && f.Dropped == 0 }
+
+// Breaks reports whether packets were released and their mean error broke
+// the budget.
+func (f LinkFidelity) Breaks() bool { return f.Packets > 0 && !f.OK() }
 
 // logFidelity logs, per host and queue, how faithfully each userspace
 // agent has held its link since it started: over provisioning that is
@@ -58,8 +99,8 @@ func (l *Lab) NetemCounters(ctx context.Context) map[string]netem.AgentStatus {
 // agent that restarted in between), and the budget: half the topology's
 // RTT tolerance for the link (for a link between two nodes, the same rule
 // applied to twice its delay). Pure apart from reading the topology.
-func (l *Lab) NetemFidelity(before, after map[string]netem.AgentStatus) []results.LinkFidelity {
-	var out []results.LinkFidelity
+func (l *Lab) NetemFidelity(before, after map[string]netem.AgentStatus) []LinkFidelity {
+	var out []LinkFidelity
 	for _, host := range slices.Sorted(maps.Keys(after)) {
 		st := after[host]
 		for _, q := range st.Queues {
@@ -71,7 +112,7 @@ func (l *Lab) NetemFidelity(before, after map[string]netem.AgentStatus) []result
 					}
 				}
 			}
-			f := results.LinkFidelity{
+			f := LinkFidelity{
 				Host: host, Link: strings.Join(q.Links, ","), Delay: q.Impairment.Delay,
 				Packets: q.Released - q0.Released,
 				Dropped: (q.Lost + q.Overflow) - min(q0.Lost+q0.Overflow, q.Lost+q.Overflow),

@@ -9,8 +9,9 @@ import (
 // LinkFidelity is how faithfully one userspace netem queue held the
 // packets of one emulated link in one host over a run: the userspace
 // backend delays packets in a process, and on a busy machine that process
-// wakes late. The harness fills it from the agent's counters at the start
-// and the end of the workload; the kernel backend has no such counters.
+// wakes late. The harness measures it (harness.LinkFidelity, the same
+// fields) from the agent's counters at the start and the end of the
+// workload, which converts it; the kernel backend has no such counters.
 type LinkFidelity struct {
 	Host string `json:"host"`
 	// Link is the emulated link, "from->to": traffic from the first

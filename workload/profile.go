@@ -80,10 +80,24 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 			}
 			if len(before) > 0 {
 				rctx, rcancel := context.WithTimeout(wctx, 30*time.Second)
-				rec.RecordNetem(lab.NetemFidelity(before, lab.NetemCounters(rctx)))
+				rec.RecordNetem(runFidelity(lab.NetemFidelity(before, lab.NetemCounters(rctx))))
 				rcancel()
 			}
 			cancel()
 		})
 	}
+}
+
+// runFidelity converts the lab's fidelity rows into the run's: harness
+// measures them and results records and reports them, and neither imports
+// the other. No rows stay nil, as results.json's omitted "netem" expects.
+func runFidelity(fs []harness.LinkFidelity) []results.LinkFidelity {
+	if fs == nil {
+		return nil
+	}
+	out := make([]results.LinkFidelity, len(fs))
+	for i, f := range fs {
+		out[i] = results.LinkFidelity(f)
+	}
+	return out
 }
