@@ -169,6 +169,17 @@ svg{max-width:100%;height:auto;display:block;margin:6px 0 22px}
 <ul>{{range .}}<li><b>{{.Name}}</b>: {{.Detail}}</li>{{end}}</ul>{{end}}
 </div>
 
+{{with .R.Figures}}<h2 id="measurements">Scenario measurements</h2>
+<div class="card"><table><tr><th>measurement</th><th>value</th></tr>
+{{range .}}<tr><td>{{.Name}}</td><td>{{dash .Value}}</td></tr>
+{{end}}</table></div>{{end}}
+{{range $i, $t := .R.Tables}}<h2 id="table-{{$i}}">{{.Title}}</h2>
+<div class="card"><table><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{dash .}}</td>{{end}}</tr>
+{{end}}</table>
+{{with .Note}}<p class="note">{{.}}</p>{{end}}
+{{with .Settings}}<p class="note">Settings: {{range $k, $v := .}}<code>{{$k}}={{$v}}</code> {{end}}</p>{{end}}</div>
+{{end}}
 {{if .OpsPlot}}<h2 id="ops">Operations over time</h2>
 <div class="card">{{.OpsPlot}}
 <p class="note">One row per client session. Green: acknowledged; red (slightly below): failed; orange triangles (slightly above): outcome unknown. Shaded: a fault in effect. Dashed lines: leader events seen in Patroni/etcd.</p></div>{{end}}

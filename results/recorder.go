@@ -1,6 +1,8 @@
 package results
 
 import (
+	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -252,6 +254,10 @@ type History struct {
 	// Resolutions are the finest step each metric can show
 	// (SetResolution): a value under it means "less than it".
 	Resolutions map[string]time.Duration `json:"resolutions_ns,omitempty"`
+	// Figures and Tables are the scenario's own measurements (RecordFigure,
+	// RecordTable), in the order recorded.
+	Figures []Figure `json:"figures,omitempty"`
+	Tables  []Table  `json:"tables,omitempty"`
 }
 
 // DefaultHeartbeatResolution is the resolution of MetricLagHeartbeatSeconds
@@ -287,6 +293,8 @@ type Recorder struct {
 	dropped int
 	netem   []LinkFidelity
 	res     map[string]time.Duration
+	figures []Figure
+	tables  []Table
 }
 
 // chunkSize is how many records a chunk holds. Records live in fixed
@@ -480,6 +488,32 @@ func (r *Recorder) RecordNetem(fs []LinkFidelity) {
 	r.netem = slices.Clone(fs)
 }
 
+// RecordFigure records one named measurement of the scenario's.
+func (r *Recorder) RecordFigure(f Figure) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.figures = append(r.figures, f)
+}
+
+// RecordTable records a table of the scenario's; a malformed one (rows
+// that do not match the columns) is refused.
+func (r *Recorder) RecordTable(t Table) error {
+	if err := t.Validate(); err != nil {
+		return fmt.Errorf("record table: %w", err)
+	}
+	t.Columns = slices.Clone(t.Columns)
+	rows := make([][]string, len(t.Rows))
+	for i, r := range t.Rows {
+		rows[i] = slices.Clone(r)
+	}
+	t.Rows = rows
+	t.Settings = maps.Clone(t.Settings)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tables = append(r.tables, t)
+	return nil
+}
+
 // AckedWrites counts the acknowledged (ok) OpWrite operations invoked at
 // or after since, without copying the history: pollers waiting for writes
 // to resume call it every few milliseconds.
@@ -511,6 +545,8 @@ func (r *Recorder) History() History {
 		Events:         r.events.flatten(),
 		DroppedSamples: r.dropped,
 		Netem:          slices.Clone(r.netem),
+		Figures:        slices.Clone(r.figures),
+		Tables:         slices.Clone(r.tables),
 	}
 	if len(r.res) > 0 {
 		h.Resolutions = make(map[string]time.Duration, len(r.res))

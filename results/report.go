@@ -64,6 +64,9 @@ type Results struct {
 	// NetemWarnings names the links whose release error broke the budget.
 	Netem         []LinkFidelity `json:"netem,omitempty"`
 	NetemWarnings []string       `json:"netem_warnings,omitempty"`
+	// Figures and Tables are the scenario's own measurements, as recorded.
+	Figures []Figure `json:"figures,omitempty"`
+	Tables  []Table  `json:"tables,omitempty"`
 }
 
 // Summarize runs every checker over h (failover phases for every fault, lag
@@ -79,6 +82,8 @@ func Summarize(h History, v Verdict) Results {
 		StaleReads:   StaleReads(h),
 		Availability: Availability(h, DefaultOutageGap),
 		Netem:        h.Netem,
+		Figures:      h.Figures,
+		Tables:       h.Tables,
 	}
 	r.NetemWarnings = FidelityWarnings(h.Netem)
 	faults := Faults(h)
@@ -192,6 +197,8 @@ type historyHeader struct {
 	DroppedSamples int                      `json:"dropped_samples,omitempty"`
 	Netem          []LinkFidelity           `json:"netem,omitempty"`
 	Resolutions    map[string]time.Duration `json:"resolutions_ns,omitempty"`
+	Figures        []Figure                 `json:"figures,omitempty"`
+	Tables         []Table                  `json:"tables,omitempty"`
 }
 
 // historyLine is one line of history.jsonl: exactly one field is set.
@@ -210,6 +217,7 @@ func EncodeHistory(w io.Writer, h History) error {
 	enc := json.NewEncoder(bw)
 	if err := enc.Encode(historyLine{Header: &historyHeader{
 		Schema: SchemaHistory, Meta: h.Meta, Clock: h.Clock, Final: h.Final, DroppedSamples: h.DroppedSamples, Netem: h.Netem, Resolutions: h.Resolutions,
+		Figures: h.Figures, Tables: h.Tables,
 	}}); err != nil {
 		return fmt.Errorf("encode header: %w", err)
 	}
@@ -270,7 +278,7 @@ func DecodeHistory(r io.Reader) (History, error) {
 				}
 				header = true
 				h.Meta, h.Clock, h.Final, h.DroppedSamples, h.Netem = line.Header.Meta, line.Header.Clock, line.Header.Final, line.Header.DroppedSamples, line.Header.Netem
-				h.Resolutions = line.Header.Resolutions
+				h.Resolutions, h.Figures, h.Tables = line.Header.Resolutions, line.Header.Figures, line.Header.Tables
 			case !header:
 				return History{}, fmt.Errorf("decode line %d: record before the header", n)
 			case line.Op != nil:

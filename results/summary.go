@@ -118,6 +118,8 @@ func RenderSummary(r Results) string {
 		b.WriteString("\n")
 	}
 
+	renderTables(&b, r.Figures, r.Tables)
+
 	for _, f := range r.Phases {
 		fmt.Fprintf(&b, "### Failover phases: %s\n\n", faultName(f.Fault))
 		b.WriteString("| phase | at | since fault | uncertainty | node |\n|---|---:|---:|---:|---|\n")
