@@ -86,7 +86,7 @@ func Await(c Condition, timeout time.Duration, optional string) Step {
 // the CLI and kept in the result).
 func Measure(name string, f func(ctx context.Context, r *Run) string) Step {
 	return Step{Text: "measure " + name, do: func(ctx context.Context, r *Run) error {
-		r.measures = append(r.measures, Figure{Name: name, Value: f(ctx, r)})
+		r.figure(name, f(ctx, r))
 		return nil
 	}}
 }
@@ -170,7 +170,7 @@ func Demoted(fault string) Condition {
 		if err != nil || found && m.Role == harness.RoleLeader {
 			return false, nil // a failed listing is polled again
 		}
-		r.measures = append(r.measures, Figure{Name: fault + " demoted after", Value: (r.Rec.Now() - a.Injected).Round(time.Millisecond).String()})
+		r.figure(fault+" demoted after", (r.Rec.Now() - a.Injected).Round(time.Millisecond).String())
 		return true, nil
 	}}
 }
@@ -202,6 +202,13 @@ func TargetOf(r *Run, fault string) chaos.Selector {
 	side, _, _ := strings.Cut(a.Target, "<->")
 	first, _, _ := strings.Cut(side, ",")
 	return chaos.Node(first)
+}
+
+// figure keeps a named measurement in the result and in the run's
+// history, where summary.md and report.html show it.
+func (r *Run) figure(name, value string) {
+	r.measures = append(r.measures, Figure{Name: name, Value: value})
+	r.Rec.RecordFigure(results.Figure{Name: name, Value: value})
 }
 
 // Fault returns the fault remembered as name.
