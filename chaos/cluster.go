@@ -115,21 +115,23 @@ var ErrUnsupported = errors.New("cluster does not support this fault")
 
 // Links is what link degradation needs: an overlay on the emulated WAN
 // between two regions, nil restoring the topology's baseline.
-// harness.Lab's SetLink satisfies it.
+// experiment.Cluster satisfies it with harness.WAN's SetLink.
 type Links interface {
 	SetLink(ctx context.Context, regionA, regionB string, imp *netem.Impairment) error
 }
 
 // NodeLinks is what slowing the links between nodes of one region needs:
 // an overlay on the traffic between two database nodes, both directions,
-// nil removing it. harness.Lab's SetNodeLink satisfies it.
+// nil removing it. experiment.Cluster satisfies it with harness.WAN's
+// SetNodeLink.
 type NodeLinks interface {
 	SetNodeLink(ctx context.Context, nodeA, nodeB string, imp *netem.Impairment) error
 }
 
 // LinksBaseline is what a cluster with an emulated WAN implements so that
 // VerifyBaseline also reads every host's netem state back against the
-// topology's baseline. harness.Lab's WANAtBaseline satisfies it.
+// topology's baseline. experiment.Cluster satisfies it with harness.WAN's
+// AtBaseline.
 type LinksBaseline interface {
 	WANAtBaseline(ctx context.Context) error
 }

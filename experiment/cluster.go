@@ -8,11 +8,13 @@ import (
 
 	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/harness"
+	"github.com/replab/replab/netem"
 )
 
 // Cluster adapts a *harness.Lab to every capability chaos asks for:
-// processes, commands, resources, SQL and topology. chaos cannot import
-// harness, so this is where the two meet.
+// processes, commands, resources, SQL, topology, and the links of the
+// lab's WAN facet (harness.WAN). chaos cannot import harness, so this is
+// where the two meet.
 type Cluster struct {
 	*harness.Lab
 }
@@ -92,4 +94,22 @@ func (c Cluster) HostState(ctx context.Context, name string) (chaos.HostState, e
 		return chaos.HostState{}, err
 	}
 	return chaos.HostState{Running: st.Running, Paused: st.Paused, CPUs: st.CPUs}, nil
+}
+
+// SetLink overlays imp on the emulated link between two regions; nil
+// restores the baseline. chaos's degrade fault calls it.
+func (c Cluster) SetLink(ctx context.Context, regionA, regionB string, imp *netem.Impairment) error {
+	return c.Lab.WAN().SetLink(ctx, regionA, regionB, imp)
+}
+
+// SetNodeLink overlays imp on the link between two database nodes of one
+// region; nil removes it. chaos's slow-links fault calls it.
+func (c Cluster) SetNodeLink(ctx context.Context, nodeA, nodeB string, imp *netem.Impairment) error {
+	return c.Lab.WAN().SetNodeLink(ctx, nodeA, nodeB, imp)
+}
+
+// WANAtBaseline reads every host's netem state back against the
+// topology's baseline, for chaos.VerifyBaseline.
+func (c Cluster) WANAtBaseline(ctx context.Context) error {
+	return c.Lab.WAN().AtBaseline(ctx)
 }

@@ -22,11 +22,11 @@ import (
 func HealEverything(ctx context.Context, lab *harness.Lab) ([]string, error) {
 	c := ClusterOf(lab)
 	did, err := chaos.Reset(ctx, c)
-	if werr := lab.ResetWAN(ctx); werr != nil {
+	if werr := lab.WAN().Reset(ctx); werr != nil {
 		err = errors.Join(err, fmt.Errorf("restore the netem baseline: %w", werr))
 	} else if lab.Topology().Network.Links != nil {
 		did = append(did, "WAN: baseline plan re-applied on every host")
-	} else if b, _ := lab.NetemBackend(); b != "none" {
+	} else if b, _ := lab.WAN().Backend(); b != "none" {
 		did = append(did, "netem: every node's rules and agent removed (no WAN: the baseline is none)")
 	}
 	if err != nil {

@@ -121,7 +121,7 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 		return res, err
 	}
 	topo := lab.Topology()
-	backend, _ := lab.NetemBackend()
+	backend, _ := lab.WAN().Backend()
 	res.RunID = NewRunID()
 	labels := map[string]string{"scenario": sc.Name, "experiment": sc.Name, "lab": lab.ID(), "profile": profile.Name}
 	for k, v := range req.Labels {

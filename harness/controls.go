@@ -95,28 +95,7 @@ func (l *Lab) Start(ctx context.Context, name string) error {
 	if err := l.refreshPorts(ctx, name); err != nil {
 		return err
 	}
-	l.wan.mu.Lock()
-	_, shaped := l.wan.shapers[name]
-	l.wan.mu.Unlock()
-	if !l.hasWAN() {
-		if !shaped {
-			return nil
-		}
-		// A node link was slowed (SetNodeLink): shape it again. Without a
-		// WAN nothing gates Patroni, so it may run unshaped for a moment.
-		return l.shapeHost(ctx, name)
-	}
-	// A restarted container has a new network namespace: no rules, no
-	// agent. Shape it again before its Patroni may start.
-	if err := l.shapeHost(ctx, name); err != nil {
-		return err
-	}
-	for _, n := range l.plan.Nodes {
-		if n.Name == name {
-			return l.openGate(ctx, name)
-		}
-	}
-	return nil
+	return l.WAN().restarted(ctx, name)
 }
 
 // Pause freezes every process of a container (cgroup freezer).

@@ -13,11 +13,14 @@
 //
 // # The emulated WAN, by file
 //
+// What shapes or reads the emulated network is a method of *WAN, the
+// facet Lab.WAN returns, not of *Lab.
+//
 //	wan_gate.go        Patroni waits for a gate file until its host is shaped
 //	wan_plan.go        the pure plan: topology + hosts + overlays → netem.Plan per host
-//	wan_state.go       the lab's backend, shapers and overlays (SetLink, SetNodeLink, ResetWAN)
-//	wan_probe.go       RTT measured between regions, and the check that refuses a lab off it
-//	wan_fidelity.go    how faithfully each userspace agent held its links
+//	wan_state.go       Lab.WAN, the lab's network facet: backend, shapers and overlays (SetLink, SetNodeLink, Reset)
+//	wan_probe.go       RTT measured between regions (WAN.ProbeRTT), and the check that refuses a lab off it
+//	wan_fidelity.go    how faithfully each userspace agent held its links (WAN.Counters, WAN.Fidelity)
 //	netem_adapter.go   netem.Host over a container (exec as root, copy a file)
 //	netem_backend_probe.go   which backend this machine supports, without a lab
 package harness

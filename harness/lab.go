@@ -186,12 +186,12 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 		return nil, err
 	}
 	l.timings.Containers = time.Since(start)
-	if err := l.applyWAN(ctx); err != nil {
+	if err := l.WAN().apply(ctx); err != nil {
 		return nil, err
 	}
-	if l.hasWAN() {
+	if l.WAN().hasLinks() {
 		for _, n := range l.plan.Nodes {
-			if err := l.openGate(ctx, n.Name); err != nil {
+			if err := l.WAN().openGate(ctx, n.Name); err != nil {
 				return nil, fmt.Errorf("start patroni on %s: %w", n.Name, err)
 			}
 		}
@@ -206,7 +206,7 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 	if err := l.waitReady(rctx, start); err != nil {
 		return nil, l.explain(ctx, err)
 	}
-	if err := l.verifyWAN(ctx); err != nil {
+	if err := l.WAN().verify(ctx); err != nil {
 		return nil, err
 	}
 	l.timings.Total = time.Since(start)
@@ -323,7 +323,7 @@ func (l *Lab) specs() ([]containerSpec, error) {
 		}
 		cmd := nodeCommand()
 		var tmpfs map[string]string
-		if l.hasWAN() {
+		if l.WAN().hasLinks() {
 			cmd = gated(cmd)
 			tmpfs = map[string]string{gateDir: "rw,mode=1777,size=1m"}
 		}
@@ -340,7 +340,7 @@ func (l *Lab) specs() ([]containerSpec, error) {
 		m: l.plan.Proxy, role: "proxy", cmd: []string{"haproxy", "-W", "-db", "-f", haproxyConfigPath},
 		ports:    []int{portRW, portRO, portStats},
 		files:    []testcontainers.ContainerFile{{Reader: bytes.NewReader(haproxyConfig(l.plan)), ContainerFilePath: haproxyConfigPath, FileMode: 0o644}},
-		netAdmin: l.hasWAN(),
+		netAdmin: l.WAN().hasLinks(),
 	})
 	return out, nil
 }

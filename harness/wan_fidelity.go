@@ -58,8 +58,8 @@ func (f LinkFidelity) Breaks() bool { return f.Packets > 0 && !f.OK() }
 // agent has held its link since it started: over provisioning that is
 // the bootstrap of every node, the busiest minute of a lab. Idle queues
 // and the kernel backend (no agent) log nothing.
-func (l *Lab) logFidelity(ctx context.Context) {
-	fs := l.NetemFidelity(nil, l.NetemCounters(ctx))
+func (w *WAN) logFidelity(ctx context.Context) {
+	fs := w.Fidelity(nil, w.Counters(ctx))
 	for _, f := range fs {
 		if f.Idle() {
 			continue
@@ -68,18 +68,18 @@ func (l *Lab) logFidelity(ctx context.Context) {
 		if f.Breaks() {
 			lvl = slog.LevelWarn
 		}
-		l.log.Log(ctx, lvl, "netem fidelity", "host", f.Host, "link", f.Link, "delay", f.Delay, "packets", f.Packets, "dropped", f.Dropped,
+		w.lab.log.Log(ctx, lvl, "netem fidelity", "host", f.Host, "link", f.Link, "delay", f.Delay, "packets", f.Packets, "dropped", f.Dropped,
 			"release_error", f.ReleaseError.Round(time.Microsecond), "arrival_lag", f.ArrivalLag.Round(time.Microsecond), "budget", f.Budget, "ok", f.OK())
 	}
 }
 
-// NetemCounters reads every userspace agent's counters, by host; hosts
+// Counters reads every userspace agent's counters, by host; hosts
 // without an agent (the kernel backend, no link) are absent. Two readings
-// make NetemFidelity's window.
-func (l *Lab) NetemCounters(ctx context.Context) map[string]netem.AgentStatus {
-	l.wan.mu.Lock()
-	shapers := maps.Clone(l.wan.shapers)
-	l.wan.mu.Unlock()
+// make Fidelity's window.
+func (w *WAN) Counters(ctx context.Context) map[string]netem.AgentStatus {
+	w.mu.Lock()
+	shapers := maps.Clone(w.shapers)
+	w.mu.Unlock()
 	var mu sync.Mutex
 	out := map[string]netem.AgentStatus{}
 	_ = eachShaper(shapers, func(name string, sh *netem.Shaper) error {
@@ -93,13 +93,13 @@ func (l *Lab) NetemCounters(ctx context.Context) map[string]netem.AgentStatus {
 	return out
 }
 
-// NetemFidelity turns two readings of the agents' counters into how
+// Fidelity turns two readings of the agents' counters into how
 // faithfully each queue held its link between them: packets, drops, mean
 // release error and arrival lag over the window (the whole life of an
 // agent that restarted in between), and the budget: half the topology's
 // RTT tolerance for the link (for a link between two nodes, the same rule
 // applied to twice its delay). Pure apart from reading the topology.
-func (l *Lab) NetemFidelity(before, after map[string]netem.AgentStatus) []LinkFidelity {
+func (w *WAN) Fidelity(before, after map[string]netem.AgentStatus) []LinkFidelity {
 	var out []LinkFidelity
 	for _, host := range slices.Sorted(maps.Keys(after)) {
 		st := after[host]
@@ -116,7 +116,7 @@ func (l *Lab) NetemFidelity(before, after map[string]netem.AgentStatus) []LinkFi
 				Host: host, Link: strings.Join(q.Links, ","), Delay: q.Impairment.Delay,
 				Packets: q.Released - q0.Released,
 				Dropped: (q.Lost + q.Overflow) - min(q0.Lost+q0.Overflow, q.Lost+q.Overflow),
-				Budget:  l.fidelityBudget(q),
+				Budget:  w.fidelityBudget(q),
 			}
 			if f.Packets > 0 {
 				f.ReleaseError = time.Duration((q.ReleaseErrorSumUS - q0.ReleaseErrorSumUS) / float64(f.Packets) * float64(time.Microsecond))
@@ -133,15 +133,15 @@ func (l *Lab) NetemFidelity(before, after map[string]netem.AgentStatus) []LinkFi
 // fidelityBudget is half the RTT tolerance of the queue's link: the
 // larger of the topology's percentage of the round trip and its absolute
 // slack, split between the two directions.
-func (l *Lab) fidelityBudget(q netem.AgentQueueStatus) time.Duration {
+func (w *WAN) fidelityBudget(q netem.AgentQueueStatus) time.Duration {
 	rtt := 2 * q.Impairment.Delay
 	for _, name := range q.Links {
 		if a, b, ok := strings.Cut(name, "->"); ok {
-			if lk, ok := l.topo.Link(a, b); ok {
+			if lk, ok := w.lab.topo.Link(a, b); ok {
 				rtt = lk.RTT
 				break
 			}
 		}
 	}
-	return l.rttTolerance(rtt) / 2
+	return w.rttTolerance(rtt) / 2
 }

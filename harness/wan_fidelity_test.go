@@ -8,12 +8,12 @@ import (
 	"github.com/replab/replab/topologies"
 )
 
-func TestNetemFidelityWindow(t *testing.T) {
+func TestWANFidelityWindow(t *testing.T) {
 	topo, err := topologies.Builtin("three-region")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &Lab{topo: topo}
+	w := (&Lab{topo: topo}).WAN()
 	q := func(released, stamped uint64, errSum, lagSum float64) netem.AgentQueueStatus {
 		return netem.AgentQueueStatus{
 			Num: 1000, Links: []string{"us-east->eu-west"}, Impairment: netem.Impairment{Delay: 40 * time.Millisecond},
@@ -28,7 +28,7 @@ func TestNetemFidelityWindow(t *testing.T) {
 		"euw-1": {PID: 7, Queues: []netem.AgentQueueStatus{q(3000, 3000, 6_500_000, 2_100_000)}},
 		"use-1": {PID: 9, Queues: []netem.AgentQueueStatus{q(100, 100, 20_000, 10_000)}},
 	}
-	fs := l.NetemFidelity(before, after)
+	fs := w.Fidelity(before, after)
 	if len(fs) != 2 || fs[0].Host != "euw-1" || fs[1].Host != "use-1" {
 		t.Fatalf("fidelity %+v, want euw-1 then use-1", fs)
 	}
@@ -47,7 +47,7 @@ func TestNetemFidelityWindow(t *testing.T) {
 
 	// A link between two nodes of one region: 2 × 250ms, 5% = 25ms, half.
 	nodeQ := netem.AgentQueueStatus{Links: []string{"lab-1->lab-2"}, Impairment: netem.Impairment{Delay: 250 * time.Millisecond}}
-	if b := l.fidelityBudget(nodeQ); b != 12500*time.Microsecond {
+	if b := w.fidelityBudget(nodeQ); b != 12500*time.Microsecond {
 		t.Errorf("node link budget %v, want 12.5ms", b)
 	}
 }

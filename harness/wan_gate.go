@@ -18,7 +18,7 @@ func gated(cmd []string) []string {
 }
 
 // openGate lets name's gated command (Patroni) start.
-func (l *Lab) openGate(ctx context.Context, name string) error {
-	_, err := containerHost{l, name}.Run(ctx, []string{"touch", gateFile})
+func (w *WAN) openGate(ctx context.Context, name string) error {
+	_, err := containerHost{w.lab, name}.Run(ctx, []string{"touch", gateFile})
 	return err
 }

@@ -37,9 +37,9 @@ const pingCount = 11
 // compares it with the declared RTT: OK when within the larger of the
 // topology's tolerance percentage and absolute slack. Intra-region pairs
 // must stay under 2ms.
-func (l *Lab) ProbeRTT(ctx context.Context) ([]RTT, error) {
-	pairs, probes := l.rttPairs()
-	err := l.measureRTT(ctx, pairs, probes)
+func (w *WAN) ProbeRTT(ctx context.Context) ([]RTT, error) {
+	pairs, probes := w.rttPairs()
+	err := w.measureRTT(ctx, pairs, probes)
 	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].Configured > pairs[j].Configured })
 	return pairs, err
 }
@@ -51,10 +51,10 @@ type rttProbe struct {
 
 // rttPairs lists, in region order, the pairs ProbeRTT measures and the
 // hosts it pings between.
-func (l *Lab) rttPairs() ([]RTT, []rttProbe) {
+func (w *WAN) rttPairs() ([]RTT, []rttProbe) {
 	first := map[string][]Host{}
 	var regions []string
-	for _, h := range l.Hosts() {
+	for _, h := range w.lab.Hosts() {
 		if h.Role != RoleNode {
 			continue
 		}
@@ -75,9 +75,9 @@ func (l *Lab) rttPairs() ([]RTT, []rttProbe) {
 				to = first[a][1]
 			}
 			r := RTT{From: a, To: b, Via: from.Name + " -> " + to.Name}
-			if lk, ok := l.topo.Link(a, b); ok && a != b {
+			if lk, ok := w.lab.topo.Link(a, b); ok && a != b {
 				r.Configured = lk.RTT
-				r.Tolerance = l.rttTolerance(lk.RTT)
+				r.Tolerance = w.rttTolerance(lk.RTT)
 			} else {
 				r.Tolerance = 2 * time.Millisecond
 			}
@@ -89,12 +89,12 @@ func (l *Lab) rttPairs() ([]RTT, []rttProbe) {
 }
 
 // measureRTT pings every pair in parallel and fills in Measured and OK.
-func (l *Lab) measureRTT(ctx context.Context, pairs []RTT, probes []rttProbe) error {
+func (w *WAN) measureRTT(ctx context.Context, pairs []RTT, probes []rttProbe) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range pairs {
 		g.Go(func() error {
 			p, pr := &pairs[i], probes[i]
-			out, err := containerHost{l, pr.from.Name}.Run(gctx, []string{"ping", "-n", "-c", strconv.Itoa(pingCount), "-i", "0.2", "-W", "3", pr.to.IP})
+			out, err := containerHost{w.lab, pr.from.Name}.Run(gctx, []string{"ping", "-n", "-c", strconv.Itoa(pingCount), "-i", "0.2", "-W", "3", pr.to.IP})
 			if err != nil {
 				return fmt.Errorf("probe rtt %s: %w", p.Via, err)
 			}
@@ -112,7 +112,7 @@ func (l *Lab) measureRTT(ctx context.Context, pairs []RTT, probes []rttProbe) er
 	return g.Wait()
 }
 
-// verifyAttempts and verifySettle bound verifyWAN's retries. The check
+// verifyAttempts and verifySettle bound verify's retries. The check
 // runs as the last replica finishes its base backup, when every node's
 // PostgreSQL and Patroni are busy on the same cores as the agents: one
 // median of 11 pings can land past the tolerance on a momentary backlog
@@ -124,18 +124,18 @@ const (
 	verifySettle   = 2 * time.Second
 )
 
-// verifyWAN refuses a lab whose measured RTTs are off the declared ones:
+// verify refuses a lab whose measured RTTs are off the declared ones:
 // every figure a suite reports would be wrong. A pair that misses is
 // measured again, up to verifyAttempts times in all, after verifySettle;
 // the lab is refused when a pair missed on every attempt, and the error
 // lists each attempt's measurement. Each queue's release error since its
 // agent started is logged afterwards, pass or fail.
-func (l *Lab) verifyWAN(ctx context.Context) error {
-	if !l.hasWAN() {
+func (w *WAN) verify(ctx context.Context) error {
+	if !w.hasLinks() {
 		return nil
 	}
-	defer l.logFidelity(ctx)
-	pairs, probes := l.rttPairs()
+	defer w.logFidelity(ctx)
+	pairs, probes := w.rttPairs()
 	misses := map[int][]string{} // by index in pairs
 	pending := make([]int, len(pairs))
 	for i := range pending {
@@ -146,14 +146,14 @@ func (l *Lab) verifyWAN(ctx context.Context) error {
 		for j, i := range pending {
 			ps[j], prs[j] = pairs[i], probes[i]
 		}
-		if err := l.measureRTT(ctx, ps, prs); err != nil {
+		if err := w.measureRTT(ctx, ps, prs); err != nil {
 			return fmt.Errorf("verify WAN: %w", err)
 		}
 		var still []int
 		for j, i := range pending {
 			r := ps[j]
 			pairs[i] = r
-			l.log.Info("rtt", "attempt", attempt, "pair", r.From+"<->"+r.To, "via", r.Via, "configured", r.Configured, "measured", r.Measured.Round(10*time.Microsecond), "tolerance", r.Tolerance, "ok", r.OK)
+			w.lab.log.Info("rtt", "attempt", attempt, "pair", r.From+"<->"+r.To, "via", r.Via, "configured", r.Configured, "measured", r.Measured.Round(10*time.Microsecond), "tolerance", r.Tolerance, "ok", r.OK)
 			if !r.OK {
 				misses[i] = append(misses[i], fmt.Sprintf("attempt %d %s", attempt, r.Measured.Round(10*time.Microsecond)))
 				still = append(still, i)
@@ -169,11 +169,11 @@ func (l *Lab) verifyWAN(ctx context.Context) error {
 				r := pairs[i]
 				bad = append(bad, fmt.Sprintf("%s<->%s (%s) measured %s, configured %s ± %s", r.From, r.To, r.Via, strings.Join(misses[i], ", "), r.Configured, r.Tolerance))
 			}
-			b, _ := l.NetemBackend()
+			b, _ := w.Backend()
 			return fmt.Errorf("verify WAN (%s backend): missed on all %d attempts %s apart: %s; the machine may be overloaded (see the release errors logged below), or widen network.tolerance",
 				b, verifyAttempts, verifySettle, strings.Join(bad, "; "))
 		}
-		l.log.Warn("rtt off its tolerance; measuring again", "pairs", len(pending), "attempt", attempt, "of", verifyAttempts, "settle", verifySettle)
+		w.lab.log.Warn("rtt off its tolerance; measuring again", "pairs", len(pending), "attempt", attempt, "of", verifyAttempts, "settle", verifySettle)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("verify WAN: %w", ctx.Err())
@@ -185,7 +185,7 @@ func (l *Lab) verifyWAN(ctx context.Context) error {
 
 // rttTolerance is how far a measured round trip may stray from rtt: the
 // larger of the topology's percentage of it and its absolute slack.
-func (l *Lab) rttTolerance(rtt time.Duration) time.Duration {
-	pct := time.Duration(float64(rtt) * float64(l.topo.Network.TolerancePct) / 100)
-	return max(pct, l.topo.Network.ToleranceAbs)
+func (w *WAN) rttTolerance(rtt time.Duration) time.Duration {
+	pct := time.Duration(float64(rtt) * float64(w.lab.topo.Network.TolerancePct) / 100)
+	return max(pct, w.lab.topo.Network.ToleranceAbs)
 }

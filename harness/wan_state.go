@@ -16,9 +16,9 @@ import (
 	"github.com/replab/replab/netem"
 )
 
-func (l *Lab) hasWAN() bool { return len(l.topo.Network.Links) > 0 }
-
-// netemState is the lab's WAN: the backend in use and each host's shaper.
+// netemState is what the WAN facet reads and changes: the backend in use,
+// each host's shaper and the overlays. It lives in Lab (field wan), so a
+// Lab however built has one, and WAN is only a view over it.
 type netemState struct {
 	mu      sync.Mutex
 	backend netem.Backend
@@ -30,44 +30,63 @@ type netemState struct {
 	nodes map[[2]string]netem.Impairment
 }
 
-// NetemBackend says how the WAN is emulated: "kernel", "userspace", or
-// "none" for a lab without links; and why that backend was chosen.
-func (l *Lab) NetemBackend() (backend, reason string) {
-	l.wan.mu.Lock()
-	defer l.wan.mu.Unlock()
-	if l.wan.backend == "" {
-		return "none", "one region: nothing to impair"
-	}
-	return string(l.wan.backend), l.wan.reason
+// WAN is the lab's emulated network: the netem backend in use, each
+// host's shaper, the overlays faults put on links between regions and
+// between nodes, RTT probing and the agents' fidelity. Lab.WAN returns it:
+// what shapes or reads the network belongs here rather than on Lab, which
+// keeps to containers, members and addresses. It is a view of the lab's
+// state, safe for concurrent use.
+type WAN struct {
+	lab *Lab
+	*netemState
 }
 
-// applyWAN chooses the backend, applies every host's plan, and opens the
+// WAN returns the lab's emulated network. A lab with one region has one
+// too: its links between nodes can still be slowed (SetNodeLink).
+func (l *Lab) WAN() *WAN { return &WAN{lab: l, netemState: &l.wan} }
+
+// hasLinks reports whether the topology declares links between regions:
+// only then are the nodes gated and shaped from the start.
+func (w *WAN) hasLinks() bool { return len(w.lab.topo.Network.Links) > 0 }
+
+// Backend says how the WAN is emulated: "kernel", "userspace", or
+// "none" for a lab without links; and why that backend was chosen.
+func (w *WAN) Backend() (backend, reason string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.backend == "" {
+		return "none", "one region: nothing to impair"
+	}
+	return string(w.backend), w.reason
+}
+
+// apply chooses the backend, applies every host's plan, and opens the
 // gates. Without links it only opens the gates (there are none).
-func (l *Lab) applyWAN(ctx context.Context) error {
-	if !l.hasWAN() {
+func (w *WAN) apply(ctx context.Context) error {
+	if !w.hasLinks() {
 		return nil
 	}
-	if err := l.chooseBackend(ctx); err != nil {
+	if err := w.chooseBackend(ctx); err != nil {
 		return err
 	}
-	backend, reason := l.NetemBackend()
-	l.log.Info("applying the WAN", "netem_backend", backend, "reason", reason, "links", len(l.topo.Network.Links))
-	return l.ResetWAN(ctx)
+	backend, reason := w.Backend()
+	w.lab.log.Info("applying the WAN", "netem_backend", backend, "reason", reason, "links", len(w.lab.topo.Network.Links))
+	return w.Reset(ctx)
 }
 
 // chooseBackend resolves the topology's network.backend (auto probes a
 // node) and builds the agent the userspace backend needs, once per lab.
-func (l *Lab) chooseBackend(ctx context.Context) error {
-	l.wan.mu.Lock()
-	chosen := l.wan.backend != ""
-	l.wan.mu.Unlock()
+func (w *WAN) chooseBackend(ctx context.Context) error {
+	w.mu.Lock()
+	chosen := w.backend != ""
+	w.mu.Unlock()
 	if chosen {
 		return nil
 	}
-	want := netem.Backend(l.topo.Network.Backend)
+	want := netem.Backend(w.lab.topo.Network.Backend)
 	backend, reason := want, "chosen in the topology"
 	if want == netem.Auto || want == "" {
-		c, err := netem.Probe(ctx, containerHost{l, l.plan.Nodes[0].Name})
+		c, err := netem.Probe(ctx, containerHost{w.lab, w.lab.plan.Nodes[0].Name})
 		if err != nil {
 			return fmt.Errorf("choose netem backend: %w", err)
 		}
@@ -75,38 +94,38 @@ func (l *Lab) chooseBackend(ctx context.Context) error {
 	}
 	var agent string
 	if backend == netem.Userspace {
-		l.log.Info("building the netem agent (once)")
+		w.lab.log.Info("building the netem agent (once)")
 		p, err := netem.BuildAgent(ctx, "")
 		if err != nil {
 			return fmt.Errorf("userspace netem needs replab-agent: %w", err)
 		}
 		agent = p
 	}
-	l.wan.mu.Lock()
-	l.wan.backend, l.wan.reason, l.wan.agent = backend, reason, agent
-	if l.wan.shapers == nil {
-		l.wan.shapers = map[string]*netem.Shaper{}
+	w.mu.Lock()
+	w.backend, w.reason, w.agent = backend, reason, agent
+	if w.shapers == nil {
+		w.shapers = map[string]*netem.Shaper{}
 	}
-	l.wan.mu.Unlock()
-	return saveState(l.state())
+	w.mu.Unlock()
+	return saveState(w.lab.state())
 }
 
 // hostPlanLocked is name's plan: the WAN's rules with the region overlays,
-// plus the node overlays that involve it. Callers hold l.wan.mu.
-func (l *Lab) hostPlanLocked(name string, overlays bool) netem.Plan {
-	ov := l.wan.overlay
+// plus the node overlays that involve it. Callers hold w.mu.
+func (w *WAN) hostPlanLocked(name string, overlays bool) netem.Plan {
+	ov := w.overlay
 	if !overlays {
 		ov = nil
 	}
-	p := wanPlans(l.topo, l.Hosts(), ov, 1)[name]
+	p := wanPlans(w.lab.topo, w.lab.Hosts(), ov, 1)[name]
 	if !overlays {
 		return p
 	}
 	ips := map[string]string{}
-	for _, h := range l.Hosts() {
+	for _, h := range w.lab.Hosts() {
 		ips[h.Name] = h.IP
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(l.wan.nodes), func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) }) {
+	for _, k := range slices.SortedFunc(maps.Keys(w.nodes), func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) }) {
 		other := k[0]
 		if other == name {
 			other = k[1]
@@ -114,7 +133,7 @@ func (l *Lab) hostPlanLocked(name string, overlays bool) netem.Plan {
 			continue
 		}
 		a := netip.MustParseAddr(ips[other])
-		p.Rules = append(p.Rules, netem.Rule{Link: other + "->" + name, Peers: []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}, Impairment: l.wan.nodes[k]})
+		p.Rules = append(p.Rules, netem.Rule{Link: other + "->" + name, Peers: []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}, Impairment: w.nodes[k]})
 	}
 	return p
 }
@@ -131,26 +150,53 @@ func (l *Lab) hostPlanLocked(name string, overlays bool) netem.Plan {
 const agentSlice = 500 * time.Microsecond
 
 // newShaper makes a host's shaper; its first Apply replaces whatever
-// replab left on the host. Callers hold l.wan.mu.
-func (l *Lab) newShaper(name string) *netem.Shaper {
-	opts := []netem.Option{netem.WithLogger(l.log.With("node", name)), netem.WithAgentPriority(0, agentSlice)}
-	if l.wan.agent != "" {
-		opts = append(opts, netem.WithAgent(l.wan.agent))
+// replab left on the host. Callers hold w.mu.
+func (w *WAN) newShaper(name string) *netem.Shaper {
+	opts := []netem.Option{netem.WithLogger(w.lab.log.With("node", name)), netem.WithAgentPriority(0, agentSlice)}
+	if w.agent != "" {
+		opts = append(opts, netem.WithAgent(w.agent))
 	}
-	sh := netem.NewShaper(l.wan.backend, containerHost{l, name}, opts...)
-	l.wan.shapers[name] = sh
+	sh := netem.NewShaper(w.backend, containerHost{w.lab, name}, opts...)
+	w.shapers[name] = sh
 	return sh
 }
 
 // shapeHost applies the current plan to one host with a fresh shaper (a
 // restarted container has lost its rules and agent).
-func (l *Lab) shapeHost(ctx context.Context, name string) error {
-	l.wan.mu.Lock()
-	sh := l.newShaper(name)
-	plan := l.hostPlanLocked(name, true)
-	l.wan.mu.Unlock()
+func (w *WAN) shapeHost(ctx context.Context, name string) error {
+	w.mu.Lock()
+	sh := w.newShaper(name)
+	plan := w.hostPlanLocked(name, true)
+	w.mu.Unlock()
 	if err := sh.Apply(ctx, plan); err != nil {
 		return fmt.Errorf("shape %s: %w", name, err)
+	}
+	return nil
+}
+
+// restarted shapes a container Lab.Start has just started again: a
+// restarted container has a new network namespace, with no rules and no
+// agent. With links between regions every host is shaped again and a
+// node's Patroni, gated, starts only after; without them only a host a
+// node link was slowed on (SetNodeLink) is, and nothing gates its Patroni,
+// so it may run unshaped for a moment.
+func (w *WAN) restarted(ctx context.Context, name string) error {
+	w.mu.Lock()
+	_, shaped := w.shapers[name]
+	w.mu.Unlock()
+	if !w.hasLinks() {
+		if !shaped {
+			return nil
+		}
+		return w.shapeHost(ctx, name)
+	}
+	if err := w.shapeHost(ctx, name); err != nil {
+		return err
+	}
+	for _, n := range w.lab.plan.Nodes {
+		if n.Name == name {
+			return w.openGate(ctx, name)
+		}
 	}
 	return nil
 }
@@ -158,42 +204,42 @@ func (l *Lab) shapeHost(ctx context.Context, name string) error {
 // SetLink overlays an impairment on the link between two regions (more
 // delay, loss, a lower rate, or Blackhole for a cut) on every host of both;
 // nil restores the topology's baseline. chaos's degrade fault calls it.
-func (l *Lab) SetLink(ctx context.Context, a, b string, imp *netem.Impairment) error {
-	if !l.hasWAN() {
+func (w *WAN) SetLink(ctx context.Context, a, b string, imp *netem.Impairment) error {
+	if !w.hasLinks() {
 		return errors.New("set link: this lab has one region and no WAN (add regions and network.links)")
 	}
-	l.wan.mu.Lock()
-	if l.wan.overlay == nil {
-		l.wan.overlay = map[[2]string]netem.Impairment{}
+	w.mu.Lock()
+	if w.overlay == nil {
+		w.overlay = map[[2]string]netem.Impairment{}
 	}
 	if imp == nil {
-		delete(l.wan.overlay, linkKey(a, b))
+		delete(w.overlay, linkKey(a, b))
 	} else {
-		l.wan.overlay[linkKey(a, b)] = *imp
+		w.overlay[linkKey(a, b)] = *imp
 	}
 	var names []string
-	for _, h := range l.Hosts() {
+	for _, h := range w.lab.Hosts() {
 		if h.Region == a || h.Region == b {
 			names = append(names, h.Name)
 		}
 	}
-	l.wan.mu.Unlock()
-	return l.reshape(ctx, names)
+	w.mu.Unlock()
+	return w.reshape(ctx, names)
 }
 
 // reshape applies each named host's current plan with its shaper (a new
 // one if it has none), in parallel.
-func (l *Lab) reshape(ctx context.Context, names []string) error {
-	l.wan.mu.Lock()
+func (w *WAN) reshape(ctx context.Context, names []string) error {
+	w.mu.Lock()
 	shapers := map[string]*netem.Shaper{}
 	plans := map[string]netem.Plan{}
 	for _, n := range names {
-		if shapers[n] = l.wan.shapers[n]; shapers[n] == nil {
-			shapers[n] = l.newShaper(n)
+		if shapers[n] = w.shapers[n]; shapers[n] == nil {
+			shapers[n] = w.newShaper(n)
 		}
-		plans[n] = l.hostPlanLocked(n, true)
+		plans[n] = w.hostPlanLocked(n, true)
 	}
-	l.wan.mu.Unlock()
+	w.mu.Unlock()
 	// A host that is not running takes its plan when it starts again
 	// (Start shapes it).
 	return eachShaper(shapers, func(n string, sh *netem.Shaper) error {
@@ -231,9 +277,9 @@ func eachShaper(shapers map[string]*netem.Shaper, f func(name string, sh *netem.
 // SetLink's. In a lab without a WAN the first call chooses the netem
 // backend and starts shaping the two nodes; chaos's slow-link fault calls
 // it.
-func (l *Lab) SetNodeLink(ctx context.Context, a, b string, imp *netem.Impairment) error {
+func (w *WAN) SetNodeLink(ctx context.Context, a, b string, imp *netem.Impairment) error {
 	region := map[string]string{}
-	for _, n := range l.plan.Nodes {
+	for _, n := range w.lab.plan.Nodes {
 		region[n.Name] = n.Region
 	}
 	for _, n := range []string{a, b} {
@@ -247,34 +293,34 @@ func (l *Lab) SetNodeLink(ctx context.Context, a, b string, imp *netem.Impairmen
 	if region[a] != region[b] {
 		return fmt.Errorf("set node link %s<->%s: they are in different regions (%s, %s): degrade the link between the regions instead", a, b, region[a], region[b])
 	}
-	if err := l.chooseBackend(ctx); err != nil {
+	if err := w.chooseBackend(ctx); err != nil {
 		return fmt.Errorf("set node link %s<->%s: %w", a, b, err)
 	}
-	l.wan.mu.Lock()
-	if l.wan.nodes == nil {
-		l.wan.nodes = map[[2]string]netem.Impairment{}
+	w.mu.Lock()
+	if w.nodes == nil {
+		w.nodes = map[[2]string]netem.Impairment{}
 	}
 	if imp == nil {
-		delete(l.wan.nodes, linkKey(a, b))
+		delete(w.nodes, linkKey(a, b))
 	} else {
-		l.wan.nodes[linkKey(a, b)] = *imp
+		w.nodes[linkKey(a, b)] = *imp
 	}
-	l.wan.mu.Unlock()
-	return l.reshape(ctx, []string{a, b})
+	w.mu.Unlock()
+	return w.reshape(ctx, []string{a, b})
 }
 
-// ResetWAN drops every overlay and re-applies the topology's baseline plan
+// Reset drops every overlay and re-applies the topology's baseline plan
 // to every host with a fresh shaper, whatever another process left there
 // (`replab chaos heal`). In a lab without links the baseline is no rule at
 // all: it removes whatever replab left on the nodes.
-func (l *Lab) ResetWAN(ctx context.Context) error {
-	l.wan.mu.Lock()
-	l.wan.overlay, l.wan.nodes = nil, nil
-	l.wan.mu.Unlock()
+func (w *WAN) Reset(ctx context.Context) error {
+	w.mu.Lock()
+	w.overlay, w.nodes = nil, nil
+	w.mu.Unlock()
 	g, gctx := errgroup.WithContext(ctx)
-	for _, h := range l.Hosts() {
-		if l.hasWAN() {
-			g.Go(func() error { return l.shapeHost(gctx, h.Name) })
+	for _, h := range w.lab.Hosts() {
+		if w.hasLinks() {
+			g.Go(func() error { return w.shapeHost(gctx, h.Name) })
 			continue
 		}
 		if h.Role != RoleNode {
@@ -283,29 +329,29 @@ func (l *Lab) ResetWAN(ctx context.Context) error {
 		g.Go(func() error {
 			// Never applied by this process: a fresh shaper's Reset
 			// removes both backends' leftovers.
-			if err := netem.NewShaper(netem.Auto, containerHost{l, h.Name}).Reset(gctx); err != nil && !errors.Is(err, ErrNotRunning) {
+			if err := netem.NewShaper(netem.Auto, containerHost{w.lab, h.Name}).Reset(gctx); err != nil && !errors.Is(err, ErrNotRunning) {
 				return fmt.Errorf("reset netem on %s: %w", h.Name, err)
 			}
 			return nil
 		})
 	}
 	err := g.Wait()
-	if !l.hasWAN() {
-		l.wan.mu.Lock()
-		l.wan.shapers = map[string]*netem.Shaper{}
-		l.wan.mu.Unlock()
+	if !w.hasLinks() {
+		w.mu.Lock()
+		w.shapers = map[string]*netem.Shaper{}
+		w.mu.Unlock()
 	}
 	return err
 }
 
-// WANAlive checks that every host's plan is still in force (the userspace
+// Alive checks that every host's plan is still in force (the userspace
 // agent's heartbeat is fresh, or the qdisc tree is there). An error wraps
 // netem.ErrImpairmentLost and names the hosts: every figure measured since
 // is suspect. A lab without links is always alive.
-func (l *Lab) WANAlive(ctx context.Context) error {
-	l.wan.mu.Lock()
-	shapers := maps.Clone(l.wan.shapers)
-	l.wan.mu.Unlock()
+func (w *WAN) Alive(ctx context.Context) error {
+	w.mu.Lock()
+	shapers := maps.Clone(w.shapers)
+	w.mu.Unlock()
 	return eachShaper(shapers, func(name string, sh *netem.Shaper) error {
 		if err := sh.Alive(ctx); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -314,27 +360,27 @@ func (l *Lab) WANAlive(ctx context.Context) error {
 	})
 }
 
-// WANAtBaseline checks, by reading every host back, that it holds the
+// AtBaseline checks, by reading every host back, that it holds the
 // topology's baseline plan: no link is still degraded or slowed, and each
 // host replab shaped has exactly the baseline's qdiscs, or firewall rules
 // and agent config (see netem.Shaper.Verify); without links the baseline
 // is none. Suites run it after every lab's specs, through
 // chaos.VerifyBaseline.
-func (l *Lab) WANAtBaseline(ctx context.Context) error {
-	l.wan.mu.Lock()
+func (w *WAN) AtBaseline(ctx context.Context) error {
+	w.mu.Lock()
 	var errs []error
-	for k, imp := range l.wan.overlay {
+	for k, imp := range w.overlay {
 		errs = append(errs, fmt.Errorf("link %s<->%s is still degraded (%+v)", k[0], k[1], imp))
 	}
-	for k, imp := range l.wan.nodes {
+	for k, imp := range w.nodes {
 		errs = append(errs, fmt.Errorf("node link %s<->%s is still slowed (%+v)", k[0], k[1], imp))
 	}
-	shapers := maps.Clone(l.wan.shapers)
+	shapers := maps.Clone(w.shapers)
 	plans := map[string]netem.Plan{}
 	for name := range shapers {
-		plans[name] = l.hostPlanLocked(name, false)
+		plans[name] = w.hostPlanLocked(name, false)
 	}
-	l.wan.mu.Unlock()
+	w.mu.Unlock()
 	errs = append(errs, eachShaper(shapers, func(name string, sh *netem.Shaper) error {
 		if err := sh.Verify(ctx, plans[name]); err != nil {
 			return fmt.Errorf("%s: %w", name, err)

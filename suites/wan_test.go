@@ -56,7 +56,7 @@ var _ = Describe("a WAN between three regions", Ordered, Label(TierSmoke, FaultD
 			Steps: []experiment.Step{
 				experiment.Sleep("warm up", 2*time.Second),
 				experiment.Do("measure the RTT matrix under load", func(ctx context.Context, r *experiment.Run) (err error) {
-					loaded, err = r.Lab.ProbeRTT(ctx)
+					loaded, err = r.Lab.WAN().ProbeRTT(ctx)
 					return err
 				}),
 				experiment.Await(remoteReplicasStreaming(), asserts.FailoverTimeout, ""),
@@ -64,7 +64,7 @@ var _ = Describe("a WAN between three regions", Ordered, Label(TierSmoke, FaultD
 					return chaos.Degrade("us-east", "eu-west", netem.Impairment{Delay: degradedOneWay})
 				}),
 				experiment.Do("measure the degraded matrix", func(ctx context.Context, r *experiment.Run) (err error) {
-					degraded, err = r.Lab.ProbeRTT(ctx)
+					degraded, err = r.Lab.WAN().ProbeRTT(ctx)
 					return err
 				}),
 				experiment.Await(experiment.WritesAfter("degrade"), asserts.FailoverTimeout, ""),
@@ -77,12 +77,12 @@ var _ = Describe("a WAN between three regions", Ordered, Label(TierSmoke, FaultD
 			},
 		})
 		var err error
-		quiet, err = res.Lab.ProbeRTT(ctx)
+		quiet, err = res.Lab.WAN().ProbeRTT(ctx)
 		Expect(err).NotTo(HaveOccurred())
 	}, NodeTimeout(asserts.ScenarioTimeout))
 
 	It("records the RTT matrix under load", func() {
-		backend, reason := res.Lab.NetemBackend()
+		backend, reason := res.Lab.WAN().Backend()
 		AddReportEntry("netem backend", backend+": "+reason)
 		Expect("netem:"+backend).To(Equal(NetemLabel), "the lab chose another backend than the probe that labelled this spec")
 		// Under load the userspace agents release a little late (the
@@ -119,7 +119,7 @@ var _ = Describe("a WAN between three regions", Ordered, Label(TierSmoke, FaultD
 
 	It("leaves every host at baseline with its impairment still in force", func(ctx SpecContext) {
 		Expect(chaos.VerifyBaseline(ctx, experiment.ClusterOf(res.Lab))).To(Succeed())
-		Expect(res.Lab.WANAlive(ctx)).To(Succeed())
+		Expect(res.Lab.WAN().Alive(ctx)).To(Succeed())
 	})
 
 	It("lost no acknowledged write and meets the topology's SLA", func() {

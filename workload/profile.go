@@ -54,7 +54,7 @@ const (
 func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profile) (stop func()) {
 	// The userspace agents' counters before and after the workload: how
 	// faithfully each link was held while it ran.
-	before := lab.NetemCounters(ctx)
+	before := lab.WAN().Counters(ctx)
 	runID := rec.History().Meta.ID // the history is still empty: cheap
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	ws := []*Workload{
@@ -80,7 +80,7 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 			}
 			if len(before) > 0 {
 				rctx, rcancel := context.WithTimeout(wctx, 30*time.Second)
-				rec.RecordNetem(runFidelity(lab.NetemFidelity(before, lab.NetemCounters(rctx))))
+				rec.RecordNetem(runFidelity(lab.WAN().Fidelity(before, lab.WAN().Counters(rctx))))
 				rcancel()
 			}
 			cancel()

@@ -115,11 +115,11 @@ func printStatus(cmd *cobra.Command, lab *harness.Lab, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		backend, reason := lab.NetemBackend()
+		backend, reason := lab.WAN().Backend()
 		return enc.Encode(statusJSON{Lab: lab.ID(), Topology: lab.Topology().Name, Image: lab.Image(), Netem: netemJSON{backend, reason}, Members: ms, Endpoints: eps})
 	}
 	out := cmd.OutOrStdout()
-	backend, reason := lab.NetemBackend()
+	backend, reason := lab.WAN().Backend()
 	fmt.Fprintf(out, "lab %s (%s), netem backend %s: %s\n", lab.ID(), lab.Topology().Name, backend, reason)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tREGION\tROLE\tSTATE\tSYNC\tTL\tLSN\tLAG")

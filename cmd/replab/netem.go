@@ -36,11 +36,11 @@ func newNetemCmd() *cobra.Command {
 // printProbe measures the lab's RTTs and prints them beside the configured
 // ones; a pair outside its tolerance fails the command.
 func printProbe(cmd *cobra.Command, lab *harness.Lab, asJSON bool) error {
-	rtts, err := lab.ProbeRTT(cmd.Context())
+	rtts, err := lab.WAN().ProbeRTT(cmd.Context())
 	if err != nil {
 		return err
 	}
-	backend, reason := lab.NetemBackend()
+	backend, reason := lab.WAN().Backend()
 	if asJSON {
 		type row struct {
 			From         string  `json:"from"`
