@@ -43,7 +43,11 @@ var DefaultSlow = netem.Impairment{Delay: 100 * time.Millisecond, Rate: 64_000} 
 
 // Catalog lists every scenario, by name.
 func Catalog() []Scenario {
-	return []Scenario{LeaderKillScenario(LeaderKillSpec{}), CutDCSScenario(), RPOScenario(RPOSpec{}), RPOScenario(RPOSpec{Slow: DefaultSlow})}
+	return []Scenario{
+		LeaderKillScenario(LeaderKillSpec{}), CutDCSScenario(), RPOScenario(RPOSpec{}), RPOScenario(RPOSpec{Slow: DefaultSlow}),
+		SwitchoverScenario(), GracefulStopScenario(), PostgresCrashScenario(), PausePastTTLScenario(),
+		SyncStandbysLostScenario(false), SyncStandbysLostScenario(true),
+	}
 }
 
 // Lookup finds a scenario by name; an unknown name is an error listing the

@@ -143,6 +143,12 @@ func (p plan) etcdCommand(i int) []string {
 // between the nodes, which all run at the same niceness.
 const patroniNice = 10
 
+// HAProxyChecks is how often HAProxy asks each node's Patroni whether it
+// leads (or replicates): a new leader is routed to within inter + a
+// fastinter or two after Patroni promotes it. Scenarios report it with
+// the failover time it is part of.
+const HAProxyChecks = "inter 500ms fastinter 250ms fall 2 rise 1"
+
 // nodeCommand is a database node's command line.
 func nodeCommand() []string {
 	return []string{"nice", "-n", strconv.Itoa(patroniNice), "patroni", patroniConfigPath}
@@ -304,7 +310,7 @@ listen stats
 		if name == "ro" {
 			b.WriteString("    balance roundrobin\n")
 		}
-		b.WriteString("    default-server inter 500ms fastinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions\n")
+		b.WriteString("    default-server " + HAProxyChecks + " on-marked-down shutdown-sessions\n")
 		for _, n := range nodes {
 			fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check port %d\n", n.Name, n.IP, portPostgres, portPatroni)
 		}

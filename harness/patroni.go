@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // LeaderKey reads Patroni's leader key from etcd's v3 JSON gateway on the
@@ -81,4 +85,87 @@ func (l *Lab) NodeByIP(ip string) string {
 		}
 	}
 	return ip
+}
+
+// Switchover asks Patroni for a planned switchover from leader to
+// candidate (empty: Patroni picks a healthy one; in synchronous mode only
+// a synchronous standby qualifies) through the leader's REST API (POST
+// /switchover), and returns once Patroni reports the outcome. sent, when
+// not nil, is called as soon as the request is written: the switchover's
+// begin is bounded by the call and sent, not by the reply.
+func (l *Lab) Switchover(ctx context.Context, leader, candidate string, sent func()) error {
+	body, err := json.Marshal(map[string]string{"leader": leader, "candidate": candidate})
+	if err != nil {
+		return fmt.Errorf("switchover %s: %w", leader, err)
+	}
+	if sent != nil {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { sent() }})
+	}
+	status, reply, err := l.patroniCall(ctx, leader, http.MethodPost, "/switchover", body)
+	if err != nil {
+		return fmt.Errorf("switchover %s→%s: %w", leader, orAny(candidate), err)
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("switchover %s→%s: Patroni answered %d: %s", leader, orAny(candidate), status, strings.TrimSpace(reply))
+	}
+	return nil
+}
+
+// SetDynamicConfig merges patch into Patroni's dynamic configuration
+// (PATCH /config on the first node that answers); Patroni applies it on
+// every member within a loop_wait. A key set to nil is removed.
+func (l *Lab) SetDynamicConfig(ctx context.Context, patch map[string]any) error {
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return fmt.Errorf("set dynamic config: %w", err)
+	}
+	var errs []error
+	for _, n := range l.plan.Nodes {
+		status, reply, err := l.patroniCall(ctx, n.Name, http.MethodPatch, "/config", body)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if status != http.StatusOK {
+			return fmt.Errorf("set dynamic config: Patroni on %s answered %d: %s", n.Name, status, strings.TrimSpace(reply))
+		}
+		return nil
+	}
+	return fmt.Errorf("set dynamic config: no node answered: %w", errors.Join(errs...))
+}
+
+// patroniWrites is the client for requests that change Patroni's state: a
+// switchover's reply comes only once it is over, seconds later, where the
+// lab's polling client gives up after 700ms.
+var patroniWrites = &http.Client{Timeout: time.Minute}
+
+// patroniCall sends one state-changing request to a node's Patroni REST
+// API and returns the status and (at most 64 KiB of) the body.
+func (l *Lab) patroniCall(ctx context.Context, node, method, path string, body []byte) (int, string, error) {
+	port := l.hostPort(node, portPatroni)
+	if port == 0 {
+		return 0, "", fmt.Errorf("call patroni on %s: %w", node, ErrUnknownTarget)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(port))+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := patroniWrites.Do(req)
+	if err != nil {
+		return 0, "", fmt.Errorf("call patroni on %s: %w", node, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return resp.StatusCode, "", fmt.Errorf("call patroni on %s: read reply: %w", node, err)
+	}
+	return resp.StatusCode, string(b), nil
+}
+
+func orAny(candidate string) string {
+	if candidate == "" {
+		return "any"
+	}
+	return candidate
 }
