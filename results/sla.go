@@ -81,6 +81,16 @@ type Verdict struct {
 // says why.
 func (v Verdict) Inconclusive() []Check { return v.withStatus(StatusInconclusive) }
 
+// Check returns the check named name, and whether the verdict has it.
+func (v Verdict) Check(name string) (Check, bool) {
+	for _, c := range v.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
 // Failed lists the checks that failed.
 func (v Verdict) Failed() []Check { return v.withStatus(StatusFail) }
 

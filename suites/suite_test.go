@@ -20,6 +20,9 @@ import (
 const (
 	TierSmoke      = "tier:smoke"      // minutes; runs in make test
 	TierAcceptance = "tier:acceptance" // longer; CI acceptance
+	// TierCatalog marks the scenario catalog's specs: one per scenario,
+	// each also labelled "scenario:<name>"; make verify runs them all.
+	TierCatalog = "tier:catalog"
 	FaultKill      = "fault:kill"
 	FaultDegrade   = "fault:degrade"
 	FaultPartition = "fault:partition"
@@ -54,6 +57,9 @@ func probeNetemLabel() string {
 	}
 	return "netem:" + string(c.Backend)
 }
+
+// ScenarioLabel is the label that selects one catalog scenario's spec.
+func ScenarioLabel(name string) string { return "scenario:" + name }
 
 func TestSuites(t *testing.T) {
 	RegisterFailHandler(Fail)
