@@ -46,20 +46,15 @@ func disableRyuk() {
 	ryukOnce.Do(func() { _ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") })
 }
 
-// Connect returns a Docker API client after checking the engine answers.
+// Connect returns a Docker API client for the first engine of
+// REPLAB_DOCKER_HOSTS (DOCKER_HOST, or the default socket, when unset)
+// after checking it answers.
 func Connect(ctx context.Context) (*client.Client, error) {
-	disableRyuk()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	engines, err := Engines()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDockerUnavailable, err)
+		return nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(pctx); err != nil {
-		_ = cli.Close()
-		return nil, fmt.Errorf("%w at %s: is Docker running? Start it (systemctl start docker, or open Docker Desktop) and check `docker info` works: %v", ErrDockerUnavailable, cli.DaemonHost(), err)
-	}
-	return cli, nil
+	return ConnectEngine(ctx, engines[0])
 }
 
 func labFilter(labID string) filters.Args {
@@ -312,6 +307,10 @@ type GCReport struct {
 	// KeptOwners is the owning process id (the replab.pid label) of each
 	// lab in Kept.
 	KeptOwners map[string]string
+	// Owners is the owner label of every lab found, removed or kept.
+	Owners map[string]string
+	// LabEngines is the engine each lab found runs on.
+	LabEngines map[string]string
 	StateFiles int // state files of labs that no longer exist
 }
 
@@ -320,28 +319,67 @@ type GCRequest struct {
 	// All removes every replab lab, even one whose owning process is alive
 	// (a lab kept with --keep has no live owner and is always removed).
 	All bool
+	// Engines to collect on (default: Engines(), every engine listed).
+	Engines []string
 }
 
-// GC removes what killed runs left behind: every container, network and
-// volume labelled replab.lab whose owning process is gone (or all of them with
-// All). It also removes lab state files.
+// GC removes what killed runs left behind on every engine: every
+// container, network and volume labelled replab.lab whose owning process
+// is gone (or all of them with All). It also removes the state files of
+// labs that no longer exist. An unreachable engine is reported in the
+// error and the others are still collected; a state file whose lab's
+// engine was not collected (unreachable, or not listed) is kept, since
+// its lab may still run there.
 func GC(ctx context.Context, req GCRequest) (GCReport, error) {
-	cli, err := Connect(ctx)
-	if err != nil {
-		return GCReport{}, err
+	engines := req.Engines
+	if len(engines) == 0 {
+		var err error
+		if engines, err = Engines(); err != nil {
+			return GCReport{}, err
+		}
 	}
-	defer cli.Close()
+	rep := GCReport{Owners: map[string]string{}, LabEngines: map[string]string{}}
+	var errs []error
+	checked := map[string]bool{}
+	for _, engine := range engines {
+		cli, err := ConnectEngine(ctx, engine)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("collect on %s: %w", engine, err))
+			continue
+		}
+		err = gcEngine(ctx, cli, engine, req, &rep)
+		_ = cli.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("collect on %s: %w", engine, err))
+			continue
+		}
+		checked[engine] = true
+	}
+	// State files of labs with no container left (removed by hand, or by
+	// a Docker reset) are garbage too: they hold only that lab's secrets.
+	for _, id := range stateIDs() {
+		if _, live := rep.Owners[id]; live || !checked[stateEngine(id)] {
+			continue
+		}
+		removeState(id)
+		rep.StateFiles++
+	}
+	return rep, errors.Join(errs...)
+}
+
+// gcEngine collects on one engine into rep.
+func gcEngine(ctx context.Context, cli *client.Client, engine string, req GCRequest, rep *GCReport) error {
 	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter("")})
 	if err != nil {
-		return GCReport{}, fmt.Errorf("list replab containers: %w", err)
+		return fmt.Errorf("list replab containers: %w", err)
 	}
 	nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: labFilter("")})
 	if err != nil {
-		return GCReport{}, fmt.Errorf("list replab networks: %w", err)
+		return fmt.Errorf("list replab networks: %w", err)
 	}
 	vols, err := cli.VolumeList(ctx, volume.ListOptions{Filters: labFilter("")})
 	if err != nil {
-		return GCReport{}, fmt.Errorf("list replab volumes: %w", err)
+		return fmt.Errorf("list replab volumes: %w", err)
 	}
 	// Each lab's owner and its count of containers, networks and volumes
 	// (kind 0, 1, 2); a lab's owner is read from the first object found.
@@ -365,9 +403,10 @@ func GC(ctx context.Context, req GCRequest) (GCReport, error) {
 	for _, v := range vols.Volumes {
 		tally(v.Labels, 2)
 	}
-	var rep GCReport
 	var errs []error
 	for id, pid := range owner {
+		rep.Owners[id] = pid
+		rep.LabEngines[id] = engine
 		if !req.All && ownerAlive(pid) {
 			rep.Kept = append(rep.Kept, id)
 			if rep.KeptOwners == nil {
@@ -386,15 +425,7 @@ func GC(ctx context.Context, req GCRequest) (GCReport, error) {
 		rep.Networks += count[id][1]
 		rep.Volumes += count[id][2]
 	}
-	// State files of labs with no container left (removed by hand, or by
-	// a Docker reset) are garbage too: they hold only that lab's secrets.
-	for _, id := range stateIDs() {
-		if _, live := owner[id]; !live {
-			removeState(id)
-			rep.StateFiles++
-		}
-	}
-	return rep, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // ownerKept is the owner label of a lab brought up with --keep: it outlives

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -29,13 +30,14 @@ import (
 // Lab is a running deployment of one topology. Its methods are safe for
 // concurrent use. A Lab from Up owns its containers; Down removes them.
 type Lab struct {
-	id    string
-	topo  *topologies.Topology
-	cli   *client.Client
-	plan  plan
-	creds Credentials
-	image string
-	log   *slog.Logger
+	id     string
+	engine string // the Docker engine every call of the lab goes to
+	topo   *topologies.Topology
+	cli    *client.Client
+	plan   plan
+	creds  Credentials
+	image  string
+	log    *slog.Logger
 
 	// ports maps a container name (etcd-1, lab-1, haproxy) to its published
 	// host ports by container port.
@@ -51,6 +53,9 @@ type Lab struct {
 	timings  Timings
 	downOnce sync.Once
 	downErr  error
+	// releaseEngine ends the lab's hold on its engine (WithExclusiveEngine);
+	// a no-op without one.
+	releaseEngine func()
 }
 
 // Timings are the provisioning phases, each measured on one monotonic clock
@@ -74,6 +79,8 @@ type options struct {
 	readyTimeout time.Duration
 	keep         bool
 	image        string
+	engine       string
+	exclusive    bool
 	// beforeStart, when set, runs before each container is created; an
 	// error from it fails that container's start. Tests use it to fail Up
 	// part-way.
@@ -98,6 +105,20 @@ func WithKeep() Option { return func(o *options) { o.keep = true } }
 // the topology's or replab's own.
 func WithImage(ref string) Option { return func(o *options) { o.image = ref } }
 
+// WithEngine runs the lab on engine, a DOCKER_HOST-style URL (default:
+// the first engine of REPLAB_DOCKER_HOSTS). Every Docker call of the lab,
+// from Up to Down, goes there.
+func WithEngine(engine string) Option { return func(o *options) { o.engine = engine } }
+
+// WithExclusiveEngine makes the lab the only one on its engine among labs
+// brought up with this option on this machine: Up waits until the engine
+// is free and the lab holds it until Down. Labs that measure time (a
+// failover's duration, a WAN's RTT) take it so that no other lab competes
+// for the engine's CPU while they measure. The hold is a lock file per
+// engine, so it spans processes (ginkgo -p) and ends with the process
+// that held it.
+func WithExclusiveEngine() Option { return func(o *options) { o.exclusive = true } }
+
 const readyPoll = 50 * time.Millisecond
 
 // cleanupTimeout bounds removing a lab, in Down and after a failed Up. It
@@ -118,21 +139,30 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	start := time.Now()
-	cli, err := Connect(ctx)
+	// The engine is taken before the clock starts: waiting for another
+	// lab to leave it is not part of provisioning this one.
+	eng, err := resolveEngine(ctx, &o)
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{
-		id:    newLabID(),
-		topo:  t,
-		cli:   cli,
-		log:   o.log,
-		ports: map[string]map[int]int{},
-		ids:   map[string]string{},
-		http:  newHTTPClient(),
+	start := time.Now()
+	cli, err := ConnectEngine(ctx, eng.engine)
+	if err != nil {
+		eng.release()
+		return nil, err
 	}
-	l.log = l.log.With("lab", l.id)
+	l := &Lab{
+		id:            newLabID(),
+		engine:        eng.engine,
+		topo:          t,
+		cli:           cli,
+		log:           o.log,
+		ports:         map[string]map[int]int{},
+		ids:           map[string]string{},
+		http:          newHTTPClient(),
+		releaseEngine: eng.release,
+	}
+	l.log = l.log.With("lab", l.id, "engine", eng.engine)
 	l.timings.PollPeriod = readyPoll
 	defer func() {
 		if err != nil {
@@ -144,11 +174,12 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 			}
 			removeState(l.id)
 			_ = cli.Close()
+			eng.release()
 			lab = nil
 		}
 	}()
 
-	l.image, err = ensureImage(ctx, ensureImageRequest{cli: cli, override: o.image, topo: t, log: l.log})
+	l.image, err = ensureImage(ctx, ensureImageRequest{cli: cli, engine: eng.engine, peers: eng.peers, override: o.image, topo: t, log: l.log})
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +200,7 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 		LabelCreated:  time.Now().UTC().Format(time.RFC3339),
 	}
 	l.log.Info("creating lab network")
-	netName, subnet, err := createNetwork(ctx, cli, l.id, labels)
+	netName, subnet, err := createNetwork(ctx, cli, l.id, labels, l.log)
 	if err != nil {
 		return nil, err
 	}
@@ -244,12 +275,25 @@ func newCredentials() (Credentials, error) {
 // 172.29.0.0/16-172.31.0.0/16. A fixed subnet lets every container keep its
 // address across kill and restart, which HAProxy, Patroni and netem plans
 // rely on.
-func createNetwork(ctx context.Context, cli *client.Client, labID string, labels map[string]string) (string, netip.Prefix, error) {
+//
+// Free means unknown to the engine and to this machine's kernel (see
+// hostPrefixes): engines sharing a kernel do not know each other's
+// networks. Picking and creating run under a lock file held by every
+// replab process on this machine, so that two labs starting on two
+// engines at once cannot both pick a /24 before either's bridge exists.
+func createNetwork(ctx context.Context, cli *client.Client, labID string, labels map[string]string, log *slog.Logger) (string, netip.Prefix, error) {
+	unlock, err := flock(ctx, filepath.Join(os.TempDir(), "replab-subnet.lock"), func() {
+		log.Info("waiting for another replab process to create its network")
+	})
+	if err != nil {
+		return "", netip.Prefix{}, fmt.Errorf("create network replab-%s: %w", labID, err)
+	}
+	defer unlock()
 	nets, err := cli.NetworkList(ctx, network.ListOptions{})
 	if err != nil {
 		return "", netip.Prefix{}, fmt.Errorf("list networks: %w", err)
 	}
-	var used []netip.Prefix
+	used := hostPrefixes()
 	for _, n := range nets {
 		for _, c := range n.IPAM.Config {
 			if p, err := netip.ParsePrefix(c.Subnet); err == nil {
@@ -395,48 +439,43 @@ func (l *Lab) run(ctx context.Context, netName string, labels map[string]string,
 		exposed = append(exposed, fmt.Sprintf("127.0.0.1::%d/tcp", p))
 	}
 	ip := s.m.IP.String()
-	req := testcontainers.GenericContainerRequest{
-		ContainerRequest: testcontainers.ContainerRequest{
-			Image:          l.image,
-			Name:           l.containerName(s.m.Name),
-			Cmd:            s.cmd,
-			Labels:         lbl,
-			ExposedPorts:   exposed,
-			Files:          s.files,
-			Networks:       []string{netName},
-			NetworkAliases: map[string][]string{netName: {s.m.Name}},
-			ConfigModifier: func(c *container.Config) {
-				c.Hostname = s.m.Name
-				c.User = s.user
-				c.Env = append(c.Env, "LANG=C.UTF-8")
-			},
-			HostConfigModifier: func(h *container.HostConfig) {
-				init := true
-				h.Init = &init
-				h.Privileged = false
-				if s.netAdmin {
-					h.CapAdd = append(h.CapAdd, "NET_ADMIN")
-				}
-				h.Tmpfs = s.tmpfs
-				if vol != "" {
-					h.Mounts = append(h.Mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: pgHome})
-				}
-				h.ShmSize = 64 << 20
-			},
-			EndpointSettingsModifier: func(es map[string]*network.EndpointSettings) {
-				if e, ok := es[netName]; ok {
-					e.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: ip}
-				}
-			},
+	req := testcontainers.ContainerRequest{
+		Image:          l.image,
+		Name:           l.containerName(s.m.Name),
+		Cmd:            s.cmd,
+		Labels:         lbl,
+		ExposedPorts:   exposed,
+		Files:          s.files,
+		Networks:       []string{netName},
+		NetworkAliases: map[string][]string{netName: {s.m.Name}},
+		ConfigModifier: func(c *container.Config) {
+			c.Hostname = s.m.Name
+			c.User = s.user
+			c.Env = append(c.Env, "LANG=C.UTF-8")
 		},
-		Started: true,
-		Logger:  silentLogger{},
+		HostConfigModifier: func(h *container.HostConfig) {
+			init := true
+			h.Init = &init
+			h.Privileged = false
+			if s.netAdmin {
+				h.CapAdd = append(h.CapAdd, "NET_ADMIN")
+			}
+			h.Tmpfs = s.tmpfs
+			if vol != "" {
+				h.Mounts = append(h.Mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: pgHome})
+			}
+			h.ShmSize = 64 << 20
+		},
+		EndpointSettingsModifier: func(es map[string]*network.EndpointSettings) {
+			if e, ok := es[netName]; ok {
+				e.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: ip}
+			}
+		},
 	}
-	c, err := testcontainers.GenericContainer(ctx, req)
+	dc, err := l.runContainer(ctx, req)
 	if err != nil {
 		return "", nil, fmt.Errorf("start %s %s: %w", s.role, s.m.Name, err)
 	}
-	dc := c.(*testcontainers.DockerContainer)
 	insp, err := dc.Inspect(ctx)
 	if err != nil {
 		return "", nil, fmt.Errorf("inspect %s: %w", s.m.Name, err)
@@ -448,6 +487,56 @@ func (l *Lab) run(ctx context.Context, netName string, labels map[string]string,
 		}
 	}
 	return dc.GetContainerID(), ports, nil
+}
+
+// runContainer creates and starts a container through testcontainers-go
+// on the lab's engine. testcontainers resolves one Docker host per process
+// (DOCKER_HOST and its own settings, read once), and labs of one process
+// may run on different engines at once, so the container goes through a
+// provider of the lab's own whose client talks to the lab's engine. The
+// provider's own default client is closed unused; the default host it
+// resolved would only serve Ryuk, which replab disables.
+func (l *Lab) runContainer(ctx context.Context, req testcontainers.ContainerRequest) (*testcontainers.DockerContainer, error) {
+	prov, err := l.provider()
+	if err != nil {
+		return nil, err
+	}
+	defer prov.Close()
+	c, err := prov.CreateContainer(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	dc, ok := c.(*testcontainers.DockerContainer)
+	if !ok {
+		return nil, fmt.Errorf("create container %s: testcontainers returned a %T", req.Name, c)
+	}
+	if err := dc.Start(ctx); err != nil {
+		return nil, err
+	}
+	return dc, nil
+}
+
+// provider returns a testcontainers provider bound to the lab's engine.
+// testcontainers panics when it finds no default Docker host at all;
+// that is returned as an error naming the fix.
+func (l *Lab) provider() (prov *testcontainers.DockerProvider, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("start testcontainers provider for %s: it found no default Docker engine (%v): set DOCKER_HOST to any engine that answers", l.engine, r)
+		}
+	}()
+	prov, err = testcontainers.NewDockerProvider(testcontainers.WithLogger(silentLogger{}), testcontainers.WithDefaultBridgeNetwork(testcontainers.Bridge))
+	if err != nil {
+		return nil, fmt.Errorf("start testcontainers provider: %w", err)
+	}
+	cli, err := newEngineClient(l.engine)
+	if err != nil {
+		_ = prov.Close()
+		return nil, fmt.Errorf("start testcontainers provider for %s: %w", l.engine, err)
+	}
+	_ = prov.Close()
+	prov.SetClient(cli)
+	return prov, nil
 }
 
 // silentLogger keeps testcontainers' emoji progress out of replab's output;
@@ -464,6 +553,9 @@ func (l *Lab) Topology() *topologies.Topology { return l.topo }
 
 // Timings returns the provisioning phases.
 func (l *Lab) Timings() Timings { return l.timings }
+
+// Engine is the Docker engine the lab runs on (a DOCKER_HOST-style URL).
+func (l *Lab) Engine() string { return l.engine }
 
 // Image is the node image reference the lab runs on.
 func (l *Lab) Image() string { return l.image }
@@ -486,6 +578,9 @@ func (l *Lab) Down(ctx context.Context) error {
 		}
 		l.log.Info("lab removed", "took", time.Since(start).Round(time.Millisecond))
 		_ = l.cli.Close()
+		if l.releaseEngine != nil {
+			l.releaseEngine()
+		}
 	})
 	return l.downErr
 }

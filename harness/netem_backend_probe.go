@@ -17,6 +17,9 @@ import (
 type ProbeRequest struct {
 	Image string       // node image; default replab's own, built if missing
 	Log   *slog.Logger // progress of an image build (default: discard)
+	// Engine to probe on (default: the first of REPLAB_DOCKER_HOSTS).
+	// Engines on one machine share its kernel and answer alike.
+	Engine string
 }
 
 // ProbeNetemBackend answers, without a lab, which backend network.backend:
@@ -30,12 +33,19 @@ func ProbeNetemBackend(ctx context.Context, req ProbeRequest) (netem.Choice, err
 	if req.Log == nil {
 		req.Log = discardLogger()
 	}
-	cli, err := Connect(ctx)
+	engines, err := Engines()
+	if err != nil {
+		return netem.Choice{}, err
+	}
+	if req.Engine == "" {
+		req.Engine = engines[0]
+	}
+	cli, err := ConnectEngine(ctx, req.Engine)
 	if err != nil {
 		return netem.Choice{}, err
 	}
 	defer cli.Close()
-	image, err := ensureImage(ctx, ensureImageRequest{cli: cli, override: req.Image, log: req.Log})
+	image, err := ensureImage(ctx, ensureImageRequest{cli: cli, engine: req.Engine, peers: engines, override: req.Image, log: req.Log})
 	if err != nil {
 		return netem.Choice{}, err
 	}

@@ -22,7 +22,11 @@ import (
 // the address plan and the per-lab credentials. It is written 0600 under the
 // user's state directory and removed with the lab.
 type labState struct {
-	ID       string               `json:"id"`
+	ID string `json:"id"`
+	// Engine is the Docker engine the lab runs on (a REPLAB_DOCKER_HOSTS
+	// entry); empty in state files written before labs had one, which
+	// ran on the default engine.
+	Engine   string               `json:"engine,omitempty"`
 	Topology *topologies.Topology `json:"topology"`
 	Subnet   string               `json:"subnet"`
 	Image    string               `json:"image"`
@@ -53,7 +57,7 @@ func statePath(id string) string { return filepath.Join(StateDir(), "labs", id+"
 func (l *Lab) state() labState {
 	l.wan.mu.Lock()
 	defer l.wan.mu.Unlock()
-	return labState{ID: l.id, Topology: l.topo, Subnet: l.plan.Subnet.String(), Image: l.image, Creds: l.creds,
+	return labState{ID: l.id, Engine: l.engine, Topology: l.topo, Subnet: l.plan.Subnet.String(), Image: l.image, Creds: l.creds,
 		Backend: string(l.wan.backend), Reason: l.wan.reason, Agent: l.wan.agent}
 }
 
@@ -74,6 +78,24 @@ func saveState(s labState) error {
 
 func removeState(id string) { _ = os.Remove(statePath(id)) }
 
+// stateEngine is the engine a lab's state file names: DefaultEngine() for
+// a file without one, "" for one that cannot be read (whose lab GC then
+// never counts as gone).
+func stateEngine(id string) string {
+	b, err := os.ReadFile(statePath(id))
+	if err != nil {
+		return ""
+	}
+	var s labState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return ""
+	}
+	if s.Engine == "" {
+		return DefaultEngine()
+	}
+	return s.Engine
+}
+
 // stateIDs lists the lab ids that have a state file.
 func stateIDs() []string {
 	ents, err := os.ReadDir(filepath.Join(StateDir(), "labs"))
@@ -93,25 +115,43 @@ func stateIDs() []string {
 var ErrNoLab = errors.New("no running replab lab")
 
 // Attach returns a handle on a lab started by another replab process (or
-// kept with --keep). With an empty id it picks the only running lab, and
-// fails with the list when there are several. The handle's Down removes the
-// lab.
+// kept with --keep), on whichever engine of REPLAB_DOCKER_HOSTS it runs.
+// With an empty id it picks the only running lab, and fails with the list
+// when there are several. The handle's Down removes the lab.
 func Attach(ctx context.Context, id string) (*Lab, error) {
-	cli, err := Connect(ctx)
+	engines, err := Engines()
 	if err != nil {
 		return nil, err
 	}
-	ctrs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter(id)})
-	if err != nil {
-		_ = cli.Close()
-		return nil, fmt.Errorf("list replab containers: %w", err)
+	// Each lab's engine and containers; engines that do not answer are
+	// reported only when no lab is found elsewhere.
+	type hit struct {
+		engine string
+		c      container.Summary
 	}
-	labs := map[string]bool{}
-	for _, c := range ctrs {
-		labs[c.Labels[LabelLab]] = true
+	labs := map[string]string{}
+	var hits []hit
+	var unreachable []error
+	for _, engine := range engines {
+		cli, err := ConnectEngine(ctx, engine)
+		if err != nil {
+			unreachable = append(unreachable, err)
+			continue
+		}
+		found, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labFilter(id)})
+		_ = cli.Close()
+		if err != nil {
+			return nil, fmt.Errorf("list replab containers on %s: %w", engine, err)
+		}
+		for _, c := range found {
+			labs[c.Labels[LabelLab]] = engine
+			hits = append(hits, hit{engine, c})
+		}
 	}
 	if len(labs) == 0 {
-		_ = cli.Close()
+		if len(unreachable) > 0 {
+			return nil, errors.Join(append([]error{fmt.Errorf("%w on the engines that answered", ErrNoLab)}, unreachable...)...)
+		}
 		if id != "" {
 			return nil, fmt.Errorf("%w with id %s (replab up starts one)", ErrNoLab, id)
 		}
@@ -119,40 +159,43 @@ func Attach(ctx context.Context, id string) (*Lab, error) {
 	}
 	if len(labs) > 1 {
 		var ids []string
-		for k := range labs {
-			ids = append(ids, k)
+		for k, e := range labs {
+			ids = append(ids, k+" on "+e)
 		}
 		sort.Strings(ids)
-		_ = cli.Close()
-		return nil, fmt.Errorf("attach lab: %d labs are running (%v): name one with --lab", len(ids), ids)
+		return nil, fmt.Errorf("attach lab: %d labs are running (%s): name one with --lab", len(ids), strings.Join(ids, ", "))
 	}
 	for k := range labs {
 		id = k
 	}
+	engine := labs[id]
 	b, err := os.ReadFile(statePath(id))
 	if err != nil {
-		_ = cli.Close()
 		return nil, fmt.Errorf("attach lab %s: read its state file: %w (a lab whose state is gone can only be removed: replab gc --all)", id, err)
 	}
 	var s labState
 	if err := json.Unmarshal(b, &s); err != nil {
-		_ = cli.Close()
 		return nil, fmt.Errorf("attach lab %s: decode %s: %w", id, statePath(id), err)
 	}
 	subnet, err := netip.ParsePrefix(s.Subnet)
 	if err != nil {
-		_ = cli.Close()
 		return nil, fmt.Errorf("attach lab %s: subnet %q: %w", id, s.Subnet, err)
 	}
-	l := &Lab{id: id, topo: s.Topology, cli: cli, creds: s.Creds, image: s.Image, log: discardLogger(), http: newHTTPClient(), ports: map[string]map[int]int{}, ids: map[string]string{}}
+	cli, err := ConnectEngine(ctx, engine)
+	if err != nil {
+		return nil, fmt.Errorf("attach lab %s: %w", id, err)
+	}
+	l := &Lab{id: id, engine: engine, topo: s.Topology, cli: cli, creds: s.Creds, image: s.Image, log: discardLogger(), http: newHTTPClient(), ports: map[string]map[int]int{}, ids: map[string]string{}}
 	l.wan.backend, l.wan.reason, l.wan.agent = netem.Backend(s.Backend), s.Reason, s.Agent
 	l.wan.shapers = map[string]*netem.Shaper{}
 	if l.plan, err = newPlan(id, s.Topology, subnet); err != nil {
 		_ = cli.Close()
 		return nil, err
 	}
-	for _, c := range ctrs {
-		l.ids[c.Labels[LabelNode]] = c.ID
+	for _, h := range hits {
+		if h.engine == engine && h.c.Labels[LabelLab] == id {
+			l.ids[h.c.Labels[LabelNode]] = h.c.ID
+		}
 	}
 	// A stopped (killed) container publishes no ports; Start re-reads them
 	// when it runs again.
