@@ -448,25 +448,31 @@ func TestPartitionHealsAroundADeadHost(t *testing.T) {
 	}
 }
 
-// nodeLinkFake records SetNodeLink calls and the pairs slowed.
+// nodeLinkFake records SetNodeLinks calls and the pairs slowed. Like the
+// lab, a failing pair may leave the pairs before it applied.
 type nodeLinkFake struct {
 	*fakeCluster
 	mu     sync.Mutex
 	slowed map[string]bool
+	calls  int
 	failOn string // pair whose overlay fails
 }
 
-func (n *nodeLinkFake) SetNodeLink(_ context.Context, a, b string, imp *netem.Impairment) error {
+func (n *nodeLinkFake) SetNodeLinks(_ context.Context, pairs [][2]string, imp *netem.Impairment) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if imp == nil {
-		delete(n.slowed, a+"<->"+b)
-		return nil
+	n.calls++
+	for _, p := range pairs {
+		k := p[0] + "<->" + p[1]
+		if imp == nil {
+			delete(n.slowed, k)
+			continue
+		}
+		if k == n.failOn {
+			return errors.New("agent refused")
+		}
+		n.slowed[k] = true
 	}
-	if a+"<->"+b == n.failOn {
-		return errors.New("agent refused")
-	}
-	n.slowed[a+"<->"+b] = true
 	return nil
 }
 
@@ -483,6 +489,9 @@ func TestSlowLinksFromTheLeaderToItsFollowers(t *testing.T) {
 	if a.Target != "a<->b,c" {
 		t.Errorf("target %q", a.Target)
 	}
+	if nf.calls != 1 {
+		t.Errorf("%d overlay calls, want 1: the links must slow down together, not one pair after another", nf.calls)
+	}
 	if err := inj.HealAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -490,7 +499,7 @@ func TestSlowLinksFromTheLeaderToItsFollowers(t *testing.T) {
 		t.Errorf("after heal still slowed: %v", nf.slowed)
 	}
 
-	// A failed overlay undoes the ones before it.
+	// A failed overlay undoes what was applied before it.
 	nf = &nodeLinkFake{fakeCluster: newFake(), slowed: map[string]bool{}, failOn: "a<->c"}
 	if _, err := NewInjector(nf, nil).Inject(context.Background(), SlowLinks(Leader, Followers, netem.Impairment{Delay: time.Second})); err == nil {
 		t.Fatal("want the overlay's error")

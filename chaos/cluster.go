@@ -123,9 +123,11 @@ type Links interface {
 // NodeLinks is what slowing the links between nodes of one region needs:
 // an overlay on the traffic between two database nodes, both directions,
 // nil removing it. experiment.Cluster satisfies it with harness.WAN's
-// SetNodeLink.
+// SetNodeLinks.
 type NodeLinks interface {
-	SetNodeLink(ctx context.Context, nodeA, nodeB string, imp *netem.Impairment) error
+	// SetNodeLinks sets imp (nil: removes the overlay) on every pair at
+	// once: the links change together, not one pair after another.
+	SetNodeLinks(ctx context.Context, pairs [][2]string, imp *netem.Impairment) error
 }
 
 // LinksBaseline is what a cluster with an emulated WAN implements so that

@@ -307,28 +307,23 @@ func (f slowFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 	if len(pairs) == 0 {
 		return "", nil, fmt.Errorf("inject slow-links: %w: no pair of database nodes between %v and %v", ErrNoTarget, an, bn)
 	}
-	undo := func(ctx context.Context, done [][2]string) error {
-		var errs []error
-		for _, p := range done {
-			if err := nl.SetNodeLink(ctx, p[0], p[1], nil); err != nil && !errors.Is(err, ErrHostDown) {
-				errs = append(errs, err)
-			}
+	undo := func(ctx context.Context) error {
+		if err := nl.SetNodeLinks(ctx, pairs, nil); err != nil && !errors.Is(err, ErrHostDown) {
+			return err
 		}
-		return errors.Join(errs...)
+		return nil
 	}
 	markBegin(ctx)
 	defer markEnd(ctx)
-	noteHow(ctx, "netem overlays, one pair of nodes after another (the first may start the agents): in effect within [begin, end]")
-	for i, p := range pairs {
-		imp := f.imp
-		if err := nl.SetNodeLink(ctx, p[0], p[1], &imp); err != nil {
-			return "", nil, errors.Join(fmt.Errorf("inject slow-links %s<->%s: %w", p[0], p[1], err), undo(context.WithoutCancel(ctx), pairs[:i+1]))
-		}
+	noteHow(ctx, "netem overlays on every pair at once (the first may start the agents): in effect within [begin, end]")
+	imp := f.imp
+	if err := nl.SetNodeLinks(ctx, pairs, &imp); err != nil {
+		return "", nil, errors.Join(fmt.Errorf("inject slow-links: %w", err), undo(context.WithoutCancel(ctx)))
 	}
 	var once sync.Once
 	var herr error
 	return strings.Join(as, ",") + "<->" + strings.Join(bs, ","), func(ctx context.Context) error {
-		once.Do(func() { herr = undo(ctx, pairs) })
+		once.Do(func() { herr = undo(ctx) })
 		return herr
 	}, nil
 }

@@ -102,10 +102,10 @@ func (c Cluster) SetLink(ctx context.Context, regionA, regionB string, imp *nete
 	return c.Lab.WAN().SetLink(ctx, regionA, regionB, imp)
 }
 
-// SetNodeLink overlays imp on the link between two database nodes of one
-// region; nil removes it. chaos's slow-links fault calls it.
-func (c Cluster) SetNodeLink(ctx context.Context, nodeA, nodeB string, imp *netem.Impairment) error {
-	return c.Lab.WAN().SetNodeLink(ctx, nodeA, nodeB, imp)
+// SetNodeLinks overlays imp on the links between pairs of database nodes
+// of one region, all at once (nil removes the overlays).
+func (c Cluster) SetNodeLinks(ctx context.Context, pairs [][2]string, imp *netem.Impairment) error {
+	return c.Lab.WAN().SetNodeLinks(ctx, pairs, imp)
 }
 
 // WANAtBaseline reads every host's netem state back against the

@@ -18,7 +18,7 @@
 //
 //	wan_gate.go        Patroni waits for a gate file until its host is shaped
 //	wan_plan.go        the pure plan: topology + hosts + overlays → netem.Plan per host
-//	wan_state.go       Lab.WAN, the lab's network facet: backend, shapers and overlays (SetLink, SetNodeLink, Reset)
+//	wan_state.go       Lab.WAN, the lab's network facet: backend, shapers and overlays (SetLink, SetNodeLinks, Reset)
 //	wan_probe.go       RTT measured between regions (WAN.ProbeRTT), and the check that refuses a lab off it
 //	wan_fidelity.go    how faithfully each userspace agent held its links (WAN.Counters, WAN.Fidelity)
 //	netem_adapter.go   netem.Host over a container (exec as root, copy a file)

@@ -26,7 +26,7 @@ type netemState struct {
 	agent   string
 	shapers map[string]*netem.Shaper
 	overlay map[[2]string]netem.Impairment
-	// nodes overlays links between two nodes of one region (SetNodeLink).
+	// nodes overlays links between two nodes of one region (SetNodeLinks).
 	nodes map[[2]string]netem.Impairment
 }
 
@@ -42,7 +42,7 @@ type WAN struct {
 }
 
 // WAN returns the lab's emulated network. A lab with one region has one
-// too: its links between nodes can still be slowed (SetNodeLink).
+// too: its links between nodes can still be slowed (SetNodeLinks).
 func (l *Lab) WAN() *WAN { return &WAN{lab: l, netemState: &l.wan} }
 
 // hasLinks reports whether the topology declares links between regions:
@@ -178,7 +178,7 @@ func (w *WAN) shapeHost(ctx context.Context, name string) error {
 // restarted container has a new network namespace, with no rules and no
 // agent. With links between regions every host is shaped again and a
 // node's Patroni, gated, starts only after; without them only a host a
-// node link was slowed on (SetNodeLink) is, and nothing gates its Patroni,
+// node link was slowed on (SetNodeLinks) is, and nothing gates its Patroni,
 // so it may run unshaped for a moment.
 func (w *WAN) restarted(ctx context.Context, name string) error {
 	w.mu.Lock()
@@ -270,43 +270,59 @@ func eachShaper(shapers map[string]*netem.Shaper, f func(name string, sh *netem.
 	return errors.Join(errs...)
 }
 
-// SetNodeLink overlays imp on the link between two database nodes of the
-// same region, both directions (each end holds the other's traffic, as for
-// regions, so a one-way delay d adds 2d to their round trip whichever
-// backend runs); nil removes the overlay. Links between regions are
+// SetNodeLinks overlays imp on the links between pairs of database nodes
+// of one region, both directions (each end holds the other's traffic, as
+// for regions, so a one-way delay d adds 2d to their round trip whichever
+// backend runs); nil removes the overlays. Links between regions are
 // SetLink's. In a lab without a WAN the first call chooses the netem
-// backend and starts shaping the two nodes; chaos's slow-link fault calls
-// it.
-func (w *WAN) SetNodeLink(ctx context.Context, a, b string, imp *netem.Impairment) error {
+// backend and starts shaping the nodes; chaos's slow-links fault calls it.
+//
+// Every overlay is recorded first, then every host involved is reshaped
+// in parallel, so the links slow down together rather than one pair after
+// another (the first use of the userspace backend starts an agent on each
+// host, which takes seconds on a busy machine).
+func (w *WAN) SetNodeLinks(ctx context.Context, pairs [][2]string, imp *netem.Impairment) error {
 	region := map[string]string{}
 	for _, n := range w.lab.plan.Nodes {
 		region[n.Name] = n.Region
 	}
-	for _, n := range []string{a, b} {
-		if _, ok := region[n]; !ok {
-			return fmt.Errorf("set node link %s<->%s: %w: %q is not a database node", a, b, ErrUnknownTarget, n)
+	var names []string
+	for _, p := range pairs {
+		a, b := p[0], p[1]
+		for _, n := range []string{a, b} {
+			if _, ok := region[n]; !ok {
+				return fmt.Errorf("set node link %s<->%s: %w: %q is not a database node", a, b, ErrUnknownTarget, n)
+			}
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+		if a == b {
+			return fmt.Errorf("set node link %s<->%s: a node has no link to itself", a, b)
+		}
+		if region[a] != region[b] {
+			return fmt.Errorf("set node link %s<->%s: they are in different regions (%s, %s): degrade the link between the regions instead", a, b, region[a], region[b])
 		}
 	}
-	if a == b {
-		return fmt.Errorf("set node link %s<->%s: a node has no link to itself", a, b)
-	}
-	if region[a] != region[b] {
-		return fmt.Errorf("set node link %s<->%s: they are in different regions (%s, %s): degrade the link between the regions instead", a, b, region[a], region[b])
+	if len(pairs) == 0 {
+		return nil
 	}
 	if err := w.chooseBackend(ctx); err != nil {
-		return fmt.Errorf("set node link %s<->%s: %w", a, b, err)
+		return fmt.Errorf("set node links: %w", err)
 	}
 	w.mu.Lock()
 	if w.nodes == nil {
 		w.nodes = map[[2]string]netem.Impairment{}
 	}
-	if imp == nil {
-		delete(w.nodes, linkKey(a, b))
-	} else {
-		w.nodes[linkKey(a, b)] = *imp
+	for _, p := range pairs {
+		if imp == nil {
+			delete(w.nodes, linkKey(p[0], p[1]))
+		} else {
+			w.nodes[linkKey(p[0], p[1])] = *imp
+		}
 	}
 	w.mu.Unlock()
-	return w.reshape(ctx, []string{a, b})
+	return w.reshape(ctx, names)
 }
 
 // Reset drops every overlay and re-applies the topology's baseline plan

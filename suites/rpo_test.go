@@ -64,6 +64,7 @@ var _ = Describe("what each replication mode loses when the leader dies", Label(
 			res := trialWith(ctx, topologies.Async, slow)
 			Expect(res.Fault).To(Equal("slow-links"))
 			Expect(res.AckedDuringCut).To(BeNumerically(">", 0))
+			Expect(res.NewLeader).NotTo(BeEmpty(), "async promotes the most advanced follower; with none promoted the old leader came back with everything (see %s)", res.Dir)
 			Expect(res.Lost).To(BeNumerically(">", 0), "writes acknowledged faster than %s carries their WAL", slow)
 		}, SpecTimeout(4*time.Minute))
 
