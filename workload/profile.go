@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -27,6 +28,11 @@ type Profile struct {
 	// ProbePeriod is the spacing of the direct writes to every member
 	// that split-brain is judged by.
 	ProbePeriod time.Duration
+	// Sessions are further read-your-writes sessions run beside the
+	// default ones, each with its own Process and FirstKey (a key range
+	// no other client uses) and usually a Strategy. A zero Rate takes
+	// SessionRate; Run is the recorder's.
+	Sessions []SessionConfig
 }
 
 // Steady is the default profile: 100 writes/s through the read-write
@@ -70,6 +76,10 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 		// (remote_apply) promises and semi-sync (remote_write) does not.
 		ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, PinSync: true,
 			Process: SyncSessionProcess, FirstKey: SyncSessionFirstKey}))
+	}
+	for _, sc := range p.Sessions {
+		sc.Run, sc.Rate = runID, cmp.Or(sc.Rate, p.SessionRate)
+		ws = append(ws, StartSession(wctx, lab, rec, sc))
 	}
 	var once sync.Once
 	return func() {

@@ -30,6 +30,10 @@ type SessionConfig struct {
 	// (remote_apply) promises is never stale. Without a synchronous
 	// standby the pair's read is skipped.
 	PinSync bool
+	// Strategy, when set, routes the session's reads as ReadStrategy
+	// says, in its own write-then-read pattern (PinSync is then
+	// ignored); nil keeps the pairs above.
+	Strategy *ReadStrategy
 }
 
 // StalePollPeriod is how often a session polls the member that served a
@@ -60,6 +64,9 @@ func StartSession(ctx context.Context, lab *harness.Lab, rec *results.Recorder, 
 	}
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = time.Second
+	}
+	if cfg.Strategy != nil {
+		return startStrategySession(ctx, lab, rec, cfg)
 	}
 	wcfg := WriterConfig{Process: cfg.Process, Target: harness.EndpointRW, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite, Run: cfg.Run}
 	var wconn *pgx.Conn
