@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -303,12 +304,44 @@ func resolveEngine(ctx context.Context, o *options) (labEngine, error) {
 		return labEngine{}, err
 	}
 	if o.exclusive {
-		e.release, err = flock(ctx, engineLockPath("engine", e.engine), func() {
+		// A process that already holds the engine would wait for itself.
+		heldMu.Lock()
+		if held[e.engine] {
+			heldMu.Unlock()
+			return labEngine{}, fmt.Errorf("provision lab on %s: %w", e.engine, ErrEngineHeld)
+		}
+		held[e.engine] = true
+		heldMu.Unlock()
+		forget := func() {
+			heldMu.Lock()
+			delete(held, e.engine)
+			heldMu.Unlock()
+		}
+		unlock, err := flock(ctx, engineLockPath("engine", e.engine), func() {
 			o.log.Info("waiting for another lab on this engine to end", "engine", e.engine)
 		})
 		if err != nil {
+			forget()
 			return labEngine{}, fmt.Errorf("provision lab on %s: %w", e.engine, err)
+		}
+		var once sync.Once
+		e.release = func() {
+			once.Do(func() {
+				unlock()
+				forget()
+			})
 		}
 	}
 	return e, nil
 }
+
+// ErrEngineHeld is returned by Up with WithExclusiveEngine when a lab of
+// the same process already holds the engine: the second lab would wait
+// for the first, which its own process keeps up.
+var ErrEngineHeld = errors.New("a lab of this process already holds the engine exclusively: take the lab down first, or run the second without WithExclusiveEngine")
+
+// held names the engines labs of this process hold exclusively.
+var (
+	heldMu sync.Mutex
+	held   = map[string]bool{}
+)

@@ -207,3 +207,40 @@ func TestLoadError(t *testing.T) {
 		t.Errorf("a failed load = %v, want the engine's message", err)
 	}
 }
+
+// A process holding an engine exclusively is told so when it asks again,
+// rather than waiting for itself; once released the engine can be taken.
+func TestExclusiveEngineHeldByThisProcess(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	t.Setenv(EnvDockerHosts, "unix:///a.sock,unix:///b.sock")
+	o := &options{log: discardLogger(), exclusive: true, engine: "unix:///b.sock"}
+	ctx := context.Background()
+	e, err := resolveEngine(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.engine != "unix:///b.sock" || !slices.Equal(e.peers, []string{"unix:///a.sock", "unix:///b.sock"}) {
+		t.Errorf("resolveEngine = %+v, want engine b and both as peers", e)
+	}
+	if _, err := resolveEngine(ctx, o); !errors.Is(err, ErrEngineHeld) {
+		t.Errorf("a second exclusive lab on the same engine = %v, want ErrEngineHeld", err)
+	}
+	other, err := resolveEngine(ctx, &options{log: discardLogger(), exclusive: true, engine: "unix:///a.sock"})
+	if err != nil {
+		t.Fatalf("another engine must stay free: %v", err)
+	}
+	other.release()
+	e.release()
+	e.release() // twice is harmless
+	again, err := resolveEngine(ctx, o)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	again.release()
+	if e, err := resolveEngine(ctx, &options{log: discardLogger()}); err != nil || e.engine != "unix:///a.sock" {
+		t.Errorf("default engine = %q, %v; want the first listed", e.engine, err)
+	}
+	if _, err := resolveEngine(ctx, &options{log: discardLogger(), engine: "tcp://10.1.2.3:2375"}); !errors.Is(err, ErrRemoteEngine) {
+		t.Errorf("a remote engine = %v, want ErrRemoteEngine", err)
+	}
+}
