@@ -10,6 +10,11 @@ KEEP     ?=
 TOPOLOGY ?=
 SUITE_LABELS ?= tier:smoke
 PKGS_UNIT = $$($(GO) list ./... | grep -v -e /suites$$ -e /internal/smoke)
+# Engines labs run on (README: Labs on several Docker engines). With more
+# than one, the suites run one Ginkgo process per engine.
+comma    := ,
+ENGINES  := $(words $(subst $(comma), ,$(REPLAB_DOCKER_HOSTS)))
+SUITE_PROCS ?= $(if $(filter-out 0 1,$(ENGINES)),--procs=$(ENGINES))
 
 .PHONY: all build lab images test unit suites vet fmt-check bench bench-provision bench-netem bench-results rpo fuzz gc clean
 
@@ -39,7 +44,7 @@ unit: build
 	REPLAB_INTEGRATION=1 REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GO) test -count=1 -timeout 20m $(PKGS_UNIT)
 
 suites: build images
-	REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GINKGO) -v --label-filter='$(SUITE_LABELS)' --timeout=60m \
+	REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GINKGO) $(SUITE_PROCS) -v --label-filter='$(SUITE_LABELS)' --timeout=60m \
 		--json-report=ginkgo.json --junit-report=junit.xml --output-dir=results ./suites
 
 bench: bench-provision bench-results bench-netem

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/replab/replab/harness"
 	"github.com/replab/replab/netem"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
@@ -29,6 +30,8 @@ type RPORequest struct {
 	Slow netem.Impairment
 	// Rate is the writer's rate (default 100/s).
 	Rate float64
+	// LabOptions provision the trial's lab (see Request.LabOptions).
+	LabOptions []harness.Option
 }
 
 // RPOResult is what one trial measured.
@@ -74,7 +77,7 @@ func RPO(ctx context.Context, req RPORequest) (RPOResult, error) {
 	sc := RPOScenario(RPOSpec{Mode: req.Mode, Slow: req.Slow})
 	sc.Profile = workload.Steady
 	sc.Profile.WriteRate = req.Rate
-	res, err := Execute(ctx, Request{Scenario: sc, Topology: topologies.Default(), OutDir: req.OutDir, Log: req.Log.With("mode", string(req.Mode))})
+	res, err := Execute(ctx, Request{Scenario: sc, Topology: topologies.Default(), OutDir: req.OutDir, Log: req.Log.With("mode", string(req.Mode)), LabOptions: req.LabOptions})
 	out := RPOResult{Mode: req.Mode, Fault: "partition", RunID: res.RunID, Dir: res.Dir, NewLeader: res.Leader, History: res.History, Verdict: res.Verdict}
 	if !req.Slow.IsZero() {
 		out.Fault = "slow-links"

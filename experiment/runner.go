@@ -30,6 +30,10 @@ type Request struct {
 	Log    *slog.Logger
 	// Labels are copied into the run's metadata.
 	Labels map[string]string
+	// LabOptions provision the lab (after the logger): which engine it
+	// runs on (harness.WithEngine), whether it holds it alone
+	// (harness.WithExclusiveEngine). Unused with Lab.
+	LabOptions []harness.Option
 }
 
 // Figure is a named measurement a scenario's Measure step took.
@@ -105,7 +109,7 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 		if err := sc.Needs.Check(&t); err != nil {
 			return res, fmt.Errorf("run scenario %s: %w", sc.Name, err)
 		}
-		lab, err = harness.Up(ctx, &t, harness.WithLogger(log))
+		lab, err = harness.Up(ctx, &t, append([]harness.Option{harness.WithLogger(log)}, req.LabOptions...)...)
 		if err != nil {
 			return res, err
 		}

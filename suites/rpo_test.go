@@ -20,7 +20,7 @@ import (
 var _ = Describe("what each replication mode loses when the leader dies", Label(TierSmoke, FaultKill, FaultPartition, TopologySingle), func() {
 	trialWith := func(ctx SpecContext, mode topologies.ReplicationMode, slow netem.Impairment) experiment.RPOResult {
 		GinkgoHelper()
-		res, err := experiment.RPO(ctx, experiment.RPORequest{Mode: mode, Slow: slow, Log: asserts.Logger(), OutDir: asserts.ResultsRoot()})
+		res, err := experiment.RPO(ctx, experiment.RPORequest{Mode: mode, Slow: slow, Log: asserts.Logger(), OutDir: asserts.ResultsRoot(), LabOptions: asserts.LabOptions()})
 		Expect(err).NotTo(HaveOccurred())
 		AddReportEntry("results", res.Dir)
 		AddReportEntry("rpo "+string(mode)+" "+res.Fault, fmt.Sprintf("acked %d (%d during the fault), lost %d, unknown %d found / %d absent, new leader %q",

@@ -22,7 +22,7 @@ const (
 	TierAcceptance = "tier:acceptance" // longer; CI acceptance
 	// TierCatalog marks the scenario catalog's specs: one per scenario,
 	// each also labelled "scenario:<name>"; make verify runs them all.
-	TierCatalog = "tier:catalog"
+	TierCatalog    = "tier:catalog"
 	FaultKill      = "fault:kill"
 	FaultDegrade   = "fault:degrade"
 	FaultPartition = "fault:partition"
@@ -67,23 +67,29 @@ func TestSuites(t *testing.T) {
 }
 
 // No lab of the suite's may outlive it: the after-suite check is the
-// suite's own invariant, not a hope. A lab this process still owns is a
-// leak of the suite's; labs whose owner is gone (left by another, ended
-// process) are removed and reported, not charged to the suite.
-var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+// suite's own invariant, not a hope. Each parallel process checks its own
+// labs, on every engine, when its specs are done: GC removes a lab of the
+// process it runs in, so a lab this process owns shows up removed, and
+// fails the check. Labs whose owner is gone (left by another, ended
+// process) are removed and reported, not charged to the suite; labs of
+// processes still running specs are theirs to check.
+var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
 	rep, err := harness.GC(ctx, harness.GCRequest{})
 	Expect(err).NotTo(HaveOccurred())
-	if len(rep.Labs) > 0 {
-		AddReportEntry("labs of ended processes, removed", rep.Labs)
-	}
-	var own []string
-	for id, pid := range rep.KeptOwners {
-		if pid == strconv.Itoa(os.Getpid()) {
-			own = append(own, id)
+	self := strconv.Itoa(os.Getpid())
+	var own, ended []string
+	for _, id := range rep.Labs {
+		if rep.Owners[id] == self {
+			own = append(own, id+" on "+rep.LabEngines[id])
+		} else {
+			ended = append(ended, id)
 		}
 	}
-	Expect(own).To(BeEmpty(), "labs left behind by the suites: %v (replab gc --all removes them)", own)
-}, NodeTimeout(time.Minute))
+	if len(ended) > 0 {
+		AddReportEntry("labs of ended processes, removed", ended)
+	}
+	Expect(own).To(BeEmpty(), "labs left behind by the suites, removed now: %v", own)
+}, func() {}, NodeTimeout(time.Minute))
 
 // Ginkgo's JSON and JUnit reports go next to each results.json the suite
 // wrote, so one directory tells the whole story of a run.

@@ -36,7 +36,7 @@ func execute(ctx context.Context, name string, sc experiment.Scenario, keep bool
 	t, err := topologies.Builtin(name)
 	Expect(err).NotTo(HaveOccurred(), "load built-in topology %s", name)
 	res, err := experiment.Execute(ctx, experiment.Request{Scenario: sc, Topology: t, Log: Logger(), OutDir: ResultsRoot(), Keep: keep,
-		Labels: map[string]string{"suite": CurrentSpecReport().FullText()}})
+		Labels: map[string]string{"suite": CurrentSpecReport().FullText()}, LabOptions: LabOptions()})
 	if keep && res.Lab != nil {
 		lab := res.Lab
 		DeferCleanup(func(ctx SpecContext) { Expect(lab.Down(ctx)).To(Succeed()) }, NodeTimeout(time.Minute))
