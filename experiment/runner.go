@@ -36,11 +36,9 @@ type Request struct {
 	LabOptions []harness.Option
 }
 
-// Figure is a named measurement a scenario's Measure step took.
-type Figure struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
+// Figure is a named measurement a scenario's Measure step took; it is
+// also in the run's history (History.Figures).
+type Figure = results.Figure
 
 // Result is what a run measured. History and Verdict are set whenever the
 // run got as far as starting its workload, failed or not.
