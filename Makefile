@@ -16,7 +16,7 @@ comma    := ,
 ENGINES  := $(words $(subst $(comma), ,$(REPLAB_DOCKER_HOSTS)))
 SUITE_PROCS ?= $(if $(filter-out 0 1,$(ENGINES)),--procs=$(ENGINES))
 
-.PHONY: all build lab images test unit suites vet fmt-check bench bench-provision bench-netem bench-results rpo fuzz gc clean
+.PHONY: all build lab images test unit suites catalog verify vet fmt-check bench bench-provision bench-netem bench-results rpo fuzz gc clean
 
 all: build
 
@@ -46,6 +46,12 @@ unit: build
 suites: build images
 	REPLAB_AGENT=$(CURDIR)/$(AGENT) $(GINKGO) $(SUITE_PROCS) -v --label-filter='$(SUITE_LABELS)' --timeout=60m \
 		--json-report=ginkgo.json --junit-report=junit.xml --output-dir=results ./suites
+
+verify: build images ## Every catalog scenario the topology can run, judged against its SLA (TOPOLOGY=FILE, SCENARIOS=a,b)
+	$(REPLAB) verify $(if $(TOPOLOGY),-f $(TOPOLOGY)) $(if $(SCENARIOS),--scenarios $(SCENARIOS))
+
+catalog: ## The catalog's Ginkgo specs (tier:catalog), over the built-in topologies
+	$(MAKE) suites SUITE_LABELS='tier:catalog'
 
 bench: bench-provision bench-results bench-netem
 
