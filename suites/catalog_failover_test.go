@@ -19,7 +19,7 @@ var _ = Describe("failover kinds", Label(TierCatalog, TopologySingle), func() {
 	}
 
 	It("a planned switchover loses nothing and needs no TTL to expire", Label(ScenarioLabel("switchover")), func(ctx SpecContext) {
-		res := asserts.Execute(ctx, "single-region", experiment.SwitchoverScenario())
+		res := asserts.Execute(ctx, asserts.CatalogTopology(), experiment.SwitchoverScenario())
 		Expect(res.Lost()).To(BeZero())
 		f := results.FailoverPhases(res.History, 0)
 		Expect(f.Recovered).To(BeTrue())
@@ -28,7 +28,7 @@ var _ = Describe("failover kinds", Label(TierCatalog, TopologySingle), func() {
 	}, SpecTimeout(asserts.ScenarioTimeout))
 
 	It("a graceful stop hands over without waiting for the TTL", Label(ScenarioLabel("graceful-stop")), func(ctx SpecContext) {
-		res := asserts.Execute(ctx, "single-region", experiment.GracefulStopScenario())
+		res := asserts.Execute(ctx, asserts.CatalogTopology(), experiment.GracefulStopScenario())
 		Expect(res.Lost()).To(BeZero())
 		f := results.FailoverPhases(res.History, 0)
 		Expect(f.Recovered).To(BeTrue())
@@ -36,13 +36,13 @@ var _ = Describe("failover kinds", Label(TierCatalog, TopologySingle), func() {
 	}, SpecTimeout(asserts.ScenarioTimeout))
 
 	It("a postmaster crash is recovered, and the run says how", Label(ScenarioLabel("postgres-crash")), func(ctx SpecContext) {
-		res := asserts.Execute(ctx, "single-region", experiment.PostgresCrashScenario())
+		res := asserts.Execute(ctx, asserts.CatalogTopology(), experiment.PostgresCrashScenario())
 		Expect(res.Lost()).To(BeZero())
 		Expect(res.Measured(experiment.MeasureCrashOutcome)).To(MatchRegexp(`^(restarted in place|failed over)`))
 	}, SpecTimeout(asserts.ScenarioTimeout))
 
 	It("a leader frozen past its TTL is replaced and accepts nothing once thawed", Label(ScenarioLabel("pause-past-ttl")), func(ctx SpecContext) {
-		res := asserts.Execute(ctx, "single-region", experiment.PausePastTTLScenario())
+		res := asserts.Execute(ctx, asserts.CatalogTopology(), experiment.PausePastTTLScenario())
 		sb, ok := res.Verdict.Check("split_brain")
 		Expect(ok).To(BeTrue())
 		Expect(sb.Status).To(Equal(results.StatusPass), sb.Detail)
@@ -50,8 +50,8 @@ var _ = Describe("failover kinds", Label(TierCatalog, TopologySingle), func() {
 	}, SpecTimeout(asserts.ScenarioTimeout))
 
 	It("with every standby gone, strict mode blocks commits and non-strict falls back to async", Label(ScenarioLabel("sync-standbys-lost"), ScenarioLabel("sync-standbys-lost-strict")), func(ctx SpecContext) {
-		loose := asserts.Execute(ctx, "single-region", experiment.SyncStandbysLostScenario(false))
-		strict := asserts.Execute(ctx, "single-region", experiment.SyncStandbysLostScenario(true))
+		loose := asserts.Execute(ctx, asserts.CatalogTopology(), experiment.SyncStandbysLostScenario(false))
+		strict := asserts.Execute(ctx, asserts.CatalogTopology(), experiment.SyncStandbysLostScenario(true))
 		AddReportEntry("acknowledged with no standby", loose.Measured(experiment.MeasureAckedWhileLost)+" non-strict, "+strict.Measured(experiment.MeasureAckedWhileLost)+" strict")
 		Expect(strict.Measured(experiment.MeasureAckedWhileLost)).To(Equal("0"), "strict: no commit returns without a standby")
 		Expect(loose.Measured(experiment.MeasureAckedWhileLost)).NotTo(Equal("0"), "non-strict: Patroni drops to async and commits return")

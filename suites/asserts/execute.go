@@ -2,6 +2,9 @@ package asserts
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -31,10 +34,35 @@ func ExecuteKeep(ctx context.Context, name string, sc experiment.Scenario) exper
 	return execute(ctx, name, sc, true)
 }
 
+// CatalogTopology is the topology the catalog's specs run on:
+// $REPLAB_TOPOLOGY (a file, relative to the module root, or a built-in
+// name), else single-region. `REPLAB_TOPOLOGY=my.yaml make catalog` runs
+// the catalog over a user's file; a scenario that file cannot run is
+// skipped with the reason.
+func CatalogTopology() string {
+	ref := os.Getenv("REPLAB_TOPOLOGY")
+	if ref == "" {
+		return "single-region"
+	}
+	if !filepath.IsAbs(ref) {
+		if _, err := os.Stat(filepath.Join("..", ref)); err == nil {
+			return filepath.Join("..", ref)
+		}
+	}
+	return ref
+}
+
 func execute(ctx context.Context, name string, sc experiment.Scenario, keep bool) experiment.Result {
 	GinkgoHelper()
-	t, err := topologies.Builtin(name)
-	Expect(err).NotTo(HaveOccurred(), "load built-in topology %s", name)
+	t, err := topologies.Load(name)
+	Expect(err).NotTo(HaveOccurred(), "load topology %s", name)
+	shaped := *t
+	if sc.Shape != nil {
+		sc.Shape(&shaped)
+	}
+	if err := sc.Needs.Check(&shaped); err != nil {
+		Skip(fmt.Sprintf("scenario %s: %v", sc.Name, err))
+	}
 	res, err := experiment.Execute(ctx, experiment.Request{Scenario: sc, Topology: t, Log: Logger(), OutDir: ResultsRoot(), Keep: keep,
 		Labels: map[string]string{"suite": CurrentSpecReport().FullText()}, LabOptions: LabOptions()})
 	if keep && res.Lab != nil {
