@@ -94,6 +94,7 @@ type netemJSON struct {
 // statusJSON is the stable shape of `replab status --json`.
 type statusJSON struct {
 	Lab       string            `json:"lab"`
+	Engine    string            `json:"engine"` // the Docker engine it runs on
 	Topology  string            `json:"topology"`
 	Image     string            `json:"image"`
 	Netem     netemJSON         `json:"netem"`
@@ -116,11 +117,11 @@ func printStatus(cmd *cobra.Command, lab *harness.Lab, asJSON bool) error {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
 		backend, reason := lab.WAN().Backend()
-		return enc.Encode(statusJSON{Lab: lab.ID(), Topology: lab.Topology().Name, Image: lab.Image(), Netem: netemJSON{backend, reason}, Members: ms, Endpoints: eps})
+		return enc.Encode(statusJSON{Lab: lab.ID(), Engine: lab.Engine(), Topology: lab.Topology().Name, Image: lab.Image(), Netem: netemJSON{backend, reason}, Members: ms, Endpoints: eps})
 	}
 	out := cmd.OutOrStdout()
 	backend, reason := lab.WAN().Backend()
-	fmt.Fprintf(out, "lab %s (%s), netem backend %s: %s\n", lab.ID(), lab.Topology().Name, backend, reason)
+	fmt.Fprintf(out, "lab %s (%s) on %s, netem backend %s: %s\n", lab.ID(), lab.Topology().Name, lab.Engine(), backend, reason)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tREGION\tROLE\tSTATE\tSYNC\tTL\tLSN\tLAG")
 	for _, m := range ms {
@@ -173,14 +174,14 @@ func newGCCmd() *cobra.Command {
 	var all bool
 	c := &cobra.Command{
 		Use:   "gc [--all]",
-		Short: "Remove what killed runs left: containers and networks labelled replab.lab",
+		Short: "Remove what killed runs left on every engine: containers, networks and volumes labelled replab.lab",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rep, err := harness.GC(cmd.Context(), harness.GCRequest{All: all})
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "removed %d lab(s), %d container(s), %d network(s), %d volume(s), %d stale state file(s)\n", len(rep.Labs), rep.Containers, rep.Networks, rep.Volumes, rep.StateFiles)
 			for _, k := range rep.Kept {
-				fmt.Fprintf(out, "kept lab %s: its owner is running or it was kept with --keep (replab down --lab %s, or replab gc --all)\n", k, k)
+				fmt.Fprintf(out, "kept lab %s on %s: its owner is running or it was kept with --keep (replab down --lab %s, or replab gc --all)\n", k, rep.LabEngines[k], k)
 			}
 			return err
 		},
