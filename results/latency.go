@@ -1,40 +1,53 @@
 package results
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Latency summarises the commit latency (Complete − Invoke) of one
-// client's acknowledged writes in a window, by nearest-rank percentiles.
-// Samples zero means the window had no acknowledged write: the
-// percentiles are then unknown, not zero, and Known reports false.
+// client's acknowledged writes in some windows, by nearest-rank
+// percentiles. Samples zero means the windows had no acknowledged write:
+// the percentiles are then unknown, not zero, and Known reports false.
 type Latency struct {
 	Samples int
-	// Excluded counts the window's writes that were not acknowledged
+	// Excluded counts the windows' writes that were not acknowledged
 	// (failed or unknown): their latency is not a commit's.
-	Excluded      int
+	Excluded int
+	// Pending counts writes that had not completed when the history was
+	// taken: neither a sample nor excluded. Take the history once the
+	// client's timeout has passed since the last window, and it is zero.
+	Pending       int
 	P50, P95, P99 time.Duration
 	Max           time.Duration
 }
 
-// Known says whether the window had any acknowledged write.
+// Known says whether the windows had any acknowledged write.
 func (l Latency) Known() bool { return l.Samples > 0 }
 
-// WriteLatency is the latency of the writes that process invoked in
-// [from, to), counting only acknowledged ones. A write invoked in the
-// window counts whole even if it completes after to: cutting it at the
-// window's end would understate the slow ones. Reads and probes are
-// ignored, and so are other processes' writes.
-func WriteLatency(h History, process string, from, to time.Duration) Latency {
+// Window is a span [From, To) of a history's time.
+type Window struct{ From, To time.Duration }
+
+// WriteLatency is the latency of the writes that process invoked in any
+// of windows, counting only acknowledged ones. A write invoked in a
+// window counts whole even if it completes after the window: cutting it
+// at the window's end would understate the slow ones. Reads and probes
+// are ignored, and so are other processes' writes.
+func WriteLatency(h History, process string, windows ...Window) Latency {
 	var l Latency
 	var v []float64
 	for _, o := range h.Ops {
-		if o.Kind != OpWrite || o.Process != process || o.Invoke < from || o.Invoke >= to {
+		if o.Kind != OpWrite || o.Process != process || !slices.ContainsFunc(windows, func(w Window) bool { return o.Invoke >= w.From && o.Invoke < w.To }) {
 			continue
 		}
-		if o.Outcome != OK {
+		switch {
+		case o.Outcome == Unknown && o.Err == ErrPendingText:
+			l.Pending++
+		case o.Outcome != OK:
 			l.Excluded++
-			continue
+		default:
+			v = append(v, float64(o.Complete-o.Invoke))
 		}
-		v = append(v, float64(o.Complete-o.Invoke))
 	}
 	s := NewStats(v)
 	l.Samples = s.Count

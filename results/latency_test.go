@@ -25,7 +25,7 @@ func TestWriteLatencyCountsOnlyAcknowledgedWritesOfTheWindow(t *testing.T) {
 	b.read("writer-0", 1, 150, 650, true, "lab-2")   // a read
 	b.write("writer-0", 25, 190.5, 300, OK, "lab-1") // invoked inside, completes after: counts
 
-	got := WriteLatency(b.h, "writer-0", ms(100), ms(200))
+	got := WriteLatency(b.h, "writer-0", Window{ms(100), ms(200)})
 	if got.Samples != 11 || got.Excluded != 2 {
 		t.Fatalf("samples %d excluded %d, want 11 ok and 2 not acknowledged", got.Samples, got.Excluded)
 	}
@@ -48,7 +48,7 @@ func TestWriteLatencyOfAnEmptyWindowIsUnknownNotZero(t *testing.T) {
 	b.write("writer-0", 1, 10, 1010, Unknown, "")
 	b.write("writer-0", 2, 20, 30, Failed, "")
 	for name, win := range map[string][2]float64{"only failures": {0, 100}, "nothing invoked": {500, 600}} {
-		got := WriteLatency(b.h, "writer-0", ms(win[0]), ms(win[1]))
+		got := WriteLatency(b.h, "writer-0", Window{ms(win[0]), ms(win[1])})
 		if got.Known() || got.Samples != 0 {
 			t.Errorf("%s: %+v is known, want no samples", name, got)
 		}
@@ -59,10 +59,29 @@ func TestWriteLatencyOfAnEmptyWindowIsUnknownNotZero(t *testing.T) {
 			}
 		}
 	}
-	if got := WriteLatency(b.h, "writer-0", 0, ms(100)); got.Excluded != 2 {
+	if got := WriteLatency(b.h, "writer-0", Window{0, ms(100)}); got.Excluded != 2 {
 		t.Errorf("excluded %d, want both writes counted as not acknowledged", got.Excluded)
 	}
-	if got := WriteLatency(History{}, "writer-0", 0, time.Hour); got.Known() {
+	if got := WriteLatency(History{}, "writer-0", Window{0, time.Hour}); got.Known() {
 		t.Errorf("an empty history has latency %+v", got)
+	}
+}
+
+// TestWriteLatencyJoinsWindowsAndSetsPendingWritesApart: the samples of
+// several windows are pooled; a write still pending when the history was
+// taken is neither a sample nor a failure (it may yet be the slowest
+// commit), and no window at all has no samples.
+func TestWriteLatencyJoinsWindowsAndSetsPendingWritesApart(t *testing.T) {
+	b := newHB()
+	b.write("writer-0", 1, 10, 12, OK, "lab-1")
+	b.write("writer-0", 2, 50, 90, OK, "lab-1") // between the windows
+	b.write("writer-0", 3, 110, 114, OK, "lab-1")
+	b.op(Op{Kind: OpWrite, Process: "writer-0", Target: TargetRW, Key: 4, Invoke: ms(115), Complete: ms(120), Outcome: Unknown, Err: ErrPendingText})
+	got := WriteLatency(b.h, "writer-0", Window{0, ms(20)}, Window{ms(100), ms(200)})
+	if got.Samples != 2 || got.Pending != 1 || got.Excluded != 0 || got.P50 != ms(2) || got.Max != ms(4) {
+		t.Errorf("%+v, want 2 samples (2ms, 4ms), 1 pending, none excluded", got)
+	}
+	if got := WriteLatency(b.h, "writer-0"); got.Known() {
+		t.Errorf("no window: %+v", got)
 	}
 }
