@@ -13,8 +13,11 @@ type StrategyReads struct {
 	// over them. Failed counts the process's reads that did not answer.
 	Reads  int `json:"reads"`
 	Failed int `json:"failed"`
-	// Stale counts the reads that did not find the row.
-	Stale int `json:"stale"`
+	// Stale counts the reads that did not find the row; StaleInFault
+	// those of them invoked inside a fault window (from a fault's begin
+	// to its heal's end), when a fault made the replicas trail.
+	Stale        int `json:"stale"`
+	StaleInFault int `json:"stale_in_fault"`
 	// MaxBytesBehind is the largest write LSN minus the answering
 	// replica's replay LSN among the stale reads where both are known
 	// (BytesKnown).
@@ -50,8 +53,8 @@ func (s StrategyReads) LeaderShare() float64 {
 // concurrent or earlier read proves nothing about read-your-writes. Every
 // such read is judged, not only the first of each key: a session that
 // reads the same row as it ages is stale as often as it misses it.
-// Fault windows are not excluded: what a strategy does while replicas
-// trail is the point.
+// Reads inside fault windows are judged too, and also counted apart:
+// what a strategy does while the replicas trail is the point.
 func ReadStrategies(h History, processes []string) []StrategyReads {
 	type pk struct {
 		process string
@@ -72,6 +75,15 @@ func ReadStrategies(h History, processes []string) []StrategyReads {
 		if w, seen := acked[k]; !seen || o.Complete < w.Complete {
 			acked[k] = o
 		}
+	}
+	faults := Faults(h)
+	inFault := func(t time.Duration) bool {
+		for _, f := range faults {
+			if t >= f.Injected && t < max(f.End, f.HealEnd) {
+				return true
+			}
+		}
+		return false
 	}
 	latencies := make([][]float64, len(processes))
 	for _, o := range h.Ops {
@@ -97,6 +109,9 @@ func ReadStrategies(h History, processes []string) []StrategyReads {
 			continue
 		}
 		s.Stale++
+		if inFault(o.Invoke) {
+			s.StaleInFault++
+		}
 		s.MaxBehind = max(s.MaxBehind, o.Invoke-w.Complete)
 		if w.LSN > 0 && o.LSN > 0 && w.LSN > o.LSN {
 			s.MaxBytesBehind, s.BytesKnown = max(s.MaxBytesBehind, w.LSN-o.LSN), true

@@ -7,10 +7,13 @@ import (
 
 // rywHistory is two strategy sessions side by side, "lsn" and "none",
 // each writing key 1 on lab-1 (acknowledged at 10 ms, commit LSN 5000)
-// and reading it back three times; staleNone plants one stale read on a
-// replica of "none" at 60 ms, 1000 bytes behind.
+// and reading it back three times, with the replicas slowed from 50 to
+// 100 ms; staleNone plants one stale read on a replica of "none" at
+// 60 ms, 1000 bytes behind.
 func rywHistory(staleNone bool) History {
 	b := newHB()
+	b.event(50, EventFaultInjected, "lab-1<->lab-2,lab-3", "slow")
+	b.event(100, EventFaultHealed, "lab-1<->lab-2,lab-3", "slow")
 	for _, p := range []string{"lsn", "none"} {
 		b.op(Op{Kind: OpWrite, Process: p, Target: TargetRW, Key: 1, Invoke: ms(0), Complete: ms(10), Outcome: OK, Member: "lab-1", LSN: 5000})
 	}
@@ -35,8 +38,8 @@ func TestReadStrategiesCatchesAPlantedStaleRead(t *testing.T) {
 	if lsn.Process != "lsn" || lsn.Reads != 3 || lsn.Stale != 0 || lsn.Leader != 2 {
 		t.Errorf("lsn = %+v, want 3 reads, none stale, 2 on the leader", lsn)
 	}
-	if none.Reads != 2 || none.Failed != 1 || none.Stale != 1 {
-		t.Fatalf("none = %+v, want 2 reads, 1 failed, 1 stale", none)
+	if none.Reads != 2 || none.Failed != 1 || none.Stale != 1 || none.StaleInFault != 1 {
+		t.Fatalf("none = %+v, want 2 reads, 1 failed, 1 stale, inside the fault", none)
 	}
 	if !none.BytesKnown || none.MaxBytesBehind != 1000 || none.MaxBehind != ms(50) {
 		t.Errorf("none behind %d bytes (known %t), %s; want 1000 bytes, 50ms", none.MaxBytesBehind, none.BytesKnown, none.MaxBehind)
