@@ -190,6 +190,26 @@ type patroniFile struct {
 // golden-tested.
 func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]byte, error) {
 	syncMode := t.Replication.Mode != topologies.Async
+	params := map[string]any{
+		"synchronous_commit":    synchronousCommit(t.Replication.Mode),
+		"wal_level":             "replica",
+		"hot_standby":           "on",
+		"wal_log_hints":         "on",
+		"max_wal_senders":       20,
+		"max_replication_slots": 20,
+		"wal_keep_size":         "256MB",
+		"max_connections":       100,
+		"shared_buffers":        "32MB",
+		// Feedback keeps replay conflicts (cancelled queries on a
+		// follower) out of baseline runs; chaos turns it off on purpose.
+		"hot_standby_feedback":   "on",
+		"track_commit_timestamp": "on",
+	}
+	// The topology's own come last: they override replab's defaults above
+	// (validation refuses the ones replab and Patroni own).
+	for _, p := range t.PostgreSQL.Parameters {
+		params[p.Name] = p.Value
+	}
 	dcs := map[string]any{
 		"ttl":                     seconds(t.Patroni.TTL),
 		"loop_wait":               seconds(t.Patroni.LoopWait),
@@ -199,21 +219,7 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 		"postgresql": map[string]any{
 			"use_pg_rewind": true,
 			"use_slots":     true,
-			"parameters": map[string]any{
-				"synchronous_commit":    synchronousCommit(t.Replication.Mode),
-				"wal_level":             "replica",
-				"hot_standby":           "on",
-				"wal_log_hints":         "on",
-				"max_wal_senders":       20,
-				"max_replication_slots": 20,
-				"wal_keep_size":         "256MB",
-				"max_connections":       100,
-				"shared_buffers":        "32MB",
-				// Feedback keeps replay conflicts (cancelled queries on a
-				// follower) out of baseline runs; chaos turns it off on purpose.
-				"hot_standby_feedback":   "on",
-				"track_commit_timestamp": "on",
-			},
+			"parameters":    params,
 		},
 	}
 	if syncMode {
@@ -260,7 +266,7 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 		},
 		Tags: map[string]any{
 			"nofailover":    !n.Node.Failover,
-			"noloadbalance": false,
+			"noloadbalance": n.Node.NoLoadBalance,
 			"clonefrom":     false,
 			"nosync":        n.Node.NoSync,
 		},
@@ -283,7 +289,10 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 // Patroni's REST API calls the primary, port 5001 round-robins over
 // replicas (the canonical Patroni deployment). Checks run every 500ms and a
 // member is down after two failures, so the endpoint follows a failover
-// within about a second of Patroni.
+// within about a second of Patroni. A node with the noloadbalance tag is
+// left out of ro altogether: Patroni answers 503 to its /replica check
+// anyway, but HAProxy counts a server up until its first checks fail, so
+// listing it would send it reads for that while.
 func haproxyConfig(p plan) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
@@ -319,6 +328,12 @@ listen stats
 	nodes := append([]member(nil), p.Nodes...)
 	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
 	section("rw", portRW, "/primary", nodes)
-	section("ro", portRO, "/replica", nodes)
+	var balanced []member
+	for _, n := range nodes {
+		if !n.Node.NoLoadBalance {
+			balanced = append(balanced, n)
+		}
+	}
+	section("ro", portRO, "/replica", balanced)
 	return []byte(b.String())
 }

@@ -245,6 +245,11 @@ func (d *decoder) text(n ast.Node, at loc, v reflect.Value, path string) {
 		d.rep.errorf(at, path, "want %s, got number %s: add a unit", want.Want(), n.GetToken().Value)
 		d.fail(path)
 		return
+	case *ast.BoolNode:
+		if b, ok := want.(interface{ BoolsAllowed() bool }); ok && b.BoolsAllowed() {
+			v.SetString(n.GetToken().Value)
+			return
+		}
 	}
 	d.mismatch(at, path, want.Want(), n)
 }
@@ -374,10 +379,17 @@ func (d *decoder) mapping(n ast.Node, at loc, v reflect.Value, path string) {
 	if v.IsNil() {
 		v.Set(reflect.MakeMap(v.Type()))
 	}
+	elemType := v.Type().Elem()
 	for _, e := range d.entries(n, path) {
 		p := childPath(path, e.key)
 		d.doc.spans[p] = span{e.keyAt, e.valAt}
-		elem := reflect.New(v.Type().Elem()).Elem()
+		if e.isNull && elemType.Implements(textType) {
+			// An empty value elsewhere means "the default"; a setting
+			// written without one has no default to fall back on.
+			d.mismatch(e.keyAt, p, reflect.Zero(elemType).Interface().(format.Text).Want(), &ast.NullNode{})
+			continue
+		}
+		elem := reflect.New(elemType).Elem()
 		d.value(e.value, elem, p)
 		v.SetMapIndex(reflect.ValueOf(e.key), elem)
 	}

@@ -41,11 +41,15 @@
 //	dcs: {kind: etcd, members: 3, region: us-east}   # defaults: etcd, 3, primary region
 //	patroni: {ttl: 20s, loop_wait: 1s, retry_timeout: 3s}  # defaults, Patroni 3.2+ minimums
 //	replication: {mode: semi-sync, sync_standbys: 1}       # async | semi-sync | sync
+//	postgresql:
+//	  parameters: {work_mem: 16MB, random_page_cost: 1.1}  # every node, after replab's own
 //	primary_region: us-east                   # default: the region with failover candidates
 //	regions:                                  # required; file order is kept
 //	  us-east:
 //	    nodes:                                # names [a-z0-9-], at most 24, unique; not haproxy, etcd-N
 //	      - {name: use-1}                     # failover defaults to true in the primary region
+//	      - {name: use-4, role: backup}       # never leads, no ro reads, never a sync standby
+//	      - {name: use-5, role: analytics, failover: false, noloadbalance: true}
 //	  eu-west:
 //	    nodes: [{name: euw-1, failover: false}]           # false elsewhere; true is an error
 //	  ap-southeast:
@@ -99,6 +103,39 @@
 //     candidate is required. haproxy and etcd-<number> are refused as node
 //     names: every lab's endpoint and etcd members carry them as container
 //     and host names.
+//   - roles: role is free-form ([a-z0-9-], at most 24), default none.
+//     backup is a follower to take backups from: Patroni's nofailover,
+//     nosync and noloadbalance tags, so it never leads, is never a
+//     synchronous standby (it could not be promoted) and never serves the
+//     ro endpoint; failover: true or noloadbalance: false beside it is an
+//     error, and so is a role one or two letters from backup (it would
+//     silently be a label). analytics, for long reporting queries, and
+//     every other role are labels scenarios find nodes by (follower-work
+//     runs its aggregate on the analytics node). Backups do not count as
+//     failover candidates, in the rules above too.
+//   - noloadbalance: false; true keeps the node out of HAProxy's ro
+//     endpoint (Patroni's noloadbalance tag: GET /replica answers 503, and
+//     replab leaves the node out of the ro section). Every node kept out
+//     warns: reads through the ro endpoint find no server.
+//   - postgresql.parameters: none. name: value pairs go into Patroni's
+//     dynamic configuration (bootstrap.dcs.postgresql.parameters) after
+//     replab's own, so they override replab's defaults (shared_buffers
+//     32MB, max_connections 100, wal_keep_size 256MB,
+//     hot_standby_feedback on) on every node. Values are text, numbers or
+//     true/false, kept as written. A name must be one Patroni 3.0 passes
+//     to PostgreSQL 15 (it drops any other without a word), or an
+//     extension's with a dot (pg_stat_statements.max); names are read
+//     regardless of case, so two spellings of one name are an error; a
+//     boolean parameter takes on, off, true, false, yes, no, 1 or 0. The
+//     parameters replab or Patroni owns are refused with what to write
+//     instead: synchronous_commit and synchronous_standby_names
+//     (replication.mode and sync_standbys make them), wal_level,
+//     hot_standby, wal_log_hints, max_wal_senders, max_replication_slots,
+//     track_commit_timestamp, unix_socket_directories, listen_addresses,
+//     port, cluster_name, data_directory, config_file, hba_file, ident_file
+//     and the recovery settings (primary_conninfo, primary_slot_name,
+//     restore_command, recovery_target_*, ...). A run's metadata and the
+//     scenarios' settings tables state the parameters.
 //   - network: backend auto, tolerance 5% and 1ms; jitter at most rtt/2;
 //     loss 0% to below 100% (100% would cut the regions apart for good);
 //     rate unlimited (a declared rate is positive, at most 100gbit: netem

@@ -25,7 +25,7 @@ regions:
 	}
 	// Output:
 	// demo.yaml:2:47: replication.sync_standbys: 2 synchronous standbys need at least 3 failover candidates in local, found 2: add candidates or lower sync_standbys
-	// demo.yaml:7:21: regions.local.nodes[1].failvoer: unknown key "failvoer" (did you mean "failover"? valid keys: name, failover, upstream)
+	// demo.yaml:7:21: regions.local.nodes[1].failvoer: unknown key "failvoer" (did you mean "failover"? valid keys: name, failover, upstream, role, noloadbalance)
 }
 
 func ExampleDefault() {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -70,7 +71,8 @@ func checkInvariants(t *testing.T, topo *Topology) {
 				t.Fatalf("bad node %+v", n)
 			}
 			seen[n.Name] = true
-			if (n.Region != topo.PrimaryRegion) != n.NoSync || (n.Failover && n.NoSync) {
+			backup := n.Role == RoleBackup
+			if (n.Region != topo.PrimaryRegion || backup) != n.NoSync || (n.Failover && n.NoSync) || (backup && !n.NoLoadBalance) {
 				t.Fatalf("node %+v in primary region %s", n, topo.PrimaryRegion)
 			}
 			if n.Failover {
@@ -86,6 +88,13 @@ func checkInvariants(t *testing.T, topo *Topology) {
 	rp := topo.Replication
 	if candidates == 0 || (rp.Mode == Async) != (rp.SyncStandbys == 0) || rp.SyncStandbys > candidates-1 {
 		t.Fatalf("%d candidates, replication %+v", candidates, rp)
+	}
+	params := map[string]bool{}
+	for _, p := range topo.PostgreSQL.Parameters {
+		if params[p.Name] || p.Name != strings.ToLower(p.Name) || ownedParameters[p.Name] != "" || !gucRE.MatchString(p.Name) {
+			t.Fatalf("parameter %+v among %v", p, topo.PostgreSQL.Parameters)
+		}
+		params[p.Name] = true
 	}
 	p := topo.Patroni
 	if p.TTL < minTTL || p.LoopWait < minLoopWait || p.RetryTimeout < minRetryTimeout || p.LoopWait+2*p.RetryTimeout > p.TTL {

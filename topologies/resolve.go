@@ -66,6 +66,7 @@ type nodeRef struct {
 	region, path string
 	ri, ni       int // index into Topology.Regions and Region.Nodes
 	hasFailover  bool
+	backup       bool // role backup: never a failover candidate
 }
 
 // resolver validates a decoded file and builds the Topology, applying every
@@ -94,11 +95,13 @@ func resolve(doc *document, rep *report) *Topology {
 	r.name()
 	r.engine()
 	r.regionsAndNodes()
+	r.roles()
 	r.primaryRegion()
 	r.upstreams()
 	r.dcs()
 	r.patroni()
 	r.replication()
+	r.postgresql()
 	r.network()
 	r.sla()
 	return r.t
@@ -249,6 +252,7 @@ func (r *resolver) regionsAndNodes() {
 			}
 			r.t.Regions[ri].Nodes = append(r.t.Regions[ri].Nodes, Node{
 				Name: n.Name, Region: name, Failover: n.Failover, Upstream: n.Upstream,
+				Role: n.Role, NoLoadBalance: n.NoLoadBalance,
 			})
 		}
 	}
@@ -279,7 +283,7 @@ func (r *resolver) primaryRegion() {
 		var cands []string
 		for _, name := range r.order {
 			ref := r.nodes[name]
-			if (!ref.hasFailover || r.node(ref).Failover) && !slices.Contains(cands, ref.region) {
+			if (!ref.hasFailover || r.node(ref).Failover) && !ref.backup && !slices.Contains(cands, ref.region) {
 				cands = append(cands, ref.region)
 			}
 		}
@@ -300,7 +304,7 @@ func (r *resolver) primaryRegion() {
 		default:
 			if len(r.order) > 0 {
 				r.rep.errorf(r.doc.keyAt("regions"), "regions",
-					"no failover candidate: every node has failover: false; remove it from the nodes of the region the leader should live in")
+					"no failover candidate: every node has failover: false or role backup; remove it from the nodes of the region the leader should live in")
 			}
 			return
 		}
@@ -311,7 +315,7 @@ func (r *resolver) primaryRegion() {
 		ref := r.nodes[name]
 		n := r.node(ref)
 		if ref.region == r.primary {
-			if !ref.hasFailover {
+			if !ref.hasFailover && !ref.backup {
 				n.Failover = true
 			}
 			if n.Failover {
@@ -320,7 +324,7 @@ func (r *resolver) primaryRegion() {
 			continue
 		}
 		n.NoSync = true
-		if ref.hasFailover && n.Failover {
+		if ref.hasFailover && n.Failover && !ref.backup {
 			r.errorf(ref.path+".failover",
 				"cross-region failover candidates are not supported in v1: %s is in %s but the primary region is %s; set failover: false (replicas outside %s replicate asynchronously)",
 				name, ref.region, r.primary, r.primary)
@@ -328,8 +332,7 @@ func (r *resolver) primaryRegion() {
 		n.Failover = false
 	}
 	if candidates == 0 && r.primaryHasNodes() && r.skipped[r.primary] == 0 {
-		p := childPath("regions", r.primary)
-		r.rep.errorf(r.doc.keyAt(p), p, "no failover candidate in primary region %s: let at least one of its nodes fail over (remove failover: false; true is the default there)", r.primary)
+		r.noCandidate()
 	}
 }
 
@@ -567,12 +570,12 @@ func (r *resolver) replication() {
 		return
 	}
 	if explicit {
-		r.errorf("replication.sync_standbys", "%s at least %d failover candidates in %s, found %d: add candidates or lower sync_standbys",
-			plural(n, "synchronous standby needs", "synchronous standbys need"), n+1, r.primary, c)
+		r.errorf("replication.sync_standbys", "%s at least %d failover candidates in %s, found %d%s: add candidates or lower sync_standbys",
+			plural(n, "synchronous standby needs", "synchronous standbys need"), n+1, r.primary, c, r.backupNote())
 		return
 	}
-	msg := fmt.Sprintf("%s waits for 1 synchronous standby by default, which needs at least 2 failover candidates in %s, found %d: add a candidate, or use mode: async",
-		mode, r.primary, c)
+	msg := fmt.Sprintf("%s waits for 1 synchronous standby by default, which needs at least 2 failover candidates in %s, found %d%s: add a candidate, or use mode: async",
+		mode, r.primary, c, r.backupNote())
 	switch {
 	case r.doc.has("replication.mode"):
 		r.errorf("replication.mode", "%s", msg)

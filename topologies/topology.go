@@ -19,6 +19,7 @@ type Topology struct {
 	DCS         DCS
 	Patroni     Patroni
 	Replication Replication
+	PostgreSQL  PostgreSQL
 	// PrimaryRegion is where the leader lives: the region of the failover
 	// candidates. Nodes in other regions replicate asynchronously and carry
 	// Patroni's nosync tag.
@@ -109,6 +110,13 @@ type Node struct {
 	// Upstream names the node this one replicates from (cascading, Patroni's
 	// replicatefrom tag); empty means the leader.
 	Upstream string
+	// Role is what the node is for ("" for none). RoleBackup sets Failover
+	// false and NoSync and NoLoadBalance true; other roles are labels that
+	// scenarios find nodes by.
+	Role string
+	// NoLoadBalance keeps the node out of the ro endpoint (Patroni's
+	// noloadbalance tag).
+	NoLoadBalance bool
 }
 
 // Backend selects how network impairments are applied.

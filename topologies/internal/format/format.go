@@ -63,6 +63,21 @@ func (Version) Want() string { return `a version, like "15"` }
 // NumbersAllowed implements Text.
 func (Version) NumbersAllowed() bool { return true }
 
+// Setting is a PostgreSQL parameter's value as written: text, a number
+// or true/false, each kept as its literal text ("64MB", "0.5", "true") and
+// passed to PostgreSQL as such.
+type Setting string
+
+// Want implements Text.
+func (Setting) Want() string { return "a text, number or true/false value, like 64MB" }
+
+// NumbersAllowed implements Text: PostgreSQL takes numbers as text.
+func (Setting) NumbersAllowed() bool { return true }
+
+// BoolsAllowed reports that true and false are read as their text, for
+// PostgreSQL's boolean parameters.
+func (Setting) BoolsAllowed() bool { return true }
+
 // File is a whole topology file.
 type File struct {
 	Name          string            `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,minLength=1,maxLength=32" jsonschema_description:"Lab name: 1 to 32 characters from a-z, 0-9 and -, not starting or ending with -. Prefixes every container and network."`
@@ -71,6 +86,7 @@ type File struct {
 	DCS           DCS               `yaml:"dcs" jsonschema_description:"Consensus store Patroni uses. Default: 3 etcd members in the primary region."`
 	Patroni       Patroni           `yaml:"patroni" jsonschema_description:"Patroni timing. Defaults (ttl 20s, loop_wait 1s, retry_timeout 3s) are the fastest Patroni 3.2+ accepts."`
 	Replication   Replication       `yaml:"replication" jsonschema_description:"Commit acknowledgement policy. Default: semi-sync with 1 synchronous standby."`
+	PostgreSQL    PostgreSQL        `yaml:"postgresql" jsonschema_description:"PostgreSQL settings passed through to every node, after replab's own."`
 	PrimaryRegion string            `yaml:"primary_region" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region of the leader and of every failover candidate. Default: the region whose nodes are failover candidates."`
 	Regions       map[string]Region `yaml:"regions" jsonschema:"required" jsonschema_description:"Regions by name, in the order they are created. Each is a LAN of nodes; links between regions are declared under network.links."`
 	Network       Network           `yaml:"network" jsonschema_description:"The WAN between regions and how impairments are applied."`
@@ -104,6 +120,11 @@ type Replication struct {
 	SyncStandbys int    `yaml:"sync_standbys" jsonschema:"minimum=0" jsonschema_description:"Synchronous standbys the leader waits for. Default 1 for semi-sync and sync, 0 for async. At most the failover candidates in the primary region minus one."`
 }
 
+// PostgreSQL holds settings passed through to PostgreSQL.
+type PostgreSQL struct {
+	Parameters map[string]Setting `yaml:"parameters" jsonschema_description:"PostgreSQL parameters (name: value) for every node, through Patroni's dynamic configuration, after replab's own. Values are text, numbers or true/false. The parameters replab or Patroni owns (synchronous_commit, wal_level, listen_addresses, primary_conninfo, ...) are refused; see replab validate."`
+}
+
 // Region is one LAN of nodes.
 type Region struct {
 	Nodes []Node `yaml:"nodes" jsonschema:"required,minItems=1" jsonschema_description:"PostgreSQL+Patroni members in this region."`
@@ -114,6 +135,9 @@ type Node struct {
 	Name     string `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,minLength=1,maxLength=24" jsonschema_description:"Node name, unique across the topology: 1 to 24 characters from a-z, 0-9 and -, not starting or ending with -. haproxy and etcd-1, etcd-2, ... are taken by replab's own containers."`
 	Failover bool   `yaml:"failover" jsonschema_description:"Whether the node may become leader. Default true in the primary region, false elsewhere (cross-region failover candidates are not supported in v1)."`
 	Upstream string `yaml:"upstream" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Node this one replicates from (cascading replication). Default: the leader."`
+	Role     string `yaml:"role" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,maxLength=24" jsonschema_description:"What the node is for, like backup or analytics. backup never leads, never serves the ro endpoint and is never a synchronous standby (Patroni's nofailover, noloadbalance and nosync tags); other roles are labels that scenarios look nodes up by. Default: none."`
+	// NoLoadBalance is Patroni's noloadbalance tag.
+	NoLoadBalance bool `yaml:"noloadbalance" jsonschema_description:"Keep the node out of the ro endpoint (Patroni's noloadbalance tag: GET /replica answers 503). Default false; true for role backup."`
 }
 
 // Network describes the WAN between regions.

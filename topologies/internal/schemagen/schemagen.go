@@ -26,6 +26,7 @@ const (
 	ratePattern     = `^[0-9]+(\.[0-9]+)?\s*[kKmMgG]?([bB][iI][tT]|[bB][pP][sS])$`
 	versionPattern  = `^[0-9]+(\.[0-9]+)*$`
 	namePattern     = `^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`
+	gucPattern      = `^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`
 )
 
 // Generate returns schema.json's bytes: indented JSON ending in a newline.
@@ -48,6 +49,15 @@ func Generate() ([]byte, error) {
 	one := uint64(1)
 	regions.MinProperties = &one
 	regions.PropertyNames = &jsonschema.Schema{Pattern: namePattern, MaxLength: ptr(uint64(32))}
+	pg, ok := s.Definitions["PostgreSQL"]
+	if !ok {
+		return nil, fmt.Errorf("generate schema: no PostgreSQL definition in %T", format.File{})
+	}
+	params, ok := pg.Properties.Get("parameters")
+	if !ok {
+		return nil, fmt.Errorf("generate schema: no parameters property in %T", format.PostgreSQL{})
+	}
+	params.PropertyNames = &jsonschema.Schema{Pattern: gucPattern, MaxLength: ptr(uint64(63))}
 
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -72,6 +82,12 @@ func textSchema(t reflect.Type) *jsonschema.Schema {
 		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
 			{Type: "string", Pattern: percentPattern},
 			{Type: "number", Minimum: "0", Maximum: "100"},
+		}}
+	case reflect.TypeFor[format.Setting]():
+		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
+			{Type: "string"},
+			{Type: "number"},
+			{Type: "boolean"},
 		}}
 	case reflect.TypeFor[format.Version]():
 		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{
