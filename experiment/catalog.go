@@ -47,6 +47,7 @@ func Catalog() []Scenario {
 		LeaderKillScenario(LeaderKillSpec{}), CutDCSScenario(), RPOScenario(RPOSpec{}), RPOScenario(RPOSpec{Slow: DefaultSlow}),
 		SwitchoverScenario(), GracefulStopScenario(), PostgresCrashScenario(), PausePastTTLScenario(),
 		SyncStandbysLostScenario(false), SyncStandbysLostScenario(true),
+		WriteLatencyScenario(LatencySpec{}),
 		RYWScenario(RYWSpec{}),
 	}
 }
