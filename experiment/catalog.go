@@ -47,6 +47,7 @@ func Catalog() []Scenario {
 		LeaderKillScenario(LeaderKillSpec{}), CutDCSScenario(), RPOScenario(RPOSpec{}), RPOScenario(RPOSpec{Slow: DefaultSlow}),
 		SwitchoverScenario(), GracefulStopScenario(), PostgresCrashScenario(), PausePastTTLScenario(),
 		SyncStandbysLostScenario(false), SyncStandbysLostScenario(true),
+		CrashScheduleScenario(CrashScheduleSpec{}), CrashScheduleScenario(CrashScheduleSpec{Incidents: 2, HostDown: HostLossDown}),
 		WriteLatencyScenario(LatencySpec{}),
 		RYWScenario(RYWSpec{}),
 	}

@@ -17,6 +17,11 @@ import (
 // scenario measures the first on any topology, and its table states how
 // many such incidents each budget allows.
 
+// HostLossDown is how long host-loss keeps each killed node down: longer
+// than a failover takes (ttl and a loop), shorter than a real repair, so
+// that a run stays short; the table scales it to a year.
+const HostLossDown = 45 * time.Second
+
 // CrashScheduleSpec tunes the crash schedule.
 type CrashScheduleSpec struct {
 	// Incidents is how many times the leader is killed (default 3).

@@ -917,7 +917,9 @@ func (r *resolver) sla() {
 			r.errorf("sla.lost_writes.max", "impossible target: want 0 or more lost writes, got %d", n)
 		} else {
 			out.LostWritesMax = &n
-			if n == 0 && r.t.Replication.Mode == Async {
+			// With one candidate nobody else can be promoted: a crashed
+			// leader comes back with every write it flushed.
+			if n == 0 && r.t.Replication.Mode == Async && r.candidates() > 1 {
 				r.rep.warnf(r.doc.at("sla.lost_writes.max"), "sla.lost_writes.max",
 					"async replication can lose acknowledged writes when the leader crashes: expect this target to fail under leader loss, or use mode: semi-sync")
 			}
