@@ -249,8 +249,9 @@ func (d degradeFault) Inject(ctx context.Context, c Cluster) (string, Heal, erro
 }
 
 // SlowLinks overlays imp on the links between every node selected by a and
-// every node selected by b (Rest: all other nodes), both directions, so a
-// one-way Delay d adds 2d to their round trip. It is the within-a-region
+// every node selected by b (Rest: all other nodes) in the same region,
+// both directions, so a one-way Delay d adds 2d to their round trip;
+// pairs in two regions are left to Degrade. It is the within-a-region
 // counterpart of Degrade: "extra delay on the follower links" is
 // SlowLinks(Leader, Followers, netem.Impairment{Delay: d}). Heal removes
 // every overlay it added; an inject that fails removes what it added.
@@ -286,14 +287,18 @@ func (f slowFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 		return "", nil, fmt.Errorf("inject slow-links: %w", err)
 	}
 	node := map[string]bool{}
+	region := map[string]string{}
 	for _, h := range hs {
 		node[h.Name] = h.Role == RoleNode
+		region[h.Name] = h.Region
 	}
 	var pairs [][2]string
 	var as, bs []string // the nodes of each side that got a slowed link
 	for _, x := range an {
 		for _, y := range bn {
-			if x != y && node[x] && node[y] {
+			// A pair in two regions crosses the WAN, whose links are
+			// Degrade's: slow-links leaves it as it is.
+			if x != y && node[x] && node[y] && region[x] == region[y] {
 				pairs = append(pairs, [2]string{x, y})
 				if !slices.Contains(as, x) {
 					as = append(as, x)
@@ -305,7 +310,7 @@ func (f slowFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 		}
 	}
 	if len(pairs) == 0 {
-		return "", nil, fmt.Errorf("inject slow-links: %w: no pair of database nodes between %v and %v", ErrNoTarget, an, bn)
+		return "", nil, fmt.Errorf("inject slow-links: %w: no pair of database nodes in one region between %v and %v (links between regions are degrade's)", ErrNoTarget, an, bn)
 	}
 	undo := func(ctx context.Context) error {
 		if err := nl.SetNodeLinks(ctx, pairs, nil); err != nil && !errors.Is(err, ErrHostDown) {
