@@ -107,14 +107,17 @@ func NewLeaderAfter(fault string) Condition {
 	}}
 }
 
-// WritesAfter is an acknowledged write invoked after fault began.
+// WritesAfter is an acknowledged write invoked after fault was wholly in
+// effect (its end stamp): a write invoked between its begin and end may
+// have been served before the fault landed (a postmaster killed through
+// docker exec lands up to the exec's half second after the begin stamp).
 func WritesAfter(fault string) Condition {
 	return Condition{Detail: "an acknowledged write after " + fault, Until: func(_ context.Context, r *Run) (bool, error) {
 		a, err := r.Fault(fault)
 		if err != nil {
 			return false, err
 		}
-		return r.Rec.AckedWrites(a.Injected) > 0, nil
+		return r.Rec.AckedWrites(a.InjectEnd) > 0, nil
 	}}
 }
 
