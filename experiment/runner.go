@@ -147,6 +147,9 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 		}
 	}
 	stop()
+	if b, _ := lab.WAN().Backend(); b != backend {
+		rec.SetBackend(b) // chosen by the plan's first slowed link
+	}
 	// No fault outlives its run: heal what is left, then read every host
 	// back (running, thawed, no quota, no chaos rules, the baseline WAN).
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)

@@ -488,6 +488,15 @@ func (r *Recorder) RecordNetem(fs []LinkFidelity) {
 	r.netem = slices.Clone(fs)
 }
 
+// SetBackend records the netem backend the run's impairments used, when
+// it was chosen after the recorder started (a lab without a WAN picks
+// one at its first slowed link).
+func (r *Recorder) SetBackend(backend string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.meta.Backend = backend
+}
+
 // RecordFigure records one named measurement of the scenario's.
 func (r *Recorder) RecordFigure(f Figure) {
 	r.mu.Lock()
