@@ -166,7 +166,7 @@ func IncidentTable(h results.History, incidents []Incident, what string, setting
 	t.Rows = append(t.Rows, []string{"mean", "", results.FormatDuration(mean), "", ""})
 	for _, p := range results.Budgets {
 		budget := results.YearlyBudget(p)
-		t.Rows = append(t.Rows, []string{fmt.Sprintf("%.3g %% allows", p), "", fmt.Sprintf("%d such incidents a year", int64(budget/mean)), results.FormatDuration(budget) + " a year", ""})
+		t.Rows = append(t.Rows, []string{strconv.FormatFloat(p, 'f', -1, 64) + " % allows", "", fmt.Sprintf("%d such incidents a year", int64(budget/mean)), results.FormatDuration(budget) + " a year", ""})
 	}
 	return t
 }

@@ -67,6 +67,9 @@ func TestIncidentTable(t *testing.T) {
 	if r := rows["99.9 % allows"]; r == nil || !(strings.HasPrefix(r[2], "104") || strings.HasPrefix(r[2], "105")) {
 		t.Errorf("99.9%% row %v, want about 10500 incidents a year", r)
 	}
+	if rows["99.99 % allows"] == nil || rows["99.999 % allows"] == nil {
+		t.Errorf("rows %v: want one per budget, named by its level", tbl.Rows)
+	}
 }
 
 func TestIncidentTableWithoutDowntimeHasNoMean(t *testing.T) {
