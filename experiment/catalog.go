@@ -166,6 +166,7 @@ func RPOScenario(spec RPOSpec) Scenario {
 		Name:    name,
 		Summary: summary,
 		Needs:   Needs{Candidates: 2},
+		Netem:   !spec.Slow.IsZero(),
 		Steps: []Step{
 			Sleep("warm up", RPOWarmup),
 			Inject(fault, mk),

@@ -210,6 +210,7 @@ func WriteLatencyScenario(spec LatencySpec) Scenario {
 	}
 	return Scenario{
 		Name:    "write-latency",
+		Netem:   true,
 		Summary: summary + ", beside the usual +1–2ms / +10–50ms claim",
 		Needs:   Needs{Candidates: 2},
 		Profile: LatencyProfile,

@@ -79,7 +79,8 @@ func RYWScenario(spec RYWSpec) Scenario {
 	profile.Name = "read-your-writes"
 	profile.Sessions = spec.Sessions()
 	return Scenario{
-		Name: "read-your-writes",
+		Name:  "read-your-writes",
+		Netem: true,
 		Summary: fmt.Sprintf("four read-your-writes strategies side by side (any replica, leader for %s after a write, LSN tracking, sticky), "+
 			"replicas slowed by %s for %s: stale reads, the leader's share, read latency", spec.Window, spec.Delay, spec.Hold),
 		Needs:   Needs{Candidates: 2},

@@ -122,6 +122,11 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 	if err := workload.Prepare(ctx, lab); err != nil {
 		return res, err
 	}
+	if sc.Netem {
+		if err := lab.WAN().Prepare(ctx); err != nil {
+			return res, fmt.Errorf("run scenario %s: %w", sc.Name, err)
+		}
+	}
 	topo := lab.Topology()
 	backend, _ := lab.WAN().Backend()
 	res.RunID = NewRunID()

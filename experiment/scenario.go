@@ -24,6 +24,11 @@ type Scenario struct {
 	Shape func(t *topologies.Topology)
 	// Profile is the workload (zero: workload.Steady).
 	Profile workload.Profile
+	// Netem says the plan slows links (slow-links, degrade): the runner
+	// readies the netem backend on every node before the workload starts
+	// (harness.WAN.Prepare), so that the first slowed link takes effect
+	// within milliseconds of its begin stamp.
+	Netem bool
 	// Steps is the plan, run in order. Every fault still active when it
 	// ends (or fails, or is cancelled) is healed by Run.
 	Steps []Step

@@ -250,6 +250,31 @@ func (w *WAN) reshape(ctx context.Context, names []string) error {
 	})
 }
 
+// Prepare readies every database node for impairments before any is
+// needed: the backend is chosen and, with the userspace backend, the
+// agent is copied into each node. The first slowed link then takes
+// effect in milliseconds instead of the seconds the copies take, so a
+// fault's begin and end stamps stay close. It changes no rule.
+func (w *WAN) Prepare(ctx context.Context) error {
+	if err := w.chooseBackend(ctx); err != nil {
+		return fmt.Errorf("prepare the netem backend: %w", err)
+	}
+	w.mu.Lock()
+	shapers := map[string]*netem.Shaper{}
+	for _, n := range w.lab.plan.Nodes {
+		if shapers[n.Name] = w.shapers[n.Name]; shapers[n.Name] == nil {
+			shapers[n.Name] = w.newShaper(n.Name)
+		}
+	}
+	w.mu.Unlock()
+	return eachShaper(shapers, func(n string, sh *netem.Shaper) error {
+		if err := sh.Prepare(ctx); err != nil {
+			return fmt.Errorf("prepare %s: %w", n, err)
+		}
+		return nil
+	})
+}
+
 // eachShaper runs f on every shaper in parallel and joins the errors: one
 // host failing neither stops nor cancels the others.
 func eachShaper(shapers map[string]*netem.Shaper, f func(name string, sh *netem.Shaper) error) error {

@@ -150,6 +150,26 @@ func (s *Shaper) resolve(ctx context.Context) error {
 	return nil
 }
 
+// Prepare does ahead of time what the first Apply would do before it
+// can impair anything: it resolves the backend and, for the userspace
+// backend, copies the agent into the node. A fault whose begin and end
+// stamps bound its Apply then spans milliseconds, not the seconds a copy
+// through the container runtime takes. It changes no rule and starts
+// nothing; Apply without it still works.
+func (s *Shaper) Prepare(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.resolve(ctx); err != nil {
+		return fmt.Errorf("prepare netem: %w", err)
+	}
+	if u, ok := s.impl.(*userspaceShaper); ok {
+		if err := u.prepare(ctx); err != nil {
+			return fmt.Errorf("prepare netem (userspace backend): %w", err)
+		}
+	}
+	return nil
+}
+
 // Apply makes p the node's impairments, replacing the previous plan.
 // Applying the plan this Shaper applied last is a no-op; a new Shaper's
 // first Apply replaces whatever replab left on the node. A plan that only

@@ -227,3 +227,41 @@ func TestCommandErrors(t *testing.T) {
 		t.Errorf("plain failure: %v, want the command named and no sentinel", err)
 	}
 }
+
+// Prepare copies the agent ahead of the first Apply, which then starts it
+// without copying the binary again; a Reset purges the directory, so the
+// next Apply copies it anew.
+func TestUserspacePrepareCopiesTheAgentOnce(t *testing.T) {
+	ctx := context.Background()
+	h := &fakeHost{answers: map[string]func() ([]byte, error){
+		"ip6tables -w -t mangle -S":             fails("ip6tables: Table does not exist (do you need to insmod?)"),
+		"/run/replab-netem/replab-agent status": fails("no such file or directory"),
+		"/run/replab-netem/replab-agent status -status /run/replab-netem/status.json -log": says("{}"),
+	}}
+	s := NewShaper(Userspace, h, WithAgent("shaper_test.go"))
+	if err := s.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(h.ran, []string{"copy /run/replab-netem/replab-agent"}) {
+		t.Fatalf("Prepare ran %q, want only the agent's copy (no rule, no start)", h.ran)
+	}
+	h.ran = nil
+	plan := Plan{Rules: []Rule{{Link: "b", Peers: pfx("10.2.0.0/24"), Impairment: Impairment{Delay: 40 * ms}}}}
+	if err := s.Apply(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	ran := strings.Join(h.ran, "\n")
+	if strings.Contains(ran, "copy /run/replab-netem/replab-agent") || !strings.Contains(ran, "start /run/replab-netem/replab-agent run") {
+		t.Errorf("Apply after Prepare must start the agent without copying it again:\n%s", ran)
+	}
+	if err := s.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.ran = nil
+	if err := s.Apply(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(h.ran, "copy /run/replab-netem/replab-agent") {
+		t.Errorf("Apply after a Reset (which purges the directory) must copy the agent again:\n%s", strings.Join(h.ran, "\n"))
+	}
+}

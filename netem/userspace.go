@@ -198,6 +198,25 @@ type userspaceShaper struct {
 	binErr   error
 	applied  *UserspacePlan
 	cfgBytes []byte
+	// copied is the hash of the agent binary prepare put in the node,
+	// so that starting the agent need not copy it again.
+	copied string
+}
+
+// prepare copies the agent binary into the node, once.
+func (s *userspaceShaper) prepare(ctx context.Context) error {
+	bin, err := s.binary()
+	if err != nil {
+		return err
+	}
+	if s.copied == Hash(bin) {
+		return nil
+	}
+	if err := s.host.CopyFile(ctx, s.in(agentBinName), bin, 0o755); err != nil {
+		return fmt.Errorf("copy agent binary into node: %w", err)
+	}
+	s.copied = Hash(bin)
+	return nil
 }
 
 func (s *userspaceShaper) in(name string) string { return path.Join(s.dir, name) }
@@ -430,8 +449,11 @@ func (s *userspaceShaper) startOrReload(ctx context.Context, cfg []byte, st Agen
 			return err
 		}
 	}
-	if err := s.host.CopyFile(ctx, s.in(agentBinName), bin, 0o755); err != nil {
-		return fmt.Errorf("copy agent binary into node: %w", err)
+	if s.copied != Hash(bin) {
+		if err := s.host.CopyFile(ctx, s.in(agentBinName), bin, 0o755); err != nil {
+			return fmt.Errorf("copy agent binary into node: %w", err)
+		}
+		s.copied = Hash(bin)
 	}
 	if err := s.host.CopyFile(ctx, s.in(agentConfigName), cfg, 0o644); err != nil {
 		return fmt.Errorf("copy agent config into node: %w", err)
@@ -512,7 +534,7 @@ func (s *userspaceShaper) reset(ctx context.Context) error {
 		}
 	}
 	errs = append(errs, s.stopAgent(ctx, true))
-	s.applied, s.cfgBytes = nil, nil
+	s.applied, s.cfgBytes, s.copied = nil, nil, ""
 	return errors.Join(errs...)
 }
 
