@@ -50,6 +50,7 @@ func Catalog() []Scenario {
 		CrashScheduleScenario(CrashScheduleSpec{}), CrashScheduleScenario(CrashScheduleSpec{Incidents: 2, HostDown: HostLossDown}),
 		WriteLatencyScenario(LatencySpec{}),
 		RYWScenario(RYWSpec{}),
+		FollowerWorkScenario(FollowerWorkSpec{}),
 	}
 }
 

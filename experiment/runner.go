@@ -130,7 +130,8 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 	topo := lab.Topology()
 	backend, _ := lab.WAN().Backend()
 	res.RunID = NewRunID()
-	labels := map[string]string{"scenario": sc.Name, "experiment": sc.Name, "lab": lab.ID(), "profile": profile.Name}
+	labels := TopologyLabels(topo)
+	labels["scenario"], labels["experiment"], labels["lab"], labels["profile"] = sc.Name, sc.Name, lab.ID(), profile.Name
 	for k, v := range req.Labels {
 		labels[k] = v
 	}

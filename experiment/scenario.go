@@ -42,6 +42,9 @@ type Needs struct {
 	Modes []topologies.ReplicationMode
 	// Candidates is the fewest failover candidates.
 	Candidates int
+	// Roles are node roles (topologies.RoleBackup, ...) the scenario's
+	// work runs on: at least one node of each, after Shape.
+	Roles []string
 }
 
 // String says what the scenario needs, for `replab scenarios`.
@@ -59,6 +62,9 @@ func (n Needs) String() string {
 	}
 	if n.Candidates > 0 {
 		parts = append(parts, fmt.Sprintf("%d+ failover candidates", n.Candidates))
+	}
+	if len(n.Roles) > 0 {
+		parts = append(parts, "a node of role "+strings.Join(n.Roles, ", a node of role "))
 	}
 	if len(parts) == 0 {
 		return "any topology"
@@ -85,6 +91,11 @@ func (n Needs) Check(t *topologies.Topology) error {
 	}
 	if candidates < n.Candidates {
 		why = append(why, fmt.Sprintf("it needs %d failover candidates, the topology has %d", n.Candidates, candidates))
+	}
+	for _, role := range n.Roles {
+		if len(t.WithRole(role)) == 0 {
+			why = append(why, fmt.Sprintf("it needs a node of role %s, the topology has none", role))
+		}
 	}
 	if len(why) > 0 {
 		return fmt.Errorf("topology %s cannot run it: %s", t.Name, strings.Join(why, "; "))

@@ -49,7 +49,13 @@ func newRunCmd() *cobra.Command {
 			if allow {
 				t.SLA.AllowInconclusive = true
 			}
-			if err := sc.Needs.Check(t); err != nil {
+			// Needs are of the topology as the scenario shapes it (a
+			// scenario may designate the nodes its work runs on).
+			shaped := *t
+			if sc.Shape != nil {
+				sc.Shape(&shaped)
+			}
+			if err := sc.Needs.Check(&shaped); err != nil {
 				return badInput{fmt.Errorf("run %s: %w", sc.Name, err)}
 			}
 			req.Scenario, req.Topology, req.Log = sc, t, logger(cmd)

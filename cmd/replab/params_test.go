@@ -1,0 +1,40 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMalformedParametersAreBadInput: a topology whose
+// postgresql.parameters validation refuses makes validate and run exit 2
+// (bad input) with the position, before anything is started: Docker is
+// pointed nowhere, so a run that got as far as a lab would fail otherwise.
+func TestMalformedParametersAreBadInput(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	t.Setenv("REPLAB_DOCKER_HOSTS", "")
+	files, err := filepath.Glob("../../topologies/testdata/invalid/params-*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no invalid parameter files: %v", err)
+	}
+	for _, f := range files {
+		for _, args := range [][]string{{"validate", f}, {"run", "follower-work", "-f", f}} {
+			root := newRoot()
+			var out bytes.Buffer
+			root.SetOut(&out)
+			root.SetErr(&out)
+			root.SetArgs(args)
+			err := root.Execute()
+			var bi badInput
+			if !errors.As(err, &bi) {
+				t.Errorf("%v: error %v, want bad input (exit 2)", args, err)
+				continue
+			}
+			if !strings.Contains(err.Error(), filepath.Base(f)) || !strings.Contains(err.Error(), "postgresql.parameters") {
+				t.Errorf("%v: %v does not point at the file's parameters", args, err)
+			}
+		}
+	}
+}
