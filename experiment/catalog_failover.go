@@ -79,11 +79,47 @@ func PostgresCrashScenario() Scenario {
 		Steps: []Step{
 			Sleep("warm up", FailoverWarmup),
 			Inject("crash", func(*Run) chaos.Fault { return chaos.CrashPostgres(chaos.Leader) }),
-			Await(WritesAfter("crash"), WaitTimeout, ""),
+			// Backends outlive their postmaster for a moment and may still
+			// commit: wait until Patroni saw the crash, then for a leader
+			// running again and a write it acknowledged.
+			Await(crashNoticed("crash"), WaitTimeout, ""),
+			Await(writesOnARunningLeader(), WaitTimeout, ""),
 			Measure(MeasureCrashOutcome, crashOutcome),
 			FailoverTable("crash", "postmaster SIGKILL"),
 		},
 	}
+}
+
+// crashNoticed is the target of fault no longer a running leader in
+// Patroni's eyes (PostgreSQL restarting, or the role given up).
+func crashNoticed(fault string) Condition {
+	return Condition{Detail: "Patroni noticing the crash of " + fault, Until: func(ctx context.Context, r *Run) (bool, error) {
+		a, err := r.Fault(fault)
+		if err != nil {
+			return false, err
+		}
+		m, found, err := member(ctx, r, a.Target)
+		if err != nil {
+			return false, nil // a failed listing is polled again
+		}
+		return !found || m.Role != harness.RoleLeader || m.State != "running", nil
+	}}
+}
+
+// writesOnARunningLeader is a running leader, and then a write invoked
+// after it was seen, acknowledged.
+func writesOnARunningLeader() Condition {
+	var since time.Duration = -1
+	return Condition{Detail: "a running leader acknowledging writes", Until: func(ctx context.Context, r *Run) (bool, error) {
+		if since < 0 {
+			m, err := r.Lab.Leader(ctx)
+			if err != nil || m.State != "running" {
+				return false, nil
+			}
+			since = r.Rec.Now()
+		}
+		return r.Rec.AckedWrites(since) > 0, nil
+	}}
 }
 
 // MeasureCrashOutcome names postgres-crash's figure: what Patroni did.
