@@ -82,13 +82,17 @@ func PostgresCrashScenario() Scenario {
 			// Backends outlive their postmaster for a moment and may still
 			// commit: wait until Patroni saw the crash, then for a leader
 			// running again and a write it acknowledged.
-			Await(crashNoticed("crash"), WaitTimeout, ""),
+			Await(crashNoticed("crash"), CrashNoticeTimeout, "Patroni never showed the leader down: PostgreSQL was back within a poll"),
 			Await(writesOnARunningLeader(), WaitTimeout, ""),
 			Measure(MeasureCrashOutcome, crashOutcome),
 			FailoverTable("crash", "postmaster SIGKILL"),
 		},
 	}
 }
+
+// CrashNoticeTimeout bounds the wait for Patroni to show a crashed
+// PostgreSQL: a loop_wait or two, with room for a loaded machine.
+const CrashNoticeTimeout = 15 * time.Second
 
 // crashNoticed is the target of fault no longer a running leader in
 // Patroni's eyes (PostgreSQL restarting, or the role given up).
