@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/replab/replab/chaos"
@@ -172,12 +174,16 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 		_, readErr = workload.ReadBack(rctx, lab, rec)
 		rcancel()
 	}
+	targets, terr := Targets(topo).Without(slices.Sorted(maps.Keys(sc.NotJudged))...)
+	for _, name := range slices.Sorted(maps.Keys(sc.NotJudged)) {
+		r.figure("not judged: "+name, sc.NotJudged[name])
+	}
 	res.Faults, res.Leader, res.Measures = r.faults, r.Leader, r.measures
 	res.History = rec.History()
-	res.Verdict = results.Evaluate(res.History, Targets(topo))
+	res.Verdict = results.Evaluate(res.History, targets)
 	res.Dir = filepath.Join(req.OutDir, res.RunID)
 	werr := results.WriteRun(res.Dir, res.History, res.Verdict)
-	return res, errors.Join(planErr, healErr, readErr, werr)
+	return res, errors.Join(planErr, healErr, readErr, terr, werr)
 }
 
 // Targets converts a topology's SLA into the checker's targets.

@@ -29,6 +29,11 @@ type Scenario struct {
 	// (harness.WAN.Prepare), so that the first slowed link takes effect
 	// within milliseconds of its begin stamp.
 	Netem bool
+	// NotJudged names SLA checks the plan does not exercise, with why
+	// ("failover_time": "the scenario injects no fault"): their targets
+	// are left out of the verdict, which would otherwise call them
+	// inconclusive and fail the run, and the run's figures say so.
+	NotJudged map[string]string
 	// Steps is the plan, run in order. Every fault still active when it
 	// ends (or fails, or is cancelled) is healed by Run.
 	Steps []Step

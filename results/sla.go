@@ -608,6 +608,29 @@ func orDash(s string) string {
 	return s
 }
 
+// Without returns t with the targets of the named checks removed, so
+// that they are not evaluated: a scenario that injects no fault does not
+// judge failover_time. Split-brain and read-your-writes have no target
+// and cannot be removed; an unknown name is an error.
+func (t Targets) Without(checks ...string) (Targets, error) {
+	out := t.clone()
+	for _, c := range checks {
+		switch c {
+		case CheckFailoverTime:
+			out.FailoverTimeMax = nil
+		case CheckLostWrites:
+			out.LostWritesMax = nil
+		case CheckLagP99:
+			out.ReplicationLagP99 = nil
+		case CheckAvailability:
+			out.AvailabilityMin = nil
+		default:
+			return t, fmt.Errorf("leave out check %q: not a check with a target (%s, %s, %s, %s)", c, CheckFailoverTime, CheckLostWrites, CheckLagP99, CheckAvailability)
+		}
+	}
+	return out, nil
+}
+
 // clone copies the pointed-to values so a Verdict shares nothing with the
 // caller.
 func (t Targets) clone() Targets {

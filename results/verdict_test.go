@@ -385,3 +385,27 @@ func xys(s []SampleRecord) plotter.XYs {
 	}
 	return out
 }
+
+func TestTargetsWithout(t *testing.T) {
+	d := 30 * time.Second
+	n := 0
+	tg := Targets{FailoverTimeMax: &d, LostWritesMax: &n}
+	out, err := tg.Without(CheckFailoverTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.FailoverTimeMax != nil || out.LostWritesMax == nil || tg.FailoverTimeMax == nil {
+		t.Fatalf("Without(failover_time) = %+v (original %+v): want only that target gone, the original untouched", out, tg)
+	}
+	// A history without any fault: failover_time would be inconclusive,
+	// and fail the verdict, unless left out.
+	h := History{Final: &FinalState{}}
+	for _, c := range Evaluate(h, out).Checks {
+		if c.Name == CheckFailoverTime {
+			t.Errorf("failover_time judged after being left out: %+v", c)
+		}
+	}
+	if _, err := tg.Without("split_brain"); err == nil {
+		t.Error("leaving out split_brain (it has no target) must be an error")
+	}
+}
