@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -193,7 +192,7 @@ func Rejoins(h History, metric string, threshold time.Duration) []Rejoin {
 		if f.EndReason != EndHealed || f.Node == "" {
 			continue
 		}
-		faulted := strings.Split(f.Node, ",")
+		faulted := FaultedNodes(f.Node)
 		for _, n := range faulted {
 			r := catchUp(f, n)
 			if lagged[n] || r.How == "streaming" {
