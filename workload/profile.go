@@ -28,6 +28,10 @@ type Profile struct {
 	// ProbePeriod is the spacing of the direct writes to every member
 	// that split-brain is judged by.
 	ProbePeriod time.Duration
+	// PayloadBytes, when above 0, adds that many incompressible bytes to
+	// every endpoint write (WriterConfig.PayloadBytes): WAL volume without
+	// more commits.
+	PayloadBytes int
 	// Sessions are further read-your-writes sessions run beside the
 	// default ones, each with its own Process and FirstKey (a key range
 	// no other client uses) and usually a Strategy. A zero Rate takes
@@ -41,7 +45,7 @@ type Profile struct {
 var Steady = Profile{Name: "steady", WriteRate: 100, SessionRate: 10, ProbePeriod: ProbePeriod}
 
 // Profiles lists the named profiles.
-func Profiles() []Profile { return []Profile{Steady} }
+func Profiles() []Profile { return []Profile{Steady, Bulk} }
 
 // The read-your-writes session pinned to the synchronous standby: its
 // process name and first key (far from every other key range).
@@ -67,7 +71,7 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 		StartMonitor(wctx, lab, rec),
 		StartLagSampler(wctx, lab, rec),
 		StartHeartbeat(wctx, lab, rec),
-		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID}),
+		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes}),
 	}
 	probes := StartProbes(wctx, lab, rec, ProbeRequest{Period: p.ProbePeriod, Run: runID})
 	ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID}))

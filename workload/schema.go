@@ -25,7 +25,7 @@ func Prepare(ctx context.Context, lab *harness.Lab) error {
 		return fmt.Errorf("prepare workload: %w", err)
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	if _, err := c.Exec(ctx, schemaSQL+heartbeatSQL); err != nil {
+	if _, err := c.Exec(ctx, schemaSQL+heartbeatSQL+payloadSQL); err != nil {
 		return fmt.Errorf("prepare workload: create tables: %w", err)
 	}
 	return nil

@@ -39,6 +39,10 @@ type WriterConfig struct {
 	// the endpoint: there a server error can mean the session is stuck on
 	// a demoted leader.
 	KeepOnServerError bool
+	// PayloadBytes, when above 0, inserts that many incompressible bytes
+	// into replab_payload with every write, in the same statement.
+	PayloadBytes int
+	payload      []byte
 }
 
 // StartWriter inserts sequential ids at a steady rate, recording each write
@@ -67,6 +71,7 @@ func StartWriter(ctx context.Context, lab *harness.Lab, rec *results.Recorder, c
 	if cfg.Kind == "" {
 		cfg.Kind = results.OpWrite
 	}
+	cfg.payload = newPayload(cfg.PayloadBytes)
 	var conn *pgx.Conn
 	key := cfg.FirstKey
 	return startPeriodic(ctx, time.Duration(float64(time.Second)/cfg.Rate), func(ctx context.Context) {
@@ -102,7 +107,11 @@ func writeOnce(ctx context.Context, lab *harness.Lab, conn *pgx.Conn, cfg Writer
 		conn = c
 	}
 	var addr string
-	err := conn.QueryRow(octx, `INSERT INTO replab_writes (id, process, run) VALUES ($1, $2, $3) RETURNING host(inet_server_addr())`, key, cfg.Process, cfg.Run).Scan(&addr)
+	args := []any{key, cfg.Process, cfg.Run}
+	if cfg.payload != nil {
+		args = append(args, cfg.payload)
+	}
+	err := conn.QueryRow(octx, insertSQL(cfg.payload != nil), args...).Scan(&addr)
 	if err == nil {
 		return conn, results.OpEnd{Outcome: results.OK, Member: lab.NodeByIP(addr)}
 	}
