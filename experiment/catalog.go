@@ -48,6 +48,7 @@ func Catalog() []Scenario {
 		SwitchoverScenario(), GracefulStopScenario(), PostgresCrashScenario(), PausePastTTLScenario(),
 		SyncStandbysLostScenario(false), SyncStandbysLostScenario(true),
 		CrashScheduleScenario(CrashScheduleSpec{}), CrashScheduleScenario(CrashScheduleSpec{Incidents: 2, HostDown: HostLossDown}),
+		LagBandwidthScenario(), LagCPUScenario(), LagReplayConflictScenario(),
 		WriteLatencyScenario(LatencySpec{}),
 		RYWScenario(RYWSpec{}),
 		FollowerWorkScenario(FollowerWorkSpec{}),
