@@ -19,18 +19,12 @@ type containerHost struct {
 	name string
 }
 
-// Run goes through Lab.Exec, so that a command run in a container killed
-// a moment ago (exit 126: Docker has not seen it die yet) is ErrNotRunning,
-// which a heal skips, and not a failed command.
 func (h containerHost) Run(ctx context.Context, argv []string) ([]byte, error) {
-	res, err := h.l.Exec(ctx, h.name, ExecRequest{Cmd: argv, User: "root"})
+	id, err := h.l.containerID(h.name)
 	if err != nil {
 		return nil, err
 	}
-	if res.ExitCode != 0 {
-		return res.Stdout, fmt.Errorf("%s in %s: exit %d: %s", strings.Join(argv, " "), h.name, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
-	}
-	return res.Stdout, nil
+	return execRunner{cli: h.l.cli, id: id, name: h.name}.Run(ctx, argv)
 }
 
 func (h containerHost) CopyFile(ctx context.Context, p string, data []byte, mode fs.FileMode) error {
