@@ -186,6 +186,19 @@ func (l *Lab) Exec(ctx context.Context, name string, req ExecRequest) (ExecResul
 	return res, err
 }
 
+// stoppedWithin says whether the named container is stopped, or stops
+// within d: a command that failed in it may have failed because it was
+// dying.
+func (l *Lab) stoppedWithin(ctx context.Context, name string, d time.Duration) bool {
+	id, err := l.containerID(name)
+	if err != nil {
+		return false
+	}
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return l.waitStopped(wctx, id) == nil
+}
+
 // ExecDyingWait bounds how long Exec waits for a container whose exec
 // could not start to be seen stopped: Docker notices a death in well under
 // a second.
