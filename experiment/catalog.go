@@ -183,6 +183,12 @@ func RPOScenario(spec RPOSpec) Scenario {
 				// counted.
 				return strconv.Itoa(r.Rec.AckedWrites(cut.InjectEnd) - r.Rec.AckedWrites(kill.Injected))
 			}),
+			// The killed leader's kernel still holds the WAL it had sent
+			// into its sockets, and goes on sending it until the engine
+			// tears its network namespace down: a heal before that lets
+			// the backlog out at full speed, as no power loss would.
+			Await(HostStopped("kill"), WaitTimeout, ""),
+			Sleep("let the engine release the dead leader's network", NetnsRelease),
 			Heal(fault),
 			{Text: "await a promotion (none is a finding in semi-sync and sync)", do: awaitPromotion},
 			Heal("kill"),
@@ -200,6 +206,24 @@ func RPOScenario(spec RPOSpec) Scenario {
 		}
 	}
 	return sc
+}
+
+// NetnsRelease is how long after the engine reports a killed container
+// stopped the RPO trials wait before healing its links: the engine
+// releases the container's network namespace (and with it the sockets
+// still sending) as part of handling its exit.
+const NetnsRelease = time.Second
+
+// HostStopped is the target of fault seen stopped by the engine.
+func HostStopped(fault string) Condition {
+	return Condition{Detail: "the target of " + fault + " stopped", Until: func(ctx context.Context, r *Run) (bool, error) {
+		a, err := r.Fault(fault)
+		if err != nil {
+			return false, err
+		}
+		st, err := r.Lab.ContainerStatus(ctx, a.Target)
+		return err == nil && !st.Running, nil
+	}}
 }
 
 // MeasureAckedDuringFault names the RPO trials' count of writes
