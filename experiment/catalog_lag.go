@@ -110,12 +110,15 @@ func LagCPUScenario() Scenario {
 // statement due to conflict with recovery") and replay catches up, before
 // the heal. The table counts the cancellations from
 // pg_stat_database_conflicts on the follower. A lock conflict is
-// cancelled whatever hot_standby_feedback says; the feedback prevents the
-// other common kind, a snapshot conflict with VACUUM's cleanup, and is off
-// so that neither is held back. The settings go through Patroni's dynamic
-// configuration; the plan's last step puts the values it found back, so a
-// run that fails before it leaves them on a lab it was given
-// (Request.Lab).
+// cancelled whatever hot_standby_feedback says; with the feedback off the
+// query's snapshot also conflicts with the leader's pruning of rows the
+// workload updates (such as the heartbeat's), so the cancellation counts
+// as a lock or a snapshot conflict, whichever record replay reaches first.
+// The lab keeps the feedback on so that other scenarios see no snapshot
+// conflicts; here it is off so that neither kind is held back. The
+// settings go through Patroni's dynamic configuration; the plan's last
+// step puts the values it found back, so a run that fails before it
+// leaves them on a lab it was given (Request.Lab).
 func LagReplayConflictScenario() Scenario {
 	st := &lagRun{}
 	want := standbySettings{HotStandbyFeedback: "off", MaxStandbyStreamingDelay: standbyDelayText(LagStandbyDelay.Milliseconds())}
