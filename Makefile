@@ -55,8 +55,8 @@ catalog: ## The catalog's Ginkgo specs (tier:catalog), over the built-in topolog
 
 bench: bench-provision bench-results bench-netem
 
-bench-provision: build images ## Provisioning phase timings for the default lab (warm image)
-	$(GO) test -run '^$$' -bench BenchmarkProvision -benchtime 3x -count 1 ./harness/
+bench-provision: build images ## Time to streaming: by-hand setup and replab alternately, then three-region's phases (warm image)
+	$(GO) test -run '^$$' -bench 'BenchmarkProvision' -benchtime 3x -count 1 -timeout 60m ./harness/
 
 bench-results: ## Recorder throughput and per-operation overhead
 	$(GO) test -run '^$$' -bench . -count 1 ./results/
