@@ -352,6 +352,7 @@ func (s *userspaceShaper) syncTable(ctx context.Context, tool string, up Userspa
 		}
 		return fmt.Errorf("read %s rules: %w", tool, err)
 	}
+	var cmds []Command
 	for _, ch := range chains {
 		want, st := up.rulesOf(tool, ch.name), table[ch.name]
 		if len(want) == 0 {
@@ -363,7 +364,6 @@ func (s *userspaceShaper) syncTable(ctx context.Context, tool string, up Userspa
 		if st.holds(want) {
 			continue
 		}
-		var cmds []Command
 		if !st.exists {
 			cmds = append(cmds, fw(tool, "-N", ch.name))
 		}
@@ -376,11 +376,36 @@ func (s *userspaceShaper) syncTable(ctx context.Context, tool string, up Userspa
 		if len(st.jumps) == 0 {
 			cmds = append(cmds, fw(tool, append([]string{"-I", ch.hook, "1"}, ch.jump...)...))
 		}
-		for _, c := range cmds {
-			if _, err := s.host.Run(ctx, c); err != nil {
-				return fmt.Errorf("install %s rules: %w", tool, commandError(c, err))
-			}
+	}
+	if err := runInOrder(ctx, s.host, cmds); err != nil {
+		return fmt.Errorf("install %s rules: %w", tool, err)
+	}
+	return nil
+}
+
+// runInOrder runs cmds one after the other in one call on the host (a
+// shell runs them, and stops at the first that fails). On a container
+// every call is an exec, which costs the engine a good part of a CPU
+// second on a small machine where each iptables command costs
+// milliseconds: a host's rules go in with one exec instead of one per
+// rule (docs/provisioning.md has the figures).
+func runInOrder(ctx context.Context, h Runner, cmds []Command) error {
+	switch len(cmds) {
+	case 0:
+		return nil
+	case 1:
+		if _, err := h.Run(ctx, cmds[0]); err != nil {
+			return commandError(cmds[0], err)
 		}
+		return nil
+	}
+	words := make([]string, len(cmds))
+	for i, c := range cmds {
+		words[i] = c.String()
+	}
+	script := Command{"sh", "-c", strings.Join(words, " && ")}
+	if _, err := h.Run(ctx, script); err != nil {
+		return commandError(script, err)
 	}
 	return nil
 }
