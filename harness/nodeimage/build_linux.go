@@ -84,6 +84,14 @@ func build(ctx context.Context, br buildRequest) (id string, err error) {
 		return "", err
 	}
 	br.progress(fmt.Sprintf("trimmed docs, locales, caches and LLVM JIT: %s -> %s", megabytes(before), megabytes(after)))
+	if br.spec.PGTemplate != "" {
+		if err := makePGTemplate(ctx, tools.chroot, tree, br.spec, br.progress); err != nil {
+			return "", err
+		}
+		if after, err = treeSize(tree); err != nil {
+			return "", err
+		}
+	}
 	if out, err := inChroot(ctx, tools.chroot, tree, "iptables", "-V"); err == nil {
 		br.progress("iptables in the image: " + strings.TrimSpace(out))
 	}

@@ -16,7 +16,9 @@
 //	   ▼
 //	update-alternatives (iptables -> nft) ─▶ trim (docs, locales, apt caches, LLVM JIT, Debian's cluster)
 //	   ▼                                      ─▶ /run/postgresql owned by postgres
-//	tar stream (archive/tar) ──ImageImport──▶ replab/node:<hash12> (+ :latest), labels replab.image, replab.recipe
+//	initdb as postgres (chroot) ─▶ /usr/share/replab/pgdata-15.tar.gz, the template labs bootstrap from
+//	   ▼
+//	tar stream (archive/tar) ──ImageImport──▶ replab/node:<hash12> (+ :latest), labels replab.image, replab.recipe, replab.pgtemplate
 //	   ▼
 //	remove the tree (after detaching any mount debootstrap left in it)
 //

@@ -77,6 +77,9 @@ type Image struct {
 	ID string
 	// RecipeHash is the full recipe hash; empty for a user image.
 	RecipeHash string
+	// PGTemplate is where the image keeps an initdb template (its
+	// LabelPGTemplate); empty when it has none.
+	PGTemplate string
 	// Built reports whether this call built the image.
 	Built bool
 	// BuildTime is how long the build took; zero when nothing was built.
@@ -156,7 +159,7 @@ func Ensure(ctx context.Context, req EnsureRequest) (Image, error) {
 	}
 	took := time.Since(start)
 	progress(fmt.Sprintf("built %s in %s", tag, took.Round(time.Second)))
-	return Image{Ref: tag, ID: id, RecipeHash: hash, Built: true, BuildTime: took}, nil
+	return Image{Ref: tag, ID: id, RecipeHash: hash, PGTemplate: spec.PGTemplate, Built: true, BuildTime: took}, nil
 }
 
 // ensureUserImage checks that a user-supplied image exists locally.
@@ -169,7 +172,11 @@ func ensureUserImage(ctx context.Context, docker DockerAPI, ref string) (Image, 
 	if err != nil {
 		return Image{}, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
-	return Image{Ref: ref, ID: insp.ID}, nil
+	var labels map[string]string
+	if insp.Config != nil {
+		labels = insp.Config.Labels
+	}
+	return Image{Ref: ref, ID: insp.ID, PGTemplate: labels[LabelPGTemplate]}, nil
 }
 
 // findRecipeImage looks tag up. found is true only when the image carries
@@ -190,7 +197,7 @@ func findRecipeImage(ctx context.Context, docker DockerAPI, tag, hash string) (i
 	if labels[LabelRecipe] != hash {
 		return Image{ID: insp.ID}, false, nil
 	}
-	return Image{Ref: tag, ID: insp.ID, RecipeHash: hash}, true, nil
+	return Image{Ref: tag, ID: insp.ID, RecipeHash: hash, PGTemplate: labels[LabelPGTemplate]}, true, nil
 }
 
 // resolveCacheDir applies the CacheDir defaults and creates the directory.
@@ -229,8 +236,11 @@ func importChanges(spec Spec, hash string) []string {
 	for _, e := range spec.Env {
 		changes = append(changes, "ENV "+e)
 	}
-	changes = append(changes, fmt.Sprintf("LABEL %s=%s %s=%s", LabelImage, LabelImageValue, LabelRecipe, hash))
-	return changes
+	label := fmt.Sprintf("LABEL %s=%s %s=%s", LabelImage, LabelImageValue, LabelRecipe, hash)
+	if spec.PGTemplate != "" {
+		label += fmt.Sprintf(" %s=%s", LabelPGTemplate, spec.PGTemplate)
+	}
+	return append(changes, label)
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

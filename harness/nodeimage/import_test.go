@@ -27,7 +27,7 @@ func TestImportChanges(t *testing.T) {
 	want := []string{
 		"ENV LANG=C.UTF-8",
 		"ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"LABEL replab.image=node replab.recipe=abc",
+		"LABEL replab.image=node replab.recipe=abc replab.pgtemplate=/usr/share/replab/pgdata-15.tar.gz",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("importChanges = %q, want %q", got, want)

@@ -32,6 +32,11 @@ const (
 	LabelImageValue = "node"
 	// LabelRecipe carries the full hex sha256 of the recipe.
 	LabelRecipe = "replab.recipe"
+	// LabelPGTemplate carries the path of the image's initdb template
+	// (Spec.PGTemplate), when it has one. A user image may carry it too:
+	// the harness bootstraps from the template of any image that names
+	// one (docs/image-contract.md).
+	LabelPGTemplate = "replab.pgtemplate"
 )
 
 // tagHexLen is how many hex digits of the recipe hash the tag carries.
@@ -63,6 +68,17 @@ type Spec struct {
 	Alternatives []Alternative
 	// Env is the image's environment (Docker ENV), in order.
 	Env []string
+	// PGTemplate, when set, is a freshly initialised PostgreSQL cluster the
+	// build stores in the image: initdb (PGBinDir's) runs once, as
+	// postgres, with PGInitdb, and the data directory is kept as a gzip'd
+	// tar at PGTemplate (see LabelPGTemplate). A lab then unpacks it
+	// instead of running initdb (a second or more on 2 vCPUs) and clones
+	// replicas from it instead of taking base backups. PGInitdb must be the
+	// options Patroni's bootstrap would give initdb, or the template is not
+	// the cluster Patroni would have made.
+	PGTemplate string
+	PGBinDir   string
+	PGInitdb   []string
 }
 
 // Dir is a directory the image must contain with a given owner and mode.
@@ -151,6 +167,13 @@ func Recipe() Spec {
 			"LANG=C.UTF-8",
 			"PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		},
+		PGTemplate: "/usr/share/replab/pgdata-15.tar.gz",
+		PGBinDir:   "/usr/lib/postgresql/15/bin",
+		// What Patroni runs for harness's bootstrap.initdb (encoding UTF8,
+		// data-checksums, no-sync) and superuser postgres, in the locale
+		// of LANG above. Patroni's --pwfile is left out: its post-bootstrap
+		// sets the superuser's password on either path.
+		PGInitdb: []string{"--encoding=UTF8", "--data-checksums", "--no-sync", "--username=postgres"},
 	}
 }
 
@@ -182,6 +205,9 @@ func (s Spec) Canonical() string {
 	for _, e := range s.Env {
 		fmt.Fprintf(&b, "env %s\n", e)
 	}
+	if s.PGTemplate != "" {
+		fmt.Fprintf(&b, "pgtemplate %s %s %s\n", s.PGTemplate, s.PGBinDir, strings.Join(s.PGInitdb, " "))
+	}
 	return b.String()
 }
 
@@ -199,7 +225,8 @@ func (s Spec) Tag() string { return Repository + ":" + s.Hash()[:tagHexLen] }
 // "the built-in Recipe".
 func (s Spec) IsZero() bool {
 	return s.Version == 0 && s.Suite == "" && s.Variant == "" && len(s.Packages) == 0 &&
-		len(s.Trim) == 0 && len(s.Keep) == 0 && len(s.Dirs) == 0 && len(s.Alternatives) == 0 && len(s.Env) == 0
+		len(s.Trim) == 0 && len(s.Keep) == 0 && len(s.Dirs) == 0 && len(s.Alternatives) == 0 && len(s.Env) == 0 &&
+		s.PGTemplate == "" && s.PGBinDir == "" && len(s.PGInitdb) == 0
 }
 
 // Validate returns every problem with s at once, joined. A Spec that passes
@@ -254,6 +281,19 @@ func (s Spec) Validate() error {
 	for _, e := range s.Env {
 		if name, value, ok := strings.Cut(e, "="); !ok || !isEnvName(name) || strings.ContainsAny(value, " \t\n\"'\\$") {
 			bad("env %q: want NAME=value, the value without spaces, quotes, backslashes or $", e)
+		}
+	}
+	if s.PGTemplate != "" {
+		if err := checkImagePath(s.PGTemplate); err != nil {
+			bad("pg template %q: %w", s.PGTemplate, err)
+		}
+		if err := checkImagePath(s.PGBinDir); err != nil {
+			bad("pg bin dir %q: %w", s.PGBinDir, err)
+		}
+		for _, a := range s.PGInitdb {
+			if !strings.HasPrefix(a, "--") || strings.ContainsAny(a, " \t\n\"'\\$") {
+				bad("initdb option %q: want --name or --name=value without spaces, quotes, backslashes or $", a)
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
