@@ -213,10 +213,24 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 	}
 
 	l.log.Info("starting containers", "etcd", len(l.plan.Etcd), "nodes", len(l.plan.Nodes), "image", l.image)
-	if err := l.startAll(ctx, netName, labels, o.beforeStart); err != nil {
+	proxy, err := l.startAll(ctx, netName, labels, o.beforeStart)
+	if err != nil {
 		return nil, err
 	}
-	l.timings.Containers = time.Since(start)
+	// Runs before the cleanup above (defers run last in, first out): a
+	// container still being created would escape it.
+	defer func() {
+		if err != nil {
+			_ = proxy.wait()
+		}
+	}()
+	if l.WAN().hasLinks() {
+		// The WAN shapes HAProxy too, before any node's Patroni starts.
+		if err := proxy.wait(); err != nil {
+			return nil, err
+		}
+		l.timings.Containers = proxy.at.Sub(start)
+	}
 	if err := l.WAN().apply(ctx); err != nil {
 		return nil, err
 	}
@@ -234,7 +248,7 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 
 	rctx, cancel := context.WithTimeout(ctx, o.readyTimeout)
 	defer cancel()
-	if err := l.waitReady(rctx, start); err != nil {
+	if err := l.waitReady(rctx, start, proxy); err != nil {
 		return nil, l.explain(ctx, err)
 	}
 	if err := l.WAN().verify(ctx); err != nil {
@@ -389,14 +403,66 @@ func (l *Lab) specs() ([]containerSpec, error) {
 	return out, nil
 }
 
-// startAll starts every container at once: etcd, Patroni and HAProxy all
-// retry until their peers answer, so there is nothing to gain from ordering
-// them and several seconds to lose.
-func (l *Lab) startAll(ctx context.Context, netName string, labels map[string]string, beforeStart func(context.Context, string, string) error) error {
+// startAll starts the containers in two waves and returns once the first
+// has started: etcd and the database nodes at once (they retry until their
+// peers answer, so there is nothing to gain from ordering them), then
+// HAProxy in the background. The engine starts containers largely one
+// after another (about a second each on 2 vCPUs with fuse-overlayfs), and
+// HAProxy is needed only for the last phase, its endpoints: started with
+// the others it delays the nodes, and Patroni's bootstrap, by its own
+// start (docs/provisioning.md). Callers wait for the second wave with
+// its wait method before they need HAProxy.
+func (l *Lab) startAll(ctx context.Context, netName string, labels map[string]string, beforeStart func(context.Context, string, string) error) (*wave, error) {
 	specs, err := l.specs()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var first, second []containerSpec
+	for _, s := range specs {
+		if s.role == "proxy" {
+			second = append(second, s)
+		} else {
+			first = append(first, s)
+		}
+	}
+	if err := l.startWave(ctx, netName, labels, beforeStart, first); err != nil {
+		return nil, err
+	}
+	w := &wave{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.err = l.startWave(ctx, netName, labels, beforeStart, second)
+		w.at = time.Now()
+	}()
+	return w, nil
+}
+
+// wave is a set of containers starting in the background.
+type wave struct {
+	done chan struct{}
+	err  error
+	at   time.Time // when it ended
+}
+
+// wait returns once every container of the wave has started, or one of
+// them failed to.
+func (w *wave) wait() error {
+	<-w.done
+	return w.err
+}
+
+// started reports, without waiting, whether the wave is over, and how.
+func (w *wave) started() (bool, error) {
+	select {
+	case <-w.done:
+		return true, w.err
+	default:
+		return false, nil
+	}
+}
+
+// startWave starts specs at once and returns when all have started.
+func (l *Lab) startWave(ctx context.Context, netName string, labels map[string]string, beforeStart func(context.Context, string, string) error, specs []containerSpec) error {
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	for _, s := range specs {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/jackc/pgx/v5"
 )
 
 func newHTTPClient() *http.Client { return &http.Client{Timeout: 700 * time.Millisecond} }
@@ -64,54 +64,143 @@ type readiness struct {
 	writable  bool
 	streaming int // replicas streaming from their upstream
 	syncs     int // synchronous standbys in place
-	endpoints bool
 	missing   []string
 }
 
-func (l *Lab) etcdHealthy(ctx context.Context) bool {
-	healthy := 0
-	for _, e := range l.plan.Etcd {
-		port := l.hostPort(e.Name, portEtcd)
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(port)+"/health", nil)
-		if err != nil {
-			continue
-		}
-		resp, err := l.http.Do(req)
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body.Close()
-		if strings.Contains(string(b), `"true"`) {
-			healthy++
-		}
-	}
-	return healthy > len(l.plan.Etcd)/2
+// readyProbe observes the lab while it comes up, asking at each poll only
+// what the next phase needs, as cheaply as it can be asked: the lab is
+// bootstrapping on the same cores, and every poll's CPU is taken from the
+// bootstrap (a poll that opens database connections and calls every
+// node's REST API and etcd's /health costs most of a core at 50ms:
+// docs/provisioning.md).
+//
+//   - etcd's quorum and the leader both come from one linearizable read of
+//     Patroni's leader key: it answers only when etcd has a quorum, and the
+//     key names the member holding the leader lock.
+//   - The leader's writability and its replicas come from one connection
+//     to it (and one to each cascading upstream), opened once and kept:
+//     pg_stat_replication there says which replicas stream and which are
+//     synchronous.
+type readyProbe struct {
+	l     *Lab
+	conns map[string]*pgx.Conn // upstream node -> open connection
 }
 
-func (l *Lab) observe(ctx context.Context) readiness {
-	var r readiness
-	r.etcd = l.etcdHealthy(ctx)
-	ms, err := l.Members(ctx)
-	if err != nil {
-		r.missing = append(r.missing, err.Error())
-		return r
+func (p *readyProbe) close(ctx context.Context) {
+	for n, c := range p.conns {
+		_ = c.Close(context.WithoutCancel(ctx))
+		delete(p.conns, n)
 	}
-	for _, m := range ms {
-		switch {
-		case m.Role == RoleLeader && m.State == "running":
-			r.leader = m.Name
-		case m.State == "streaming":
-			r.streaming++
-			if m.SyncState == "sync" || m.SyncState == "quorum" {
-				r.syncs++
-			}
-		default:
-			r.missing = append(r.missing, fmt.Sprintf("%s is %s (%s)", m.Name, m.State, m.Role))
+}
+
+// conn returns the kept connection to node, opening it when needed.
+func (p *readyProbe) conn(ctx context.Context, node string) (*pgx.Conn, error) {
+	if c, ok := p.conns[node]; ok && !c.IsClosed() {
+		return c, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := p.l.Connect(cctx, node)
+	if err != nil {
+		return nil, err
+	}
+	p.conns[node] = c
+	return c, nil
+}
+
+// drop closes node's connection after an error, so the next poll opens a
+// fresh one.
+func (p *readyProbe) drop(ctx context.Context, node string) {
+	if c, ok := p.conns[node]; ok {
+		_ = c.Close(context.WithoutCancel(ctx))
+		delete(p.conns, node)
+	}
+}
+
+// replicas reads pg_stat_replication on node; primary says whether node is
+// out of recovery (accepts writes).
+func (p *readyProbe) replicas(ctx context.Context, node string) (rows map[string]replicationRow, primary bool, err error) {
+	c, err := p.conn(ctx, node)
+	if err != nil {
+		return nil, false, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	q, err := c.Query(cctx, `SELECT NOT pg_is_in_recovery(), coalesce(application_name, ''), coalesce(state, ''), coalesce(sync_state, '') FROM (SELECT 1) one LEFT JOIN pg_stat_replication ON true`)
+	if err != nil {
+		p.drop(ctx, node)
+		return nil, false, fmt.Errorf("read pg_stat_replication on %s: %w", node, err)
+	}
+	rows = map[string]replicationRow{}
+	for q.Next() {
+		var r replicationRow
+		if err := q.Scan(&primary, &r.app, &r.state, &r.syncState); err != nil {
+			q.Close()
+			p.drop(ctx, node)
+			return nil, false, fmt.Errorf("read pg_stat_replication on %s: %w", node, err)
+		}
+		if r.app != "" {
+			rows[r.app] = r
 		}
 	}
-	if r.leader != "" {
-		r.writable = l.sqlOK(ctx, r.leader, "SELECT 1 WHERE NOT pg_is_in_recovery()")
+	if err := q.Err(); err != nil {
+		p.drop(ctx, node)
+		return nil, false, fmt.Errorf("read pg_stat_replication on %s: %w", node, err)
+	}
+	return rows, primary, nil
+}
+
+func (p *readyProbe) observe(ctx context.Context) readiness {
+	var r readiness
+	leader, err := p.l.LeaderKey(ctx)
+	if err != nil {
+		r.missing = append(r.missing, "etcd: "+err.Error())
+		return r
+	}
+	r.etcd = true
+	if leader == "" {
+		r.missing = append(r.missing, "no member holds the leader lock")
+		return r
+	}
+	r.leader = leader
+	views := map[string]map[string]replicationRow{}
+	for _, n := range p.l.plan.Nodes {
+		up := leader
+		if n.Node.Upstream != "" {
+			up = n.Node.Upstream
+		}
+		if n.Name == leader {
+			continue
+		}
+		if _, ok := views[up]; !ok {
+			rows, primary, err := p.replicas(ctx, up)
+			if err != nil {
+				r.missing = append(r.missing, err.Error())
+			}
+			if up == leader {
+				r.writable = err == nil && primary
+			}
+			views[up] = rows
+		}
+		row, ok := views[up][n.Name]
+		switch {
+		case ok && row.state == "streaming":
+			r.streaming++
+			if row.syncState == "sync" || row.syncState == "quorum" {
+				r.syncs++
+			}
+		case ok:
+			r.missing = append(r.missing, fmt.Sprintf("%s is %s from %s", n.Name, row.state, up))
+		default:
+			r.missing = append(r.missing, fmt.Sprintf("%s does not stream from %s yet", n.Name, up))
+		}
+	}
+	if len(p.l.plan.Nodes) == 1 {
+		_, primary, err := p.replicas(ctx, leader)
+		r.writable = err == nil && primary
+	}
+	if !r.writable {
+		r.missing = append(r.missing, leader+" holds the leader lock but does not accept writes yet")
 	}
 	return r
 }
@@ -129,15 +218,25 @@ func (l *Lab) sqlOK(ctx context.Context, target, query string) bool {
 	return c.QueryRow(cctx, query).Scan(&one) == nil
 }
 
-func (l *Lab) waitReady(ctx context.Context, start time.Time) error {
+// waitReady polls until the lab is ready. proxy is HAProxy's container
+// wave: its failure fails the wait, and the endpoints are tried once it
+// has started.
+func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error {
 	wantReplicas := len(l.plan.Nodes) - 1
 	wantSyncs := l.topo.Replication.SyncStandbys
+	probe := &readyProbe{l: l, conns: map[string]*pgx.Conn{}}
+	defer probe.close(ctx)
 	tick := time.NewTicker(readyPoll)
 	defer tick.Stop()
 	var last readiness
 	lastReport := time.Now()
 	for {
-		r := l.observe(ctx)
+		var r readiness
+		if l.timings.Streaming == 0 {
+			r = probe.observe(ctx)
+		} else {
+			r = last
+		}
 		if r.etcd && l.timings.Etcd == 0 {
 			l.timings.Etcd = time.Since(start)
 			l.log.Info("etcd has a quorum", "at", l.timings.Etcd.Round(time.Millisecond))
@@ -149,8 +248,16 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time) error {
 		if r.writable && r.streaming >= wantReplicas && r.syncs >= wantSyncs && l.timings.Streaming == 0 {
 			l.timings.Streaming = time.Since(start)
 			l.log.Info("replicas streaming", "replicas", r.streaming, "sync", r.syncs, "at", l.timings.Streaming.Round(time.Millisecond))
+			probe.close(ctx)
 		}
-		if l.timings.Streaming != 0 {
+		proxyUp, err := proxy.started()
+		if err != nil {
+			return err
+		}
+		if proxyUp && l.timings.Containers == 0 {
+			l.timings.Containers = proxy.at.Sub(start)
+		}
+		if l.timings.Streaming != 0 && proxyUp {
 			rw := l.sqlOK(ctx, EndpointRW, "SELECT 1 WHERE NOT pg_is_in_recovery()")
 			ro := wantReplicas == 0 || l.sqlOK(ctx, EndpointRO, "SELECT 1 WHERE pg_is_in_recovery()")
 			if rw && ro {
@@ -158,7 +265,7 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time) error {
 				l.log.Info("endpoints answer", "at", l.timings.Endpoints.Round(time.Millisecond))
 				return nil
 			}
-			r.missing = append(r.missing, fmt.Sprintf("endpoint rw ok=%v ro ok=%v", rw, ro))
+			r.missing = []string{fmt.Sprintf("endpoint rw ok=%v ro ok=%v", rw, ro)}
 		}
 		last = r
 		if time.Since(lastReport) > 5*time.Second {
