@@ -61,6 +61,9 @@ type plan struct {
 	Etcd    []member
 	Nodes   []member
 	Proxy   member
+	// PGTemplate is the node image's initdb template (see
+	// nodeimage.Spec.PGTemplate); empty when the image has none.
+	PGTemplate string
 }
 
 type member struct {
@@ -226,6 +229,11 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 		dcs["synchronous_node_count"] = t.Replication.SyncStandbys
 	}
 	cidr := p.Subnet.Masked().String()
+	hba := []string{
+		"local all all trust",
+		"host replication " + c.Replicator + " " + cidr + " scram-sha-256",
+		"host all all " + cidr + " scram-sha-256",
+	}
 	cfg := patroniFile{
 		Scope:     p.Scope,
 		Namespace: dcsNamespace,
@@ -238,13 +246,11 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 		Bootstrap: map[string]any{
 			"dcs": dcs,
 			// no-sync: a lab's fresh cluster has nothing to lose yet, and
-			// the fsync of initdb costs half a second of bring-up.
+			// the fsync of initdb costs half a second of bring-up. These
+			// options are nodeimage.Recipe().PGInitdb's, which the image's
+			// template was made with (TestInitdbMatchesTheTemplate).
 			"initdb": []any{map[string]string{"encoding": "UTF8"}, "data-checksums", "no-sync"},
-			"pg_hba": []string{
-				"local all all trust",
-				"host replication " + c.Replicator + " " + cidr + " scram-sha-256",
-				"host all all " + cidr + " scram-sha-256",
-			},
+			"pg_hba": hba,
 		},
 		Postgres: map[string]any{
 			"listen":          fmt.Sprintf("0.0.0.0:%d", portPostgres),
@@ -271,6 +277,12 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 			"nosync":        n.Node.NoSync,
 		},
 	}
+	if p.PGTemplate != "" {
+		cfg.Bootstrap["method"] = templateMethod
+		cfg.Bootstrap[templateMethod] = map[string]string{"command": templateBootstrapCommand(p.PGTemplate)}
+		cfg.Postgres["create_replica_methods"] = []string{templateMethod, "basebackup"}
+		cfg.Postgres[templateMethod] = map[string]string{"command": templateCloneCommand(p.PGTemplate, hba)}
+	}
 	if n.Node.Upstream != "" {
 		for _, o := range p.Nodes {
 			if o.Name == n.Node.Upstream {
@@ -283,6 +295,68 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 		return nil, fmt.Errorf("render patroni config for %s: %w", n.Name, err)
 	}
 	return out, nil
+}
+
+// templateMethod names the custom bootstrap and replica method that unpack
+// the image's initdb template (Patroni passes --datadir, and to a replica
+// method --connstring, the leader's replication connection).
+//
+// The leader bootstraps from it instead of running initdb. A replica is
+// cloned from it instead of taking a base backup of the leader, then
+// streams from the leader from the template's checkpoint on: the leader
+// started from the same bytes, so the template is the leader's data
+// directory as of its first start, and the leader still has every WAL
+// segment since then while its WAL position is below
+// templateCloneLimit (half its wal_keep_size), on timeline 1, with the
+// template's system identifier. The clone checks all three (IDENTIFY_SYSTEM
+// over the replication connection) and otherwise fails, so that Patroni
+// takes a base backup instead: after a failover, a long run or a reinit.
+const (
+	templateMethod     = "replab_template"
+	templateCloneLimit = 128 << 20
+	templateWALKeep    = "256MB"
+)
+
+// templateBootstrapCommand is the leader's custom bootstrap command. Patroni
+// splits it with shlex: the script holds no single quote.
+func templateBootstrapCommand(tpl string) string {
+	script := `set -eu
+for a do case "$a" in --datadir=*) d="${a#--datadir=}";; esac; done
+mkdir -p "$d"
+chmod 700 "$d"
+tar -xzf ` + tpl + ` -C "$d"`
+	return "sh -c '" + script + "' " + templateMethod
+}
+
+// templateCloneCommand is the replica method's command (see templateMethod).
+// hba is bootstrap.pg_hba: Patroni appended it to the leader's pg_hba.conf
+// (initdb's, which lets Patroni in over 127.0.0.1), and a base backup
+// would have copied that file; the clone appends it to the template's.
+func templateCloneCommand(tpl string, hba []string) string {
+	var lines strings.Builder
+	for _, h := range hba {
+		lines.WriteString(` "` + h + `"`)
+	}
+	script := `set -eu
+d= c=
+for a do case "$a" in --datadir=*) d="${a#--datadir=}";; --connstring=*) c="${a#--connstring=}";; esac; done
+id=$(` + pgBinDir + `/psql "$c replication=true" -XAtc IDENTIFY_SYSTEM -F " ") || exit 1
+set -- $id
+pos=$3
+if [ "$2" != 1 ] || [ "${pos%%/*}" != 0 ] || [ $((0x${pos#*/})) -ge ` + strconv.Itoa(templateCloneLimit) + ` ]; then
+  echo "` + templateMethod + `: the leader is at $pos on timeline $2, past what it keeps since the template: taking a base backup" >&2
+  exit 1
+fi
+mkdir -p "$d"
+chmod 700 "$d"
+tar -xzf ` + tpl + ` -C "$d"
+printf "%s\n"` + lines.String() + ` >> "$d/pg_hba.conf"
+if [ "$(` + pgBinDir + `/pg_controldata "$d" | sed -n "s/^Database system identifier: *//p")" != "$1" ]; then
+  echo "` + templateMethod + `: the leader is not a cluster made from the template: taking a base backup" >&2
+  rm -rf "$d"
+  exit 1
+fi`
+	return "sh -c '" + script + "' " + templateMethod
 }
 
 // haproxyConfig renders the endpoint: port 5000 goes to whichever member

@@ -32,22 +32,25 @@ type ensureImageRequest struct {
 // listed engine has is copied from there (ImageSave into ImageLoad):
 // about ten seconds, where a build takes one to two minutes.
 func ensureImage(ctx context.Context, r ensureImageRequest) (string, error) {
+	img, err := ensureNodeImage(ctx, r)
+	return img.Ref, err
+}
+
+// ensureNodeImage is ensureImage with what else replab knows of the image
+// (its initdb template).
+func ensureNodeImage(ctx context.Context, r ensureImageRequest) (nodeimage.Image, error) {
 	ref := r.override
 	if ref == "" && r.topo != nil {
 		ref = r.topo.Engine.Image
 	}
 	if err := copyFromPeer(ctx, r.cli, r.engine, r.peers, ref, r.log); err != nil {
-		return "", err
+		return nodeimage.Image{}, err
 	}
-	img, err := nodeimage.Ensure(ctx, nodeimage.EnsureRequest{
+	return nodeimage.Ensure(ctx, nodeimage.EnsureRequest{
 		Docker:   r.cli,
 		Image:    ref,
 		Progress: func(line string) { r.log.Info(line) },
 	})
-	if err != nil {
-		return "", err
-	}
-	return img.Ref, nil
 }
 
 // wantedImage is the reference to look for and, for replab's own image,

@@ -179,10 +179,11 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 		}
 	}()
 
-	l.image, err = ensureImage(ctx, ensureImageRequest{cli: cli, engine: eng.engine, peers: eng.peers, override: o.image, topo: t, log: l.log})
+	img, err := ensureNodeImage(ctx, ensureImageRequest{cli: cli, engine: eng.engine, peers: eng.peers, override: o.image, topo: t, log: l.log})
 	if err != nil {
 		return nil, err
 	}
+	l.image = img.Ref
 	l.timings.Image = time.Since(start)
 
 	l.creds, err = newCredentials()
@@ -208,6 +209,7 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 	if l.plan, err = newPlan(l.id, t, subnet); err != nil {
 		return nil, err
 	}
+	l.plan.PGTemplate = img.PGTemplate
 	if err := saveState(l.state()); err != nil {
 		return nil, err
 	}
