@@ -237,10 +237,8 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 		return nil, err
 	}
 	if l.WAN().hasLinks() {
-		for _, n := range l.plan.Nodes {
-			if err := l.WAN().openGate(ctx, n.Name); err != nil {
-				return nil, fmt.Errorf("start patroni on %s: %w", n.Name, err)
-			}
+		if err := l.WAN().openGates(ctx); err != nil {
+			return nil, err
 		}
 	}
 	l.timings.WAN = time.Since(start)

@@ -1,6 +1,11 @@
 package harness
 
-import "context"
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+)
 
 // The WAN between regions is applied inside each container's network
 // namespace before Patroni starts, so even the replicas' base backups cross
@@ -15,6 +20,22 @@ const (
 // gated wraps a command so it starts only once the gate file exists.
 func gated(cmd []string) []string {
 	return append([]string{"sh", "-c", `until [ -e ` + gateFile + ` ]; do sleep 0.02; done; exec "$@"`, "gate"}, cmd...)
+}
+
+// openGates lets every node's gated command (Patroni) start, all at once:
+// each is an exec into its container, and one after another they delay
+// the last node by the others' execs.
+func (w *WAN) openGates(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, n := range w.lab.plan.Nodes {
+		g.Go(func() error {
+			if err := w.openGate(gctx, n.Name); err != nil {
+				return fmt.Errorf("start patroni on %s: %w", n.Name, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // openGate lets name's gated command (Patroni) start.
