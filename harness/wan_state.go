@@ -71,7 +71,13 @@ func (w *WAN) apply(ctx context.Context) error {
 	}
 	backend, reason := w.Backend()
 	w.lab.log.Info("applying the WAN", "netem_backend", backend, "reason", reason, "links", len(w.lab.topo.Network.Links))
-	return w.Reset(ctx)
+	// Every host is a container Up has just created: nothing of replab's
+	// is on it to read first.
+	g, gctx := errgroup.WithContext(ctx)
+	for _, h := range w.lab.Hosts() {
+		g.Go(func() error { return w.shapeHost(gctx, h.Name, netem.WithFreshNode()) })
+	}
+	return g.Wait()
 }
 
 // chooseBackend resolves the topology's network.backend (auto probes a
@@ -151,8 +157,8 @@ const agentSlice = 500 * time.Microsecond
 
 // newShaper makes a host's shaper; its first Apply replaces whatever
 // replab left on the host. Callers hold w.mu.
-func (w *WAN) newShaper(name string) *netem.Shaper {
-	opts := []netem.Option{netem.WithLogger(w.lab.log.With("node", name)), netem.WithAgentPriority(0, agentSlice)}
+func (w *WAN) newShaper(name string, extra ...netem.Option) *netem.Shaper {
+	opts := append([]netem.Option{netem.WithLogger(w.lab.log.With("node", name)), netem.WithAgentPriority(0, agentSlice)}, extra...)
 	if w.agent != "" {
 		opts = append(opts, netem.WithAgent(w.agent))
 	}
@@ -162,10 +168,11 @@ func (w *WAN) newShaper(name string) *netem.Shaper {
 }
 
 // shapeHost applies the current plan to one host with a fresh shaper (a
-// restarted container has lost its rules and agent).
-func (w *WAN) shapeHost(ctx context.Context, name string) error {
+// restarted container has lost its rules and agent); opts go to the
+// shaper.
+func (w *WAN) shapeHost(ctx context.Context, name string, opts ...netem.Option) error {
 	w.mu.Lock()
-	sh := w.newShaper(name)
+	sh := w.newShaper(name, opts...)
 	plan := w.hostPlanLocked(name, true)
 	w.mu.Unlock()
 	if err := sh.Apply(ctx, plan); err != nil {

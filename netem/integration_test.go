@@ -593,3 +593,41 @@ func TestUserspaceVerify(t *testing.T) {
 		t.Errorf("Verify of a plan after Reset: %v, want an error", err)
 	}
 }
+
+// TestUserspaceFreshNode applies a plan to two fresh nodes in one call
+// each (WithFreshNode) and checks the RTT, the agent's liveness and that
+// a later plan change reloads that agent.
+func TestUserspaceFreshNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (-short)")
+	}
+	p := newPair(t)
+	ctx := context.Background()
+	srv := startServer(t, p.B.ns, p.AddrB)
+	sa := p.A.shaper(t, netem.Userspace, p.DevA, netem.WithFreshNode())
+	sb := p.B.shaper(t, netem.Userspace, p.DevB, netem.WithFreshNode())
+	t.Cleanup(func() { sa.Reset(ctx); sb.Reset(ctx) })
+	for i, rtt := range []time.Duration{40 * time.Millisecond, 100 * time.Millisecond} {
+		pa, pb := symmetric(p, netem.Impairment{Delay: rtt / 2})
+		n := p.A.commands()
+		if err := sa.Apply(ctx, pa); err != nil {
+			t.Fatal(err)
+		}
+		if err := sb.Apply(ctx, pb); err != nil {
+			t.Fatal(err)
+		}
+		if ran := p.A.commands() - n; i == 0 && ran != 1 {
+			t.Errorf("the first Apply on a fresh node ran %d commands, want 1", ran)
+		}
+		if err := sa.Verify(ctx, pa); err != nil {
+			t.Errorf("Verify after apply: %v", err)
+		}
+		got := measureRTT(t, p, srv, 15)
+		if !within(got, rtt) {
+			t.Errorf("configured rtt %v: measured %v, outside ±5%%/±1ms", rtt, got)
+		}
+		if err := sa.Alive(ctx); err != nil {
+			t.Errorf("Alive after apply: %v", err)
+		}
+	}
+}

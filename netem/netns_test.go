@@ -230,8 +230,8 @@ func mustRun(tb testing.TB, argv ...string) string {
 }
 
 // shaper returns a shaper for h with the test agent.
-func (h *nsHost) shaper(tb testing.TB, b netem.Backend, dev string) *netem.Shaper {
-	opts := []netem.Option{netem.WithAgentDir(h.agentDir), netem.WithDevice(dev)}
+func (h *nsHost) shaper(tb testing.TB, b netem.Backend, dev string, extra ...netem.Option) *netem.Shaper {
+	opts := append([]netem.Option{netem.WithAgentDir(h.agentDir), netem.WithDevice(dev)}, extra...)
 	if b != netem.Kernel {
 		opts = append(opts, netem.WithAgent(agentBinary(tb)))
 	}

@@ -268,3 +268,45 @@ func TestUserspacePrepareCopiesTheAgentOnce(t *testing.T) {
 		t.Errorf("Apply after a Reset (which purges the directory) must copy the agent again:\n%s", strings.Join(h.ran, "\n"))
 	}
 }
+
+// TestUserspaceFreshNodeOneCall checks that a fresh node's first Apply
+// copies the agent in and does the rest in one call: config, agent start,
+// the wait for its heartbeat, the rules; and that it reads nothing first.
+func TestUserspaceFreshNodeOneCall(t *testing.T) {
+	ctx := context.Background()
+	h := &fakeHost{}
+	s := NewShaper(Userspace, h, WithAgent("shaper_test.go"), WithFreshNode())
+	plan := Plan{Rules: []Rule{{Link: "a->b", Peers: pfx("10.2.0.0/24"), Impairment: Impairment{Delay: 40 * ms}}}}
+	if err := s.Apply(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.ran) != 2 || h.ran[0] != "copy /run/replab-netem/replab-agent" || !strings.HasPrefix(h.ran[1], "sh -c set -e\n") {
+		t.Fatalf("calls %q, want the copy and one shell", h.ran)
+	}
+	script := h.ran[1]
+	order := []string{
+		"printf %s '{", "> /run/replab-netem/agent.json",
+		"/run/replab-netem/replab-agent run -config /run/replab-netem/agent.json", "&\n",
+		"-wait-config",
+		"iptables -w -t mangle -N REPLAB-NETEM\n",
+		"iptables -w -t mangle -A REPLAB-NETEM -s 10.2.0.0/24",
+		"iptables -w -t mangle -I INPUT 1",
+	}
+	at := 0
+	for _, step := range order {
+		i := strings.Index(script[at:], step)
+		if i < 0 {
+			t.Fatalf("step %q missing or out of order in:\n%s", step, script)
+		}
+		at += i
+	}
+	// The second Apply of a changed plan reads the node, as any does.
+	h.ran = nil
+	plan.Rules[0].Impairment.Delay = 90 * ms
+	if err := s.Apply(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(h.ran, "/run/replab-netem/replab-agent status -status /run/replab-netem/status.json -max-age 3s") {
+		t.Errorf("a later Apply did not read the agent's status: %q", h.ran)
+	}
+}

@@ -201,6 +201,9 @@ type userspaceShaper struct {
 	// copied is the hash of the agent binary prepare put in the node,
 	// so that starting the agent need not copy it again.
 	copied string
+	// fresh: the node has never been shaped (WithFreshNode), until the
+	// first apply.
+	fresh bool
 }
 
 // prepare copies the agent binary into the node, once.
@@ -233,6 +236,16 @@ func (s *userspaceShaper) apply(ctx context.Context, p Plan) error {
 	}) {
 		return nil
 	}
+	if s.fresh && s.applied == nil && len(up.Agent.Queues) > 0 {
+		if err := s.applyFresh(ctx, up, cfg); err != nil {
+			return err
+		}
+		s.fresh = false
+		s.applied, s.cfgBytes = &up, cfg
+		s.log.DebugContext(ctx, "netem plan applied to a fresh node", "rules", len(up.Rules), "queues", len(up.Agent.Queues), "seed", up.Agent.Seed, "config_sha256", Hash(cfg))
+		return nil
+	}
+	s.fresh = false
 	tools := []string{"iptables", "ip6tables"}
 	if s.applied != nil {
 		tools = usedTools(s.applied.Rules, up.Rules)
@@ -498,6 +511,42 @@ func (s *userspaceShaper) startOrReload(ctx context.Context, cfg []byte, st Agen
 		// Say why: the agent's own last words are in its log.
 		logTail, _ := s.host.Run(context.WithoutCancel(ctx), []string{"tail", "-n", "20", s.in(agentLogName)})
 		return fmt.Errorf("start agent: it did not come up: %w; agent log:\n%s", commandError(wait, err), logTail)
+	}
+	s.log.InfoContext(ctx, "replab-agent started", "dir", s.dir)
+	return nil
+}
+
+// applyFresh applies up to a node that has never been shaped, in one call
+// after the agent's binary is in: write the config, start the agent, wait
+// until its heartbeat reports the config, and install the rules with
+// Commands (the chains do not exist yet). The agent is started in the
+// background of that call's shell, with its output to its log, so it
+// outlives the call as a detached start does.
+func (s *userspaceShaper) applyFresh(ctx context.Context, up UserspacePlan, cfg []byte) error {
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+	run := Command{s.in(agentBinName), "run", "-config", s.in(agentConfigName), "-status", s.in(agentStatusName), "-log", s.in(agentLogName)}
+	if s.nice != 0 {
+		run = append(run, "-nice", strconv.Itoa(s.nice))
+	}
+	if s.slice > 0 {
+		run = append(run, "-slice", s.slice.String())
+	}
+	wait := Command{s.in(agentBinName), "status", "-status", s.in(agentStatusName), "-log", s.in(agentLogName), "-wait-config", Hash(cfg), "-timeout", "5s"}
+	lines := []string{
+		"set -e",
+		Command{"printf", "%s", string(cfg)}.String() + " > " + Command{s.in(agentConfigName)}.String(),
+		run.String() + " </dev/null >/dev/null 2>&1 &",
+		wait.String(),
+	}
+	for _, c := range up.Commands() {
+		lines = append(lines, c.String())
+	}
+	script := Command{"sh", "-c", strings.Join(lines, "\n")}
+	if _, err := s.host.Run(ctx, script); err != nil {
+		logTail, _ := s.host.Run(context.WithoutCancel(ctx), []string{"tail", "-n", "20", s.in(agentLogName)})
+		return fmt.Errorf("start agent and install rules on a fresh node: %w; agent log:\n%s", commandError(script, err), logTail)
 	}
 	s.log.InfoContext(ctx, "replab-agent started", "dir", s.dir)
 	return nil
