@@ -60,6 +60,17 @@ func checkInvariants(t *testing.T, topo *Topology) {
 	if !slices.Contains(regions, topo.PrimaryRegion) || !slices.Contains(regions, topo.DCS.Region) {
 		t.Fatalf("primary %q, dcs %q, regions %v", topo.PrimaryRegion, topo.DCS.Region, regions)
 	}
+	if len(topo.DCS.Regions) != topo.DCS.Members || topo.DCS.Regions[0] != topo.DCS.Region {
+		t.Fatalf("dcs %+v", topo.DCS)
+	}
+	for _, r := range topo.DCS.Regions {
+		if !slices.Contains(regions, r) {
+			t.Fatalf("dcs member in unknown region %q: %+v", r, topo.DCS)
+		}
+	}
+	if eps := topo.EndpointRegions(); eps[0] != topo.PrimaryRegion || slices.Index(eps[1:], topo.PrimaryRegion) >= 0 {
+		t.Fatalf("endpoint regions %v, primary %s", eps, topo.PrimaryRegion)
+	}
 	seen := map[string]bool{}
 	candidates := 0
 	for _, r := range topo.Regions {
@@ -72,7 +83,8 @@ func checkInvariants(t *testing.T, topo *Topology) {
 			}
 			seen[n.Name] = true
 			backup := n.Role == RoleBackup
-			if (n.Region != topo.PrimaryRegion || backup) != n.NoSync || (n.Failover && n.NoSync) || (backup && !n.NoLoadBalance) {
+			remote := n.Region != topo.PrimaryRegion
+			if (remote || backup) != n.NoSync || (n.Failover && n.NoSync && !(remote && topo.DCS.Stretched())) || (backup && !n.NoLoadBalance) {
 				t.Fatalf("node %+v in primary region %s", n, topo.PrimaryRegion)
 			}
 			if n.Failover {

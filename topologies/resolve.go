@@ -218,7 +218,7 @@ func (r *resolver) regionsAndNodes() {
 		}
 		reg := f.Regions[name]
 		ri := len(r.t.Regions)
-		r.t.Regions = append(r.t.Regions, Region{Name: name})
+		r.t.Regions = append(r.t.Regions, Region{Name: name, Endpoint: reg.Endpoint})
 		r.regions = append(r.regions, name)
 		if len(reg.Nodes) == 0 && !r.doc.broken(p+".nodes") {
 			r.rep.errorf(r.doc.keyAt(p), p, "region has no nodes: add nodes: [{name: %s-1}]", name)
@@ -310,6 +310,15 @@ func (r *resolver) primaryRegion() {
 		}
 	}
 	r.t.PrimaryRegion = r.primary
+	for i := range r.t.Regions {
+		if r.t.Regions[i].Name == r.primary {
+			if p := childPath("regions", r.primary) + ".endpoint"; r.doc.has(p) && !r.t.Regions[i].Endpoint {
+				r.errorf(p, "the primary region always has an endpoint (the harness's clients write through it): remove endpoint: false")
+			}
+			r.t.Regions[i].Endpoint = true
+		}
+	}
+	stretched, dcsWrong := r.stretchedDCS()
 	candidates := 0
 	for _, name := range r.order {
 		ref := r.nodes[name]
@@ -325,15 +334,47 @@ func (r *resolver) primaryRegion() {
 		}
 		n.NoSync = true
 		if ref.hasFailover && n.Failover && !ref.backup {
+			if stretched || dcsWrong {
+				continue // dcs.regions' own error says what is wrong
+			}
 			r.errorf(ref.path+".failover",
-				"cross-region failover candidates are not supported in v1: %s is in %s but the primary region is %s; set failover: false (replicas outside %s replicate asynchronously)",
-				name, ref.region, r.primary, r.primary)
+				"a failover candidate outside the primary region needs a DCS stretched over regions: %s is in %s but the primary region is %s and every etcd member is in %s, so losing %s loses the DCS too; stretch it (dcs: {regions: [%s, %s, ...]}) or set failover: false",
+				name, ref.region, r.primary, r.dcsHome(), r.dcsHome(), r.primary, ref.region)
 		}
 		n.Failover = false
 	}
 	if candidates == 0 && r.primaryHasNodes() && r.skipped[r.primary] == 0 {
 		r.noCandidate()
 	}
+}
+
+// stretchedDCS reports whether the file spreads etcd over more than one
+// valid region (dcs.regions), and whether dcs.regions is wrong (an error
+// dcs reports); the DCS itself is resolved later.
+func (r *resolver) stretchedDCS() (stretched, wrong bool) {
+	if r.doc.broken("dcs.regions") {
+		return false, true
+	}
+	if !r.doc.has("dcs.regions") {
+		return false, false
+	}
+	seen := map[string]bool{}
+	for _, reg := range r.f.DCS.Regions {
+		if !slices.Contains(r.regions, reg) {
+			return false, true
+		}
+		seen[reg] = true
+	}
+	return len(seen) > 1, len(seen) == 0
+}
+
+// dcsHome is the one region the etcd members run in when the DCS is not
+// stretched, as the file says it.
+func (r *resolver) dcsHome() string {
+	if r.doc.has("dcs.region") {
+		return r.f.DCS.Region
+	}
+	return r.primary
 }
 
 func (r *resolver) primaryHasNodes() bool {
@@ -436,6 +477,62 @@ func (r *resolver) dcs() {
 		r.t.DCS.Region = d.Region
 		if !slices.Contains(r.regions, d.Region) {
 			r.errorf("dcs.region", "unknown region %q%s", d.Region, suggest(d.Region, r.regions, "regions"))
+		}
+	}
+	if r.doc.has("dcs.regions") {
+		r.dcsRegions()
+		return
+	}
+	r.t.DCS.Regions = nil
+	for range max(r.t.DCS.Members, 0) {
+		r.t.DCS.Regions = append(r.t.DCS.Regions, r.t.DCS.Region)
+	}
+}
+
+// dcsRegions spreads the members over dcs.regions, one per region in
+// turn, and warns where a region's loss takes the quorum with it.
+func (r *resolver) dcsRegions() {
+	d := r.f.DCS
+	if r.doc.has("dcs.region") {
+		r.errorf("dcs.regions", "dcs.region and dcs.regions both say where etcd runs: keep regions (one member per region in turn) and remove region")
+		return
+	}
+	if len(d.Regions) == 0 {
+		r.errorf("dcs.regions", "no regions: list the regions etcd's members are spread over, like [%s]", strings.Join(r.regions, ", "))
+		return
+	}
+	ok := true
+	for i, reg := range d.Regions {
+		if !slices.Contains(r.regions, reg) {
+			r.errorf(fmt.Sprintf("dcs.regions[%d]", i), "unknown region %q%s", reg, suggest(reg, r.regions, "regions"))
+			ok = false
+		}
+		if j := slices.Index(d.Regions, reg); j < i {
+			r.errorf(fmt.Sprintf("dcs.regions[%d]", i), "region %q listed twice (first at dcs.regions[%d]): members are spread over the list in turn, so list each region once", reg, j)
+			ok = false
+		}
+	}
+	if !r.doc.has("dcs.members") {
+		r.t.DCS.Members = len(d.Regions)
+	} else if r.t.DCS.Members < len(d.Regions) {
+		r.errorf("dcs.members", "%d members cannot cover the %d regions of dcs.regions: raise members to at least %d, or list fewer regions", r.t.DCS.Members, len(d.Regions), len(d.Regions))
+		ok = false
+	}
+	if !ok {
+		return
+	}
+	r.t.DCS.Region = d.Regions[0]
+	r.t.DCS.Regions = nil
+	for i := range r.t.DCS.Members {
+		r.t.DCS.Regions = append(r.t.DCS.Regions, d.Regions[i%len(d.Regions)])
+	}
+	quorum := r.t.DCS.Members/2 + 1
+	for _, reg := range d.Regions {
+		if left := r.t.DCS.Members - r.t.DCS.MembersIn(reg); left < quorum && len(d.Regions) > 1 {
+			r.rep.warnf(r.doc.at("dcs.regions"), "dcs.regions",
+				"losing %s takes the etcd quorum with it (%d of %d members left, %d needed): spread the members over at least three regions so that any one can be lost",
+				reg, left, r.t.DCS.Members, quorum)
+			break
 		}
 	}
 }
@@ -557,6 +654,9 @@ func (r *resolver) replication() {
 		}
 	}
 	r.t.Replication = Replication{Mode: mode, SyncStandbys: n}
+	if modeOK && mode != Async {
+		r.remoteCandidatesNeedAsync(mode)
+	}
 	if !modeOK || !countOK || mode == Async || r.primary == "" {
 		return
 	}
@@ -585,6 +685,28 @@ func (r *resolver) replication() {
 		// Nothing about replication is written: point at the nodes.
 		p := childPath("regions", r.primary)
 		r.rep.errorf(r.doc.keyAt(p), p, "%s", msg)
+	}
+}
+
+// remoteCandidatesNeedAsync warns about failover candidates outside the
+// primary region in a synchronous mode: Patroni's synchronous_mode lets
+// only a synchronous standby take over, every synchronous standby is in
+// the primary region (nodes elsewhere are nosync), so when that region is
+// lost the candidates elsewhere stay replicas.
+func (r *resolver) remoteCandidatesNeedAsync(mode ReplicationMode) {
+	for _, name := range r.order {
+		ref := r.nodes[name]
+		if ref.region == r.primary || !r.node(ref).Failover {
+			continue
+		}
+		at := "replication.mode"
+		if !r.doc.has(at) {
+			at = ref.path + ".failover"
+		}
+		r.rep.warnf(r.doc.at(at), at,
+			"%s is a failover candidate in %s, but in %s mode Patroni promotes only a synchronous standby and those are all in %s: when %s is lost, %s stays a replica and nothing leads; use mode: async for a failover across regions",
+			name, ref.region, mode, r.primary, r.primary, name)
+		return
 	}
 }
 
@@ -814,14 +936,14 @@ func (r *resolver) linkChecks(checks []linkCheck, tolOK bool) {
 // retry_timeout (as the harness renders it, in whole seconds), so it never
 // joins and up waits for it until it gives up.
 func (r *resolver) dcsLink(c linkCheck) {
-	dcs := r.t.DCS.Region
 	a, b := c.link.Between[0], c.link.Between[1]
-	if !c.named || !r.retryOK || !slices.Contains(r.regions, dcs) || (a != dcs && b != dcs) {
+	dcsA, dcsB := slices.Contains(r.t.DCS.Regions, a), slices.Contains(r.t.DCS.Regions, b)
+	if !c.named || !r.retryOK || (!dcsA && !dcsB) {
 		return
 	}
-	far := a
-	if a == dcs {
-		far = b
+	dcs, far := a, b
+	if !dcsA {
+		dcs, far = b, a
 	}
 	retry := ceilSeconds(r.t.Patroni.RetryTimeout)
 	worst := c.link.RTT + 2*c.link.Jitter
@@ -965,13 +1087,14 @@ func (r *resolver) target(path, key, example string) bool {
 // host name, its DNS alias on the lab network and its key in the harness's
 // tables; a node with one of these names would clash with replab's own
 // container at up ("container name already in use").
-const reservedNames = "`haproxy` (the lab's endpoint) and `etcd-1`..`etcd-N` (one per etcd member) are replab's own containers and host names in every lab"
+const reservedNames = "`haproxy` and `haproxy-<region>` (the lab's endpoints) and `etcd-1`..`etcd-N` (one per etcd member) are replab's own containers and host names in every lab"
 
 // reservedNodeName reports whether a node name is one replab gives its own
-// containers: haproxy, or etcd-<number> (any number, so that raising
-// dcs.members never makes a valid topology invalid).
+// containers: haproxy, haproxy-<anything> (so that adding an endpoint
+// never makes a valid topology invalid), or etcd-<number> (any number, so
+// that raising dcs.members never does either).
 func reservedNodeName(s string) bool {
-	if s == "haproxy" {
+	if s == "haproxy" || strings.HasPrefix(s, "haproxy-") {
 		return true
 	}
 	n, ok := strings.CutPrefix(s, "etcd-")

@@ -38,14 +38,14 @@ func TestValidFiles(t *testing.T) {
 		want: Topology{
 			Name:          "minimal",
 			Engine:        Engine{Kind: EnginePostgres, Version: "15"},
-			DCS:           DCS{Kind: "etcd", Members: 3, Region: "local"},
+			DCS:           DCS{Kind: "etcd", Members: 3, Region: "local", Regions: []string{"local", "local", "local"}},
 			Patroni:       Patroni{TTL: 20 * time.Second, LoopWait: time.Second, RetryTimeout: 3 * time.Second},
 			Replication:   Replication{Mode: SemiSync, SyncStandbys: 1},
 			PrimaryRegion: "local",
 			Regions: []Region{{Name: "local", Nodes: []Node{
 				{Name: "a-1", Region: "local", Failover: true},
 				{Name: "a-2", Region: "local", Failover: true},
-			}}},
+			}, Endpoint: true}},
 			Network: Network{Backend: BackendAuto, TolerancePct: 5, ToleranceAbs: time.Millisecond},
 		},
 	}, {
@@ -54,7 +54,7 @@ func TestValidFiles(t *testing.T) {
 			Name:          "full",
 			Description:   "Every knob turned.",
 			Engine:        Engine{Kind: EnginePostgres, Version: "15.4", Image: "registry.local:5000/my/postgres-patroni:15"},
-			DCS:           DCS{Kind: "etcd", Members: 5, Region: "eu-west"},
+			DCS:           DCS{Kind: "etcd", Members: 5, Region: "eu-west", Regions: []string{"eu-west", "eu-west", "eu-west", "eu-west", "eu-west"}},
 			Patroni:       Patroni{TTL: 30 * time.Second, LoopWait: 2 * time.Second, RetryTimeout: 5 * time.Second},
 			Replication:   Replication{Mode: Sync, SyncStandbys: 2},
 			PrimaryRegion: "us-east",
@@ -63,7 +63,7 @@ func TestValidFiles(t *testing.T) {
 				{Name: "use-2", Region: "us-east", Failover: true},
 				{Name: "use-3", Region: "us-east", Failover: true},
 				{Name: "use-4", Region: "us-east", Failover: false},
-			}}, {Name: "eu-west", Nodes: []Node{
+			}, Endpoint: true}, {Name: "eu-west", Nodes: []Node{
 				{Name: "euw-1", Region: "eu-west", NoSync: true},
 				{Name: "euw-2", Region: "eu-west", NoSync: true, Upstream: "euw-1"},
 			}}},
@@ -89,13 +89,13 @@ func TestValidFiles(t *testing.T) {
 		want: Topology{
 			Name:          "async-inferred",
 			Engine:        Engine{Kind: EnginePostgres, Version: "15"},
-			DCS:           DCS{Kind: "etcd", Members: 3, Region: "near"},
+			DCS:           DCS{Kind: "etcd", Members: 3, Region: "near", Regions: []string{"near", "near", "near"}},
 			Patroni:       Patroni{TTL: 20 * time.Second, LoopWait: time.Second, RetryTimeout: 3 * time.Second},
 			Replication:   Replication{Mode: Async, SyncStandbys: 0},
 			PrimaryRegion: "near",
 			Regions: []Region{
 				{Name: "far", Nodes: []Node{{Name: "far-1", Region: "far", NoSync: true}}},
-				{Name: "near", Nodes: []Node{{Name: "near-1", Region: "near", Failover: true}}},
+				{Name: "near", Nodes: []Node{{Name: "near-1", Region: "near", Failover: true}}, Endpoint: true},
 			},
 			Network: Network{
 				Backend:      BackendAuto,
@@ -169,7 +169,7 @@ func TestWarningsAccompanyErrors(t *testing.T) {
 
 func TestBuiltins(t *testing.T) {
 	names := BuiltinNames()
-	if !slices.Equal(names, []string{"single", "single-region", "three-region"}) {
+	if !slices.Equal(names, []string{"single", "single-region", "stretched", "three-region"}) {
 		t.Fatalf("BuiltinNames() = %v", names)
 	}
 	for _, name := range names {
@@ -194,7 +194,7 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("embedded %s differs from %s.yaml", name, name)
 		}
 	}
-	if _, err := Builtin("nope"); !errors.Is(err, ErrUnknownBuiltin) || !strings.Contains(err.Error(), "single, single-region, three-region") {
+	if _, err := Builtin("nope"); !errors.Is(err, ErrUnknownBuiltin) || !strings.Contains(err.Error(), "single, single-region, stretched, three-region") {
 		t.Errorf("Builtin(nope) = %v, want ErrUnknownBuiltin listing the names", err)
 	}
 	if _, err := Builtin("../single-region"); !errors.Is(err, ErrUnknownBuiltin) {
@@ -212,7 +212,7 @@ func TestSingleRegion(t *testing.T) {
 			t.Errorf("node %+v: want a failover candidate", n)
 		}
 	}
-	if d.DCS != (DCS{Kind: "etcd", Members: 3, Region: "local"}) || d.Replication != (Replication{Mode: SemiSync, SyncStandbys: 1}) {
+	if !reflect.DeepEqual(d.DCS, DCS{Kind: "etcd", Members: 3, Region: "local", Regions: []string{"local", "local", "local"}}) || d.DCS.Stretched() || d.Replication != (Replication{Mode: SemiSync, SyncStandbys: 1}) {
 		t.Errorf("dcs %+v, replication %+v", d.DCS, d.Replication)
 	}
 	s := d.SLA
@@ -469,5 +469,71 @@ func TestRead(t *testing.T) {
 	}
 	if topo, err := Load("three-region"); err != nil || topo.Source != "embedded:three-region.yaml" {
 		t.Errorf("Load(three-region) = %+v, %v", topo, err)
+	}
+}
+
+// TestShapes: validate's one-line description of each built-in says what
+// losing the primary region does.
+func TestShapes(t *testing.T) {
+	for name, want := range map[string]string{
+		"single-region": "one region (local)",
+		"three-region":  "losing us-east loses the DCS and every candidate",
+		"stretched":     "losing us-east keeps an etcd quorum, and a candidate elsewhere takes over",
+	} {
+		topo, err := Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := topo.Shape(); !strings.Contains(got, want) {
+			t.Errorf("%s: shape %q, want it to say %q", name, got, want)
+		}
+	}
+	topo, err := Builtin("stretched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo.Replication = Replication{Mode: SemiSync, SyncStandbys: 1}
+	if got := topo.Shape(); !strings.Contains(got, "only a synchronous standby") {
+		t.Errorf("stretched in semi-sync: shape %q, want it to say only a synchronous standby may take over", got)
+	}
+}
+
+// TestStretchedDCSWarnings: a stretched DCS whose quorum dies with one
+// region, and a candidate abroad in a synchronous mode, are allowed but
+// warned about, each at the key to change.
+func TestStretchedDCSWarnings(t *testing.T) {
+	src := `name: s
+primary_region: a
+dcs: {members: 3, regions: [a, b]}
+regions:
+  a: {nodes: [{name: a-1}, {name: a-2}]}
+  b: {nodes: [{name: b-1, failover: true}]}
+network: {links: [{between: [a, b], rtt: 20ms}]}
+`
+	topo, err := Parse("s.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(topo.DCS.Regions, []string{"a", "b", "a"}) || !topo.DCS.Stretched() {
+		t.Errorf("dcs %+v, want members spread a, b, a", topo.DCS)
+	}
+	var got []string
+	for _, w := range topo.Warnings {
+		got = append(got, w.Error())
+	}
+	want := []string{
+		"s.yaml:3:28: dcs.regions: warning: losing a takes the etcd quorum with it (1 of 3 members left, 2 needed)",
+		"s.yaml:6:37: regions.b.nodes[0].failover: warning: b-1 is a failover candidate in b, but in semi-sync mode Patroni promotes only a synchronous standby",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("warnings %q, want %d", got, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("warning %d: %q, want it to start %q", i, got[i], want[i])
+		}
+	}
+	if n, _ := topo.Node("b-1"); !n.Failover || !n.NoSync {
+		t.Errorf("b-1 %+v: want a candidate that is never a synchronous standby", n)
 	}
 }

@@ -52,7 +52,32 @@ type Engine struct {
 type DCS struct {
 	Kind    string // "etcd", the only kind in v1
 	Members int    // default 3; must be odd to tolerate a failure (even warns)
-	Region  string // default: PrimaryRegion
+	Region  string // default: PrimaryRegion; the first member's region when stretched
+	// Regions is each member's region, in member order (etcd-1 first):
+	// Members entries, all Region unless the file stretched the DCS
+	// (dcs.regions).
+	Regions []string
+}
+
+// Stretched reports whether the DCS has members in more than one region.
+func (d DCS) Stretched() bool {
+	for _, r := range d.Regions {
+		if r != d.Regions[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// MembersIn counts the DCS members in region.
+func (d DCS) MembersIn(region string) int {
+	n := 0
+	for _, r := range d.Regions {
+		if r == region {
+			n++
+		}
+	}
+	return n
 }
 
 // Patroni holds Patroni's timing knobs. Defaults (ttl 20s, loop_wait 1s,
@@ -95,6 +120,9 @@ type Replication struct {
 type Region struct {
 	Name  string
 	Nodes []Node
+	// Endpoint: an HAProxy (rw and ro routes) runs in the region. Always
+	// true for the primary region.
+	Endpoint bool
 }
 
 // Node is one PostgreSQL+Patroni member.
@@ -195,8 +223,8 @@ func (t *Topology) Link(a, b string) (Link, bool) {
 	return Link{}, false
 }
 
-// Candidates returns the failover candidates in file order. They are all in
-// PrimaryRegion.
+// Candidates returns the failover candidates in file order: all in
+// PrimaryRegion unless the DCS is stretched over regions.
 func (t *Topology) Candidates() []Node {
 	var out []Node
 	for _, n := range t.Nodes() {
@@ -215,4 +243,16 @@ func (t *Topology) Region(name string) (Region, bool) {
 		}
 	}
 	return Region{}, false
+}
+
+// EndpointRegions lists the regions with an endpoint, the primary region
+// first.
+func (t *Topology) EndpointRegions() []string {
+	out := []string{t.PrimaryRegion}
+	for _, r := range t.Regions {
+		if r.Endpoint && r.Name != t.PrimaryRegion {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }

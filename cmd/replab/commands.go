@@ -203,7 +203,10 @@ func newValidateCmd() *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s: %d regions, %d nodes, %s)\n", f, t.Name, len(t.Regions), len(t.Nodes()), t.Replication.Mode)
+				for _, w := range t.Warnings {
+					fmt.Fprintln(cmd.ErrOrStderr(), w)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s: %d regions, %d nodes, %s)\n  shape: %s\n", f, t.Name, len(t.Regions), len(t.Nodes()), t.Replication.Mode, t.Shape())
 			}
 			if len(errs) > 0 {
 				return badInput{errors.Join(errs...)}

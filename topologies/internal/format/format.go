@@ -105,6 +105,8 @@ type DCS struct {
 	Kind    string `yaml:"kind" jsonschema:"enum=etcd,default=etcd" jsonschema_description:"Consensus store. Only etcd in v1."`
 	Members int    `yaml:"members" jsonschema:"minimum=1,maximum=7,default=3" jsonschema_description:"Number of etcd members, 1 to 7. Use an odd number: an even one tolerates no more failures than one fewer."`
 	Region  string `yaml:"region" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region the etcd members run in. Default: the primary region."`
+	// Regions stretches the DCS over regions.
+	Regions []string `yaml:"regions" jsonschema:"minItems=1,maxItems=7" jsonschema_description:"Regions the etcd members are spread over, one member per region in turn (etcd-1 in the first, etcd-2 in the second, ...): a DCS stretched over regions, whose quorum survives the loss of one of three. Members defaults to the list's length. Exclusive with region. Lets failover candidates live outside the primary region."`
 }
 
 // Patroni holds Patroni's timing knobs.
@@ -128,12 +130,14 @@ type PostgreSQL struct {
 // Region is one LAN of nodes.
 type Region struct {
 	Nodes []Node `yaml:"nodes" jsonschema:"required,minItems=1" jsonschema_description:"PostgreSQL+Patroni members in this region."`
+	// Endpoint places an HAProxy in the region.
+	Endpoint bool `yaml:"endpoint" jsonschema_description:"Run an endpoint (HAProxy with the rw and ro routes) in this region: clients declared in the region connect through it, and its traffic to nodes elsewhere crosses the WAN. Its ro route prefers the region's own replicas. Default true in the primary region, false elsewhere."`
 }
 
 // Node is one PostgreSQL+Patroni member.
 type Node struct {
 	Name     string `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,minLength=1,maxLength=24" jsonschema_description:"Node name, unique across the topology: 1 to 24 characters from a-z, 0-9 and -, not starting or ending with -. haproxy and etcd-1, etcd-2, ... are taken by replab's own containers."`
-	Failover bool   `yaml:"failover" jsonschema_description:"Whether the node may become leader. Default true in the primary region, false elsewhere (cross-region failover candidates are not supported in v1)."`
+	Failover bool   `yaml:"failover" jsonschema_description:"Whether the node may become leader. Default true in the primary region, false elsewhere. Outside the primary region it may be true only with a DCS stretched over regions (dcs.regions)."`
 	Upstream string `yaml:"upstream" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Node this one replicates from (cascading replication). Default: the leader."`
 	Role     string `yaml:"role" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,maxLength=24" jsonschema_description:"What the node is for, like backup or analytics. backup never leads, never serves the ro endpoint and is never a synchronous standby (Patroni's nofailover, noloadbalance and nosync tags); other roles are labels that scenarios look nodes up by. Default: none."`
 	// NoLoadBalance is Patroni's noloadbalance tag.
