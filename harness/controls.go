@@ -30,7 +30,7 @@ type Host struct {
 }
 
 // Hosts lists every container of the lab: etcd members, database nodes and
-// the proxy.
+// the proxies.
 func (l *Lab) Hosts() []Host {
 	var out []Host
 	for _, e := range l.plan.Etcd {
@@ -39,8 +39,10 @@ func (l *Lab) Hosts() []Host {
 	for _, n := range l.plan.Nodes {
 		out = append(out, Host{Name: n.Name, Role: RoleNode, Region: n.Region, IP: n.IP.String()})
 	}
-	p := l.plan.Proxy
-	return append(out, Host{Name: p.Name, Role: RoleProxy, Region: p.Region, IP: p.IP.String()})
+	for _, p := range l.plan.Proxies {
+		out = append(out, Host{Name: p.Name, Role: RoleProxy, Region: p.Region, IP: p.IP.String()})
+	}
+	return out
 }
 
 func (l *Lab) containerID(name string) (string, error) {

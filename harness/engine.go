@@ -37,6 +37,7 @@ const (
 	// and a volume outlives a container restart as the container's own
 	// layer does.
 	pgHome       = "/var/lib/postgresql"
+	etcdHome     = "/var/lib/etcd"
 	dcsNamespace = "/replab/"
 )
 
@@ -60,7 +61,12 @@ type plan struct {
 	Gateway netip.Addr
 	Etcd    []member
 	Nodes   []member
-	Proxy   member
+	// Proxies are the endpoints, one per endpoint region, the primary
+	// region's first (named haproxy; the others haproxy-<region>).
+	Proxies []member
+	// EtcdHeartbeat and EtcdElection are etcd's raft timings, from the
+	// round trip between its members (etcdTimings).
+	EtcdHeartbeat, EtcdElection time.Duration
 	// PGTemplate is the node image's initdb template (see
 	// nodeimage.Spec.PGTemplate); empty when the image has none.
 	PGTemplate string
@@ -73,7 +79,19 @@ type member struct {
 	Node   topologies.Node // zero for etcd and proxy
 }
 
-// newPlan assigns addresses: .2 the proxy, .10+ etcd, .20+ database nodes.
+// maxProxies is how many endpoints fit below etcd's addresses.
+const maxProxies = 8
+
+// ProxyName is the container of the endpoint in region: haproxy in the
+// primary region, haproxy-<region> elsewhere.
+func proxyName(t *topologies.Topology, region string) string {
+	if region == t.PrimaryRegion {
+		return "haproxy"
+	}
+	return "haproxy-" + region
+}
+
+// newPlan assigns addresses: .2+ the proxies, .10+ etcd, .20+ database nodes.
 func newPlan(labID string, t *topologies.Topology, subnet netip.Prefix) (plan, error) {
 	base := subnet.Masked().Addr()
 	nth := func(i int) netip.Addr {
@@ -85,14 +103,25 @@ func newPlan(labID string, t *topologies.Topology, subnet netip.Prefix) (plan, e
 		return plan{}, fmt.Errorf("plan lab %s: subnet %s too small, want a /24 or larger", labID, subnet)
 	}
 	p := plan{LabID: labID, Scope: t.Name, Subnet: subnet, Gateway: nth(1)}
-	p.Proxy = member{Name: "haproxy", Region: t.PrimaryRegion, IP: nth(2)}
+	endpoints := t.EndpointRegions()
+	if len(endpoints) > maxProxies {
+		return plan{}, fmt.Errorf("plan lab %s: %d regions with an endpoint, at most %d fit", labID, len(endpoints), maxProxies)
+	}
+	for i, r := range endpoints {
+		p.Proxies = append(p.Proxies, member{Name: proxyName(t, r), Region: r, IP: nth(2 + i)})
+	}
 	dcsRegion := t.DCS.Region
 	if dcsRegion == "" {
 		dcsRegion = t.PrimaryRegion
 	}
 	for i := 0; i < t.DCS.Members; i++ {
-		p.Etcd = append(p.Etcd, member{Name: fmt.Sprintf("etcd-%d", i+1), Region: dcsRegion, IP: nth(10 + i)})
+		r := dcsRegion
+		if i < len(t.DCS.Regions) {
+			r = t.DCS.Regions[i]
+		}
+		p.Etcd = append(p.Etcd, member{Name: fmt.Sprintf("etcd-%d", i+1), Region: r, IP: nth(10 + i)})
 	}
+	p.EtcdHeartbeat, p.EtcdElection = etcdTimings(t)
 	nodes := t.Nodes()
 	if len(nodes) > 200 {
 		return plan{}, fmt.Errorf("plan lab %s: %d nodes do not fit a /24", labID, len(nodes))
@@ -103,17 +132,66 @@ func newPlan(labID string, t *topologies.Topology, subnet netip.Prefix) (plan, e
 	return p, nil
 }
 
-func (p plan) etcdHosts() []string {
-	out := make([]string, len(p.Etcd))
-	for i, e := range p.Etcd {
-		out[i] = fmt.Sprintf("%s:%d", e.IP, portEtcd)
+// etcdTimings are etcd's heartbeat interval and election timeout: 50ms and
+// 500ms on a LAN; across regions, as etcd's tuning guide says, a heartbeat
+// of about the worst round trip between members (RTT plus twice the
+// jitter) and an election timeout of ten of them, or a follower would
+// start elections while the leader's heartbeats are still on the wire.
+// The price is slower detection of a dead etcd leader.
+func etcdTimings(t *topologies.Topology) (heartbeat, election time.Duration) {
+	heartbeat, election = 50*time.Millisecond, 500*time.Millisecond
+	for i, a := range t.DCS.Regions {
+		for _, b := range t.DCS.Regions[i+1:] {
+			if l, ok := t.Link(a, b); ok && a != b {
+				rtt := (l.RTT + 2*l.Jitter).Round(time.Millisecond)
+				heartbeat = max(heartbeat, rtt)
+				election = max(election, 10*rtt)
+			}
+		}
 	}
-	return out
+	return heartbeat, election
 }
 
-// etcdCommand is the etcd member's command line. Data lives on a tmpfs: a
-// lab's DCS is rebuilt with the lab, and fsync latency on overlayfs would
-// only add noise to failover timings.
+// etcdHosts lists the etcd members' client addresses for a node in
+// region: the members of its own region first, then the others in member
+// order. With a DCS stretched over regions Patroni is told to keep to
+// that order (etcdConfig), so each node talks to its own region's member.
+func (p plan) etcdHosts(region string) []string {
+	var near, far []string
+	for _, e := range p.Etcd {
+		h := fmt.Sprintf("%s:%d", e.IP, portEtcd)
+		if e.Region == region {
+			near = append(near, h)
+		} else {
+			far = append(far, h)
+		}
+	}
+	return append(near, far...)
+}
+
+// etcdConfig is a node's etcd3 section. With members in several regions
+// use_proxies makes Patroni use the hosts as listed (its own region's
+// member first, the next only when that one fails) instead of the member
+// list etcd reports, which it shuffles: a node would otherwise send every
+// call, the leader key's refresh included, to whichever member the shuffle
+// put first, across the WAN as often as not.
+func (p plan) etcdConfig(region string) map[string]any {
+	c := map[string]any{"hosts": p.etcdHosts(region)}
+	for _, e := range p.Etcd {
+		if e.Region != p.Etcd[0].Region {
+			c["use_proxies"] = true
+			break
+		}
+	}
+	return c
+}
+
+// etcdCommand is the etcd member's command line. Data lives on a named
+// volume (etcdHome), not in the container's layer, where fsync goes
+// through fuse-overlayfs; and not on a tmpfs, which a killed member would
+// lose: restarted with an empty log while the raft leader remembers how
+// far it had replicated to it, etcd panics ("tocommit is out of range"),
+// so a region outage could not be healed.
 func (p plan) etcdCommand(i int) []string {
 	e := p.Etcd[i]
 	var initial []string
@@ -123,7 +201,7 @@ func (p plan) etcdCommand(i int) []string {
 	return []string{
 		"etcd",
 		"--name", e.Name,
-		"--data-dir", "/var/lib/etcd/data",
+		"--data-dir", etcdHome + "/data",
 		"--listen-client-urls", fmt.Sprintf("http://0.0.0.0:%d", portEtcd),
 		"--advertise-client-urls", fmt.Sprintf("http://%s:%d", e.IP, portEtcd),
 		"--listen-peer-urls", fmt.Sprintf("http://0.0.0.0:%d", portEtcdPeer),
@@ -131,8 +209,8 @@ func (p plan) etcdCommand(i int) []string {
 		"--initial-cluster", strings.Join(initial, ","),
 		"--initial-cluster-state", "new",
 		"--initial-cluster-token", "replab-" + p.LabID,
-		"--heartbeat-interval", "50",
-		"--election-timeout", "500",
+		"--heartbeat-interval", strconv.FormatInt(p.EtcdHeartbeat.Milliseconds(), 10),
+		"--election-timeout", strconv.FormatInt(p.EtcdElection.Milliseconds(), 10),
 	}
 }
 
@@ -242,7 +320,7 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 			"listen":          fmt.Sprintf("0.0.0.0:%d", portPatroni),
 			"connect_address": fmt.Sprintf("%s:%d", n.IP, portPatroni),
 		},
-		Etcd3: map[string]any{"hosts": p.etcdHosts()},
+		Etcd3: p.etcdConfig(n.Region),
 		Bootstrap: map[string]any{
 			"dcs": dcs,
 			// no-sync: a lab's fresh cluster has nothing to lose yet, and
@@ -367,7 +445,13 @@ fi`
 // left out of ro altogether: Patroni answers 503 to its /replica check
 // anyway, but HAProxy counts a server up until its first checks fail, so
 // listing it would send it reads for that while.
-func haproxyConfig(p plan) []byte {
+//
+// A lab with one endpoint serves clients of every region, and its ro
+// route balances over every replica. With endpoints in several regions,
+// each is its region's: its ro route balances over the region's own
+// replicas and lists the others as backup servers, used only when none of
+// the region's is up; rw goes to the leader wherever it is.
+func haproxyConfig(p plan, proxy member) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
     maxconn 2000
@@ -388,26 +472,39 @@ listen stats
     stats uri /
 
 `, portStats)
-	section := func(name string, port int, check string, nodes []member) {
+	section := func(name string, port int, check string, nodes []member, backup func(member) bool) {
 		fmt.Fprintf(&b, "listen %s\n    bind *:%d\n    option httpchk OPTIONS %s\n    http-check expect status 200\n", name, port, check)
 		if name == "ro" {
 			b.WriteString("    balance roundrobin\n")
 		}
 		b.WriteString("    default-server " + HAProxyChecks + " on-marked-down shutdown-sessions\n")
 		for _, n := range nodes {
-			fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check port %d\n", n.Name, n.IP, portPostgres, portPatroni)
+			fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check port %d", n.Name, n.IP, portPostgres, portPatroni)
+			if backup(n) {
+				b.WriteString(" backup")
+			}
+			b.WriteString("\n")
 		}
 		b.WriteString("\n")
 	}
 	nodes := append([]member(nil), p.Nodes...)
 	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
-	section("rw", portRW, "/primary", nodes)
+	never := func(member) bool { return false }
+	section("rw", portRW, "/primary", nodes, never)
 	var balanced []member
+	local := 0
 	for _, n := range nodes {
 		if !n.Node.NoLoadBalance {
 			balanced = append(balanced, n)
+			if n.Region == proxy.Region {
+				local++
+			}
 		}
 	}
-	section("ro", portRO, "/replica", balanced)
+	remote := never
+	if len(p.Proxies) > 1 && local > 0 {
+		remote = func(n member) bool { return n.Region != proxy.Region }
+	}
+	section("ro", portRO, "/replica", balanced, remote)
 	return []byte(b.String())
 }

@@ -38,7 +38,7 @@ func TestRolesConfigGolden(t *testing.T) {
 		}
 		golden.Check(t, filepath.Join("testdata", "patroni-roles-"+n.Name+".yml"), out)
 	}
-	golden.Check(t, filepath.Join("testdata", "haproxy-roles.cfg"), haproxyConfig(p))
+	golden.Check(t, filepath.Join("testdata", "haproxy-roles.cfg"), haproxyConfig(p, p.Proxies[0]))
 }
 
 // TestRolesTags: role backup carries nofailover, nosync and
@@ -63,7 +63,7 @@ func TestRolesTags(t *testing.T) {
 			}
 		}
 	}
-	cfg := string(haproxyConfig(p))
+	cfg := string(haproxyConfig(p, p.Proxies[0]))
 	_, ro, _ := strings.Cut(cfg, "listen ro")
 	_, rw, _ := strings.Cut(strings.Split(cfg, "listen ro")[0], "listen rw")
 	for _, name := range []string{"lab-1", "lab-2", "lab-3", "lab-4"} {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/replab/replab/internal/golden"
 	"github.com/replab/replab/topologies"
@@ -26,7 +27,7 @@ func testPlan(t *testing.T, name string) (*topologies.Topology, plan) {
 }
 
 func TestPatroniConfigGolden(t *testing.T) {
-	for _, name := range []string{"single-region", "three-region"} {
+	for _, name := range []string{"single-region", "three-region", "stretched"} {
 		topo, p := testPlan(t, name)
 		for _, n := range p.Nodes {
 			out, err := patroniConfig(topo, p, n, testCreds)
@@ -40,7 +41,46 @@ func TestPatroniConfigGolden(t *testing.T) {
 
 func TestHAProxyConfigGolden(t *testing.T) {
 	_, p := testPlan(t, "three-region")
-	golden.Check(t, filepath.Join("testdata", "haproxy-three-region.cfg"), haproxyConfig(p))
+	golden.Check(t, filepath.Join("testdata", "haproxy-three-region.cfg"), haproxyConfig(p, p.Proxies[0]))
+	_, p = testPlan(t, "stretched")
+	for _, px := range p.Proxies {
+		golden.Check(t, filepath.Join("testdata", "haproxy-stretched-"+px.Name+".cfg"), haproxyConfig(p, px))
+	}
+}
+
+// TestStretchedPlan: one etcd member per region, raft timings from the
+// worst round trip between them, each node's Patroni pointed at its own
+// region's member first, and an endpoint per region.
+func TestStretchedPlan(t *testing.T) {
+	_, p := testPlan(t, "stretched")
+	var regions, proxies []string
+	for _, e := range p.Etcd {
+		regions = append(regions, e.Region)
+	}
+	for _, px := range p.Proxies {
+		proxies = append(proxies, px.Name+"@"+px.Region)
+	}
+	if strings.Join(regions, ",") != "us-east,eu-west,ap-southeast" {
+		t.Errorf("etcd regions %v", regions)
+	}
+	if strings.Join(proxies, ",") != "haproxy@us-east,haproxy-eu-west@eu-west,haproxy-ap-southeast@ap-southeast" {
+		t.Errorf("proxies %v", proxies)
+	}
+	// 200ms + 2*10ms of jitter: the us-east <-> ap-southeast link.
+	if p.EtcdHeartbeat != 220*time.Millisecond || p.EtcdElection != 2200*time.Millisecond {
+		t.Errorf("etcd heartbeat %s election %s, want 220ms and 2.2s", p.EtcdHeartbeat, p.EtcdElection)
+	}
+	if cmd := strings.Join(p.etcdCommand(0), " "); !strings.Contains(cmd, "--heartbeat-interval 220 --election-timeout 2200") {
+		t.Errorf("etcd command %s", cmd)
+	}
+	c := p.etcdConfig("eu-west")
+	if hosts := c["hosts"].([]string); hosts[0] != p.Etcd[1].IP.String()+":2379" || c["use_proxies"] != true {
+		t.Errorf("eu-west's etcd3 config %v, want etcd-2 first and use_proxies", c)
+	}
+	_, lan := testPlan(t, "three-region")
+	if lan.EtcdHeartbeat != 50*time.Millisecond || lan.EtcdElection != 500*time.Millisecond || lan.etcdConfig("eu-west")["use_proxies"] != nil {
+		t.Errorf("etcd in one region: heartbeat %s election %s config %v, want 50ms, 500ms, Patroni's own member order", lan.EtcdHeartbeat, lan.EtcdElection, lan.etcdConfig("eu-west"))
+	}
 }
 
 // TestReplicationModeMapping checks what each mode makes the leader wait
@@ -94,17 +134,18 @@ func TestCrossRegionTags(t *testing.T) {
 }
 
 func TestPlanAddresses(t *testing.T) {
-	_, p := testPlan(t, "three-region")
-	seen := map[netip.Addr]string{}
-	all := append(append([]member{p.Proxy}, p.Etcd...), p.Nodes...)
-	for _, m := range all {
-		if !p.Subnet.Contains(m.IP) || m.IP == p.Gateway {
-			t.Errorf("%s: address %s outside %s or the gateway", m.Name, m.IP, p.Subnet)
+	for _, name := range []string{"three-region", "stretched"} {
+		_, p := testPlan(t, name)
+		seen := map[netip.Addr]string{}
+		for _, m := range append(append(append([]member{}, p.Proxies...), p.Etcd...), p.Nodes...) {
+			if !p.Subnet.Contains(m.IP) || m.IP == p.Gateway {
+				t.Errorf("%s: %s: address %s outside %s or the gateway", name, m.Name, m.IP, p.Subnet)
+			}
+			if o, dup := seen[m.IP]; dup {
+				t.Errorf("%s: %s and %s share %s", name, m.Name, o, m.IP)
+			}
+			seen[m.IP] = m.Name
 		}
-		if o, dup := seen[m.IP]; dup {
-			t.Errorf("%s and %s share %s", m.Name, o, m.IP)
-		}
-		seen[m.IP] = m.Name
 	}
 	if _, err := newPlan("x", topologies.Default(), netip.MustParsePrefix("10.0.0.0/28")); err == nil {
 		t.Error("a /28 must be refused")

@@ -361,9 +361,10 @@ type containerSpec struct {
 	files    []testcontainers.ContainerFile
 	tmpfs    map[string]string
 	netAdmin bool
-	// volume, when set, is mounted at pgHome: the node's data lives on a
-	// named volume (see dataVolume).
-	volume bool
+	// volume, when set, is where the member's named volume (replab-<lab
+	// id>-<name>-data) is mounted: its data outlives a kill and restart
+	// and bypasses the storage driver.
+	volume string
 }
 
 func (l *Lab) specs() ([]containerSpec, error) {
@@ -371,7 +372,7 @@ func (l *Lab) specs() ([]containerSpec, error) {
 	for i, e := range l.plan.Etcd {
 		out = append(out, containerSpec{
 			m: e, role: "etcd", cmd: l.plan.etcdCommand(i), ports: []int{portEtcd},
-			tmpfs: map[string]string{"/var/lib/etcd": "rw,size=256m"}, netAdmin: true,
+			volume: etcdHome, netAdmin: true,
 		})
 	}
 	for _, n := range l.plan.Nodes {
@@ -389,17 +390,19 @@ func (l *Lab) specs() ([]containerSpec, error) {
 			m: n, role: "node", cmd: cmd, user: "postgres", tmpfs: tmpfs,
 			ports:    []int{portPostgres, portPatroni},
 			files:    []testcontainers.ContainerFile{{Reader: bytes.NewReader(cfg), ContainerFilePath: patroniConfigPath, FileMode: 0o644}},
-			netAdmin: true, volume: true,
+			netAdmin: true, volume: pgHome,
 		})
 	}
 	// HAProxy needs NET_ADMIN only when there is a WAN to shape: its
 	// health checks to replicas abroad cross it too.
-	out = append(out, containerSpec{
-		m: l.plan.Proxy, role: "proxy", cmd: []string{"haproxy", "-W", "-db", "-f", haproxyConfigPath},
-		ports:    []int{portRW, portRO, portStats},
-		files:    []testcontainers.ContainerFile{{Reader: bytes.NewReader(haproxyConfig(l.plan)), ContainerFilePath: haproxyConfigPath, FileMode: 0o644}},
-		netAdmin: l.WAN().hasLinks(),
-	})
+	for _, p := range l.plan.Proxies {
+		out = append(out, containerSpec{
+			m: p, role: "proxy", cmd: []string{"haproxy", "-W", "-db", "-f", haproxyConfigPath},
+			ports:    []int{portRW, portRO, portStats},
+			files:    []testcontainers.ContainerFile{{Reader: bytes.NewReader(haproxyConfig(l.plan, p)), ContainerFilePath: haproxyConfigPath, FileMode: 0o644}},
+			netAdmin: l.WAN().hasLinks(),
+		})
+	}
 	return out, nil
 }
 
@@ -494,7 +497,7 @@ func (l *Lab) run(ctx context.Context, netName string, labels map[string]string,
 		lbl[k] = v
 	}
 	var vol string
-	if s.volume {
+	if s.volume != "" {
 		vol = l.containerName(s.m.Name) + "-data"
 		if _, err := l.cli.VolumeCreate(ctx, volume.CreateOptions{Name: vol, Labels: lbl}); err != nil {
 			return "", nil, fmt.Errorf("create data volume of %s: %w", s.m.Name, err)
@@ -528,7 +531,7 @@ func (l *Lab) run(ctx context.Context, netName string, labels map[string]string,
 			}
 			h.Tmpfs = s.tmpfs
 			if vol != "" {
-				h.Mounts = append(h.Mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: pgHome})
+				h.Mounts = append(h.Mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: s.volume})
 			}
 			h.ShmSize = 64 << 20
 		},

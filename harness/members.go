@@ -98,16 +98,24 @@ func normaliseRole(r string) Role {
 	return RoleUnknown
 }
 
-// DSN returns a libpq URL for a database node or an endpoint ("rw", "ro")
-// on its 127.0.0.1-published port, with the lab's superuser credentials.
+// DSN returns a libpq URL for a database node or an endpoint ("rw", "ro",
+// or a region's: "rw@eu-west", see EndpointIn) on its 127.0.0.1-published
+// port, with the lab's superuser credentials.
 func (l *Lab) DSN(target string) (string, error) {
 	var port int
-	switch target {
+	route, region, regional := strings.Cut(target, "@")
+	if !regional {
+		region = l.topo.PrimaryRegion
+	}
+	switch route {
 	case EndpointRW:
-		port = l.hostPort(l.plan.Proxy.Name, portRW)
+		port = l.hostPort(l.proxyIn(region), portRW)
 	case EndpointRO:
-		port = l.hostPort(l.plan.Proxy.Name, portRO)
+		port = l.hostPort(l.proxyIn(region), portRO)
 	default:
+		if regional {
+			return "", fmt.Errorf("dsn for %q: want rw@<region> or ro@<region>: %w", target, ErrUnknownTarget)
+		}
 		port = l.hostPort(target, portPostgres)
 	}
 	if port == 0 {
@@ -128,6 +136,36 @@ const (
 	EndpointRW = "rw" // the current leader
 	EndpointRO = "ro" // round-robin over replicas
 )
+
+// EndpointIn names route (EndpointRW or EndpointRO) of the endpoint in
+// region, for DSN and Connect: "rw@eu-west". The primary region's is the
+// plain route.
+func (l *Lab) EndpointIn(route, region string) string {
+	if region == "" || region == l.topo.PrimaryRegion {
+		return route
+	}
+	return route + "@" + region
+}
+
+// EndpointRegions lists the regions with an endpoint, the primary region
+// first.
+func (l *Lab) EndpointRegions() []string {
+	var out []string
+	for _, p := range l.plan.Proxies {
+		out = append(out, p.Region)
+	}
+	return out
+}
+
+// proxyIn is the endpoint container of region, "" when it has none.
+func (l *Lab) proxyIn(region string) string {
+	for _, p := range l.plan.Proxies {
+		if p.Region == region {
+			return p.Name
+		}
+	}
+	return ""
+}
 
 // ErrUnknownTarget is returned for a node or endpoint name the lab lacks.
 var ErrUnknownTarget = errors.New("no such node or endpoint in this lab")

@@ -258,14 +258,19 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error
 			l.timings.Containers = proxy.at.Sub(start)
 		}
 		if l.timings.Streaming != 0 && proxyUp {
-			rw := l.sqlOK(ctx, EndpointRW, "SELECT 1 WHERE NOT pg_is_in_recovery()")
-			ro := wantReplicas == 0 || l.sqlOK(ctx, EndpointRO, "SELECT 1 WHERE pg_is_in_recovery()")
-			if rw && ro {
+			r.missing = nil
+			for _, region := range l.EndpointRegions() {
+				rw := l.sqlOK(ctx, l.EndpointIn(EndpointRW, region), "SELECT 1 WHERE NOT pg_is_in_recovery()")
+				ro := wantReplicas == 0 || l.sqlOK(ctx, l.EndpointIn(EndpointRO, region), "SELECT 1 WHERE pg_is_in_recovery()")
+				if !rw || !ro {
+					r.missing = append(r.missing, fmt.Sprintf("endpoint in %s: rw ok=%v ro ok=%v", region, rw, ro))
+				}
+			}
+			if len(r.missing) == 0 {
 				l.timings.Endpoints = time.Since(start)
-				l.log.Info("endpoints answer", "at", l.timings.Endpoints.Round(time.Millisecond))
+				l.log.Info("endpoints answer", "endpoints", len(l.plan.Proxies), "at", l.timings.Endpoints.Round(time.Millisecond))
 				return nil
 			}
-			r.missing = []string{fmt.Sprintf("endpoint rw ok=%v ro ok=%v", rw, ro)}
 		}
 		last = r
 		if time.Since(lastReport) > 5*time.Second {
