@@ -38,6 +38,8 @@ func TestSelectors(t *testing.T) {
 		{Node("c"), nil, []string{"c"}},
 		{Region("r1"), nil, []string{"a", "b"}},
 		{LeaderRegion, nil, []string{"a", "b"}},
+		{Site("r1"), nil, []string{"etcd-1", "a", "b", "haproxy"}},
+		{Site("r2"), nil, []string{"c"}},
 		{EtcdMembers, nil, []string{"etcd-1"}},
 		{Rest, []string{"a"}, []string{"etcd-1", "b", "c", "haproxy"}},
 	}
@@ -57,7 +59,7 @@ func TestSelectorErrors(t *testing.T) {
 	f := newFake()
 	f.members[1].SyncState = "async"
 	ctx := context.Background()
-	for _, s := range []Selector{SyncStandby, Node("zz"), Region("nowhere")} {
+	for _, s := range []Selector{SyncStandby, Node("zz"), Region("nowhere"), Site("nowhere")} {
 		if _, err := s.Resolve(ctx, f, nil); !errors.Is(err, ErrNoTarget) {
 			t.Errorf("%s: got %v, want ErrNoTarget", s, err)
 		}
@@ -148,7 +150,7 @@ func TestFailedInjectLeavesNothing(t *testing.T) {
 func TestEveryFaultHealsIdempotently(t *testing.T) {
 	faults := []Fault{
 		Kill(Leader), Stop(SyncStandby), Restart(Node("c")), Pause(AnyFollower(1)),
-		CrashPostgres(Leader), ThrottleCPU(AnyFollower(2), 0.1), RegionOutage("r1"),
+		CrashPostgres(Leader), ThrottleCPU(AnyFollower(2), 0.1), RegionOutage("r1"), CutRegion("r2"),
 		Partition(Region("r1"), Rest), PartitionOneWay(Leader, Node("b")), Isolate(Node("b")),
 		CutFromDCS(Leader), LongQuery(AnyFollower(3), time.Minute),
 	}

@@ -36,16 +36,18 @@
 //
 // # Selectors
 //
-// Leader, SyncStandby, AnyFollower(seed), Node(name), Region(name),
-// LeaderRegion, EtcdMembers, Rest (everything the other side of a
-// partition did not select). ParseTarget reads the CLI's TARGET grammar
+// Leader, SyncStandby, AnyFollower(seed), Node(name), Region(name) (its
+// database nodes), Site(name) (every container of the region: nodes, etcd,
+// endpoint), LeaderRegion, EtcdMembers, Rest (everything the other side of
+// a partition did not select). ParseTarget reads the CLI's TARGET grammar
 // (leader, sync, follower, etcd, leader-region, rest, region:NAME,
-// node:NAME, NAME) into one of them.
+// site:NAME, node:NAME, NAME) into one of them.
 //
 // # Faults
 //
 //	Kill(s)              SIGKILL the container; heal starts it
-//	RegionOutage(r)      Kill of every node of region r
+//	RegionOutage(r)      Kill of every container of region r (Site)
+//	CutRegion(r)         Partition(Site(r), Rest): the region cut off
 //	Stop(s)              graceful stop, Patroni releases the lock; heal starts
 //	Restart(s)           graceful stop and start at inject
 //	Pause(s)             cgroup freeze; heal thaws

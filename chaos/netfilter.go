@@ -149,6 +149,13 @@ func PartitionOneWay(from, to Selector) Fault {
 	return partitionFault{name: "partition-one-way", a: from, b: to, oneWay: true}
 }
 
+// CutRegion cuts every container of a region (Site) off from every other
+// container: the region goes on inside, and its own clients still reach
+// its endpoint, but nothing crosses the WAN to or from it.
+func CutRegion(region string) Fault {
+	return partitionFault{name: "region-cut", a: Site(region), b: Rest}
+}
+
 // Isolate cuts each selected host off from everyone: nodes, etcd, proxy.
 func Isolate(s Selector) Fault { return partitionFault{name: "isolate", a: s, b: Rest} }
 

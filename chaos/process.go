@@ -96,10 +96,10 @@ func start(ctx context.Context, c Cluster, h string) error { return c.Start(ctx,
 // whole-region outage.
 func Kill(s Selector) Fault { return kill("kill", s) }
 
-// RegionOutage kills every database node of a region at once (SIGKILL);
-// heal starts them again. For a region that is cut off rather than down,
-// use Partition(Region(name), Rest).
-func RegionOutage(region string) Fault { return kill("region-outage", Region(region)) }
+// RegionOutage kills every container of a region at once (SIGKILL): its
+// database nodes, etcd members and endpoint (Site); heal starts them
+// again. For a region that is cut off rather than down, use CutRegion.
+func RegionOutage(region string) Fault { return kill("region-outage", Site(region)) }
 
 func kill(name string, s Selector) Fault {
 	return hostFault{name: name, verb: "kill", sel: s,

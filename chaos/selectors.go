@@ -141,6 +141,33 @@ func (r regionSelector) String() string { return "region " + string(r) }
 // select those with EtcdMembers).
 func Region(name string) Selector { return regionSelector(name) }
 
+type siteSelector string
+
+func (s siteSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {
+	hs, err := hosts(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var out, regions []string
+	for _, h := range hs {
+		if h.Region == string(s) {
+			out = append(out, h.Name)
+		}
+		if !slices.Contains(regions, h.Region) {
+			regions = append(regions, h.Region)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("resolve site %q: %w (regions: %s)", string(s), ErrNoTarget, strings.Join(regions, ", "))
+	}
+	return out, nil
+}
+func (s siteSelector) String() string { return "every container of region " + string(s) }
+
+// Site selects every host of a region: its database nodes, its etcd
+// members and its endpoint. A region outage takes all of them.
+func Site(region string) Selector { return siteSelector(region) }
+
 type leaderRegionSelector struct{}
 
 func (leaderRegionSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {

@@ -19,12 +19,16 @@ func (e *TargetError) Error() string {
 	if r, ok := strings.CutPrefix(e.Arg, "region:"); ok {
 		return fmt.Sprintf("unknown region %q (regions: %s)", r, strings.Join(e.Regions, ", "))
 	}
-	return fmt.Sprintf("unknown target %q: use leader, sync, follower, etcd, leader-region, rest, region:NAME (%s) or a host (%s)",
+	if r, ok := strings.CutPrefix(e.Arg, "site:"); ok {
+		return fmt.Sprintf("unknown region %q (regions: %s)", r, strings.Join(e.Regions, ", "))
+	}
+	return fmt.Sprintf("unknown target %q: use leader, sync, follower, etcd, leader-region, rest, region:NAME or site:NAME (%s) or a host (%s)",
 		e.Arg, strings.Join(e.Regions, ", "), strings.Join(e.Hosts, ", "))
 }
 
 // ParseTarget turns the target grammar into a selector: leader, sync,
-// follower (AnyFollower(seed)), etcd, leader-region, rest, region:NAME,
+// follower (AnyFollower(seed)), etcd, leader-region, rest, region:NAME
+// (its database nodes), site:NAME (every container of the region),
 // node:NAME or a plain host NAME. Region and host names are checked
 // against hosts (the lab's, now) so a typo fails before anything is
 // injected; the roles (leader, sync, ...) resolve at inject time. An
@@ -56,6 +60,12 @@ func ParseTarget(arg string, hosts []Host, seed uint64) (Selector, error) {
 			return nil, &TargetError{Arg: arg, Regions: regions, Hosts: names}
 		}
 		return Region(r), nil
+	}
+	if r, ok := strings.CutPrefix(arg, "site:"); ok {
+		if !slices.Contains(regions, r) {
+			return nil, &TargetError{Arg: arg, Regions: regions, Hosts: names}
+		}
+		return Site(r), nil
 	}
 	n, _ := strings.CutPrefix(arg, "node:")
 	if !slices.Contains(names, n) {

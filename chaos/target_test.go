@@ -21,6 +21,7 @@ func TestParseTarget(t *testing.T) {
 		"leader-region":  LeaderRegion.String(),
 		"rest":           Rest.String(),
 		"region:eu-west": Region("eu-west").String(),
+		"site:us-east":   Site("us-east").String(),
 		"node:use-1":     Node("use-1").String(),
 		"use-1":          Node("use-1").String(),
 		"etcd-1":         Node("etcd-1").String(),
@@ -41,9 +42,10 @@ func TestParseTargetUnknown(t *testing.T) {
 	for arg, msg := range map[string]string{
 		// etcd's region holds no database node: not a region to select.
 		"region:ap-southeast": `unknown region "ap-southeast" (regions: us-east, eu-west)`,
-		"use-9":               `unknown target "use-9": use leader, sync, follower, etcd, leader-region, rest, region:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
-		"node:use-9":          `unknown target "node:use-9": use leader, sync, follower, etcd, leader-region, rest, region:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
-		"":                    `unknown target "": use leader, sync, follower, etcd, leader-region, rest, region:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
+		"site:ap-southeast":   `unknown region "ap-southeast" (regions: us-east, eu-west)`,
+		"use-9":               `unknown target "use-9": use leader, sync, follower, etcd, leader-region, rest, region:NAME or site:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
+		"node:use-9":          `unknown target "node:use-9": use leader, sync, follower, etcd, leader-region, rest, region:NAME or site:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
+		"":                    `unknown target "": use leader, sync, follower, etcd, leader-region, rest, region:NAME or site:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
 	} {
 		s, err := ParseTarget(arg, targetHosts, 7)
 		var te *TargetError
