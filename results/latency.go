@@ -34,10 +34,21 @@ type Window struct{ From, To time.Duration }
 // at the window's end would understate the slow ones. Reads and probes
 // are ignored, and so are other processes' writes.
 func WriteLatency(h History, process string, windows ...Window) Latency {
+	return opLatency(h, OpWrite, process, windows)
+}
+
+// ReadLatency is WriteLatency for the reads process invoked in any of
+// windows: completed reads count (found or not), failed ones are
+// excluded.
+func ReadLatency(h History, process string, windows ...Window) Latency {
+	return opLatency(h, OpRead, process, windows)
+}
+
+func opLatency(h History, kind OpKind, process string, windows []Window) Latency {
 	var l Latency
 	var v []float64
 	for _, o := range h.Ops {
-		if o.Kind != OpWrite || o.Process != process || !slices.ContainsFunc(windows, func(w Window) bool { return o.Invoke >= w.From && o.Invoke < w.To }) {
+		if o.Kind != kind || o.Process != process || !slices.ContainsFunc(windows, func(w Window) bool { return o.Invoke >= w.From && o.Invoke < w.To }) {
 			continue
 		}
 		switch {

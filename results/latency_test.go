@@ -85,3 +85,19 @@ func TestWriteLatencyJoinsWindowsAndSetsPendingWritesApart(t *testing.T) {
 		t.Errorf("no window: %+v", got)
 	}
 }
+
+// TestReadLatencyCountsOnlyTheProcessReads: reads of the named process in
+// the window, found or not, count; its writes, its failed reads and other
+// processes' reads do not.
+func TestReadLatencyCountsOnlyTheProcessReads(t *testing.T) {
+	b := newHB()
+	b.read("session@eu-west", 1, 100, 101, true, "euw-1")
+	b.read("session@eu-west", 2, 110, 113, false, "euw-1")
+	b.read("session@eu-west", 3, 120, 125, true, "euw-1")
+	b.write("session@eu-west", 4, 130, 210, OK, "use-1")
+	b.read("session-0", 5, 140, 340, true, "use-2")
+	got := ReadLatency(b.h, "session@eu-west", Window{ms(0), ms(1000)})
+	if got.Samples != 3 || got.P50 != ms(3) || got.Max != ms(5) {
+		t.Errorf("samples %d p50 %s max %s, want 3 reads, p50 3ms, max 5ms", got.Samples, got.P50, got.Max)
+	}
+}

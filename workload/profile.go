@@ -28,6 +28,12 @@ type Profile struct {
 	// ProbePeriod is the spacing of the direct writes to every member
 	// that split-brain is judged by.
 	ProbePeriod time.Duration
+	// ClientRegion places the writer and the default sessions in a
+	// region: they connect through that region's endpoint (a topology's
+	// regions.NAME.endpoint), so their traffic to the leader crosses the
+	// WAN from there. Empty: the primary region's endpoint. The monitor,
+	// the lag sampler and the heartbeat stay on the primary region's.
+	ClientRegion string
 	// PayloadBytes, when above 0, adds that many incompressible bytes to
 	// every endpoint write (WriterConfig.PayloadBytes): WAL volume without
 	// more commits.
@@ -71,14 +77,14 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 		StartMonitor(wctx, lab, rec),
 		StartLagSampler(wctx, lab, rec),
 		StartHeartbeat(wctx, lab, rec),
-		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes}),
+		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes, Region: p.ClientRegion}),
 	}
 	probes := StartProbes(wctx, lab, rec, ProbeRequest{Period: p.ProbePeriod, Run: runID})
-	ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID}))
+	ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, Region: p.ClientRegion}))
 	if lab.Topology().Replication.Mode != topologies.Async {
 		// Reads pinned to the synchronous standby: what sync
 		// (remote_apply) promises and semi-sync (remote_write) does not.
-		ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, PinSync: true,
+		ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, PinSync: true, Region: p.ClientRegion,
 			Process: SyncSessionProcess, FirstKey: SyncSessionFirstKey}))
 	}
 	for _, sc := range p.Sessions {

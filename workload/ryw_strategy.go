@@ -185,7 +185,7 @@ func caughtUp(commit, replayed uint64) bool { return commit > 0 && replayed >= c
 // answered, so its latency is what the strategy costs the application.
 func startStrategySession(ctx context.Context, lab *harness.Lab, rec *results.Recorder, cfg SessionConfig) *Workload {
 	s := cfg.Strategy.withDefaults()
-	wcfg := WriterConfig{Process: cfg.Process, Target: harness.EndpointRW, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite, Run: cfg.Run}
+	wcfg := WriterConfig{Process: cfg.Process, Target: harness.EndpointRW, Region: cfg.Region, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite, Run: cfg.Run}
 	// wconn writes and reads on the leader (the read-write endpoint);
 	// rconn reads on a replica (the read-only endpoint, which HAProxy
 	// balances per connection). replayed is rconn's replay position as
@@ -224,7 +224,7 @@ func startStrategySession(ctx context.Context, lab *harness.Lab, rec *results.Re
 		r := rec.Begin(results.OpStart{Kind: results.OpRead, Process: cfg.Process, Target: target, Key: last.key})
 		if rt == routeAskReplica {
 			var pos uint64
-			rconn, pos = replayPosition(ctx, lab, rconn, cfg.OpTimeout)
+			rconn, pos = replayPosition(ctx, lab, rconn, endpointIn(lab, harness.EndpointRO, cfg.Region), cfg.OpTimeout)
 			if rconn == nil {
 				replayed = 0
 			}
@@ -257,14 +257,14 @@ func startStrategySession(ctx context.Context, lab *harness.Lab, rec *results.Re
 	})
 }
 
-// replayPosition asks the replica behind conn (the read-only endpoint,
+// replayPosition asks the replica behind conn (the read-only endpoint ro,
 // connected first if conn is nil) how far it has replayed: 0 on a
 // primary, or when the question failed, which also drops the connection.
-func replayPosition(ctx context.Context, lab *harness.Lab, conn *pgx.Conn, timeout time.Duration) (*pgx.Conn, uint64) {
+func replayPosition(ctx context.Context, lab *harness.Lab, conn *pgx.Conn, ro string, timeout time.Duration) (*pgx.Conn, uint64) {
 	octx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if conn == nil {
-		c, err := lab.Connect(octx, harness.EndpointRO)
+		c, err := lab.Connect(octx, ro)
 		if err != nil {
 			return nil, 0
 		}

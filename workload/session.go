@@ -24,6 +24,9 @@ type SessionConfig struct {
 	OpTimeout time.Duration
 	// Run is the run id written with every row.
 	Run string
+	// Region is the client's region: its endpoint reads and writes go
+	// through that region's endpoint (WriterConfig.Region).
+	Region string
 	// PinSync reads from the member the leader names as its synchronous
 	// standby right after the commit (Target results.TargetSync), instead
 	// of through the read-only endpoint: the one read that sync
@@ -68,7 +71,7 @@ func StartSession(ctx context.Context, lab *harness.Lab, rec *results.Recorder, 
 	if cfg.Strategy != nil {
 		return startStrategySession(ctx, lab, rec, cfg)
 	}
-	wcfg := WriterConfig{Process: cfg.Process, Target: harness.EndpointRW, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite, Run: cfg.Run}
+	wcfg := WriterConfig{Process: cfg.Process, Target: harness.EndpointRW, Region: cfg.Region, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite, Run: cfg.Run}
 	var wconn *pgx.Conn
 	rconns := map[string]*pgx.Conn{} // by read target: harness.EndpointRO or a node
 	key := cfg.FirstKey
@@ -135,7 +138,7 @@ func readOnce(ctx context.Context, lab *harness.Lab, conn *pgx.Conn, target stri
 	octx, cancel := context.WithTimeout(ctx, cfg.OpTimeout)
 	defer cancel()
 	if conn == nil {
-		c, err := lab.Connect(octx, target)
+		c, err := lab.Connect(octx, endpointIn(lab, target, cfg.Region))
 		if err != nil {
 			return nil, results.OpEnd{Outcome: results.Failed, Err: err}
 		}

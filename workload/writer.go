@@ -23,6 +23,11 @@ type WriterConfig struct {
 	Process string
 	// Target is an endpoint or node name (default harness.EndpointRW).
 	Target string
+	// Region, for an endpoint Target, is the region of the client: it
+	// connects through that region's endpoint (harness.Lab.EndpointIn)
+	// and is recorded under the plain route. Default: the primary
+	// region's.
+	Region string
 	// FirstKey is the first id written (default 1); ids go up by one.
 	FirstKey int64
 	// Run is the run id written with every row (ReadBack reads only the
@@ -99,7 +104,7 @@ func writeOnce(ctx context.Context, lab *harness.Lab, conn *pgx.Conn, cfg Writer
 	defer cancel()
 	if conn == nil {
 		cctx, ccancel := context.WithTimeout(octx, cfg.ConnectTimeout)
-		c, err := lab.Connect(cctx, cfg.Target)
+		c, err := lab.Connect(cctx, endpointIn(lab, cfg.Target, cfg.Region))
 		ccancel()
 		if err != nil {
 			return nil, results.OpEnd{Outcome: results.Failed, Member: member, Err: err}
@@ -140,4 +145,13 @@ func classify(err error) results.Outcome {
 		return results.Failed
 	}
 	return results.Unknown
+}
+
+// endpointIn is what a client in region connects to for target: the
+// region's endpoint for a route (rw, ro), target itself for a node.
+func endpointIn(lab *harness.Lab, target, region string) string {
+	if target != harness.EndpointRW && target != harness.EndpointRO {
+		return target
+	}
+	return lab.EndpointIn(target, region)
 }
