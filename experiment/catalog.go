@@ -52,6 +52,7 @@ func Catalog() []Scenario {
 		WriteLatencyScenario(LatencySpec{}),
 		RYWScenario(RYWSpec{}),
 		FollowerWorkScenario(FollowerWorkSpec{}),
+		RegionOutageScenario(), RegionPartitionScenario(), RegionalLatencyScenario(),
 	}
 }
 

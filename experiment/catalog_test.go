@@ -70,3 +70,42 @@ func TestTargetOfTakesTheFirstHostOfTheFirstSide(t *testing.T) {
 		}
 	}
 }
+
+// TestRegionLossNeeds: only a topology whose DCS, a candidate and an
+// endpoint survive its primary region can run the region scenarios, and
+// its clients go to that region; the refusal says what is missing.
+func TestRegionLossNeeds(t *testing.T) {
+	stretched, err := topologies.Builtin("stretched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (Needs{RegionLoss: true, Endpoints: 2}).Check(stretched); err != nil {
+		t.Errorf("stretched cannot run a region-loss scenario: %v", err)
+	}
+	if got := SurvivorRegion(stretched); got != "eu-west" {
+		t.Errorf("SurvivorRegion(stretched) = %q, want eu-west", got)
+	}
+	three, err := topologies.Builtin("three-region")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = (Needs{RegionLoss: true, Endpoints: 2}).Check(three)
+	for _, want := range []string{"loses the etcd quorum (0 of 3 members outside it", "a failover candidate and an endpoint", "endpoints in 2 regions, the topology has 1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("three-region: %v, want it to say %q", err, want)
+		}
+	}
+	if SurvivorRegion(three) != "" {
+		t.Errorf("three-region has a survivor region: %q", SurvivorRegion(three))
+	}
+}
+
+// TestTargetsOfAFault: a fault's struck hosts are its target's first side,
+// every host of it.
+func TestTargetsOfAFault(t *testing.T) {
+	for target, want := range map[string]string{"lab-1": "lab-1", "use-1,use-2,etcd-1,haproxy<->euw-1,aps-1": "use-1 use-2 etcd-1 haproxy", "lab-1,lab-2": "lab-1 lab-2"} {
+		if got := strings.Join(targets(&chaos.Active{Target: target}), " "); got != want {
+			t.Errorf("targets(%q) = %q, want %q", target, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -141,10 +142,16 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 		ID: res.RunID, Topology: topo.Name, Backend: backend, Started: time.Now(), Seed: req.Seed,
 		Mode: string(topo.Replication.Mode), Labels: labels,
 	})
+	if sc.ClientRegion != nil {
+		profile.ClientRegion = sc.ClientRegion(topo)
+	}
+	if profile.ClientRegion != "" {
+		labels["client_region"] = profile.ClientRegion
+	}
 	cluster := ClusterOf(lab)
 	r := &Run{Lab: lab, Rec: rec, Inj: chaos.NewInjector(cluster, rec), Topology: topo, Log: log, faults: map[string]*chaos.Active{}}
 	stop := workload.Start(ctx, lab, rec, profile)
-	log.Info("workload running", "profile", profile.Name, "rate", profile.WriteRate)
+	log.Info("workload running", "profile", profile.Name, "rate", profile.WriteRate, "client_region", cmp.Or(profile.ClientRegion, topo.PrimaryRegion))
 
 	var planErr error
 	for i, st := range sc.Steps {
@@ -174,6 +181,16 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 		_, readErr = workload.ReadBack(rctx, lab, rec)
 		rcancel()
 	}
+	var reportErr error
+	if planErr == nil && healErr == nil && readErr == nil {
+		for _, st := range sc.Report {
+			log.Info(st.Text, "step", "report")
+			if err := st.do(ctx, r); err != nil {
+				reportErr = fmt.Errorf("run scenario %s: report step (%s): %w", sc.Name, st.Text, err)
+				break
+			}
+		}
+	}
 	targets, terr := Targets(topo).Without(slices.Sorted(maps.Keys(sc.NotJudged))...)
 	for _, name := range slices.Sorted(maps.Keys(sc.NotJudged)) {
 		r.figure("not judged: "+name, sc.NotJudged[name])
@@ -183,7 +200,7 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 	res.Verdict = results.Evaluate(res.History, targets)
 	res.Dir = filepath.Join(req.OutDir, res.RunID)
 	werr := results.WriteRun(res.Dir, res.History, res.Verdict)
-	return res, errors.Join(planErr, healErr, readErr, terr, werr)
+	return res, errors.Join(planErr, healErr, readErr, reportErr, terr, werr)
 }
 
 // Targets converts a topology's SLA into the checker's targets.

@@ -24,6 +24,9 @@ type Scenario struct {
 	Shape func(t *topologies.Topology)
 	// Profile is the workload (zero: workload.Steady).
 	Profile workload.Profile
+	// ClientRegion, when set, places the profile's clients in the region
+	// it returns for the topology being run (workload.Profile.ClientRegion).
+	ClientRegion func(t *topologies.Topology) string
 	// Netem says the plan slows links (slow-links, degrade): the runner
 	// readies the netem backend on every node before the workload starts
 	// (harness.WAN.Prepare), so that the first slowed link takes effect
@@ -37,6 +40,11 @@ type Scenario struct {
 	// Steps is the plan, run in order. Every fault still active when it
 	// ends (or fails, or is cancelled) is healed by Run.
 	Steps []Step
+	// Report steps run once the plan's faults are healed and every write
+	// read back (results.LostWrites knows each write's fate then); they
+	// record tables and figures and must not change the lab. They do not
+	// run when the plan, the heal or the read-back failed.
+	Report []Step
 }
 
 // Needs is what a scenario asks of a topology. Zero fields ask nothing.
@@ -50,6 +58,12 @@ type Needs struct {
 	// Roles are node roles (topologies.RoleBackup, ...) the scenario's
 	// work runs on: at least one node of each, after Shape.
 	Roles []string
+	// RegionLoss asks for a topology that survives losing its primary
+	// region: an etcd quorum outside it, and a failover candidate and an
+	// endpoint in one other region (SurvivorRegion).
+	RegionLoss bool
+	// Endpoints is the fewest regions with an endpoint.
+	Endpoints int
 }
 
 // String says what the scenario needs, for `replab scenarios`.
@@ -70,6 +84,12 @@ func (n Needs) String() string {
 	}
 	if len(n.Roles) > 0 {
 		parts = append(parts, "a node of role "+strings.Join(n.Roles, ", a node of role "))
+	}
+	if n.RegionLoss {
+		parts = append(parts, "an etcd quorum, a failover candidate and an endpoint outside the primary region")
+	}
+	if n.Endpoints > 1 {
+		parts = append(parts, fmt.Sprintf("endpoints in %d+ regions", n.Endpoints))
 	}
 	if len(parts) == 0 {
 		return "any topology"
@@ -102,8 +122,39 @@ func (n Needs) Check(t *topologies.Topology) error {
 			why = append(why, fmt.Sprintf("it needs a node of role %s, the topology has none", role))
 		}
 	}
+	if n.RegionLoss {
+		quorum := t.DCS.Members/2 + 1
+		if left := t.DCS.Members - t.DCS.MembersIn(t.PrimaryRegion); left < quorum {
+			why = append(why, fmt.Sprintf("losing %s loses the etcd quorum (%d of %d members outside it, %d needed): stretch the DCS over regions (dcs.regions)",
+				t.PrimaryRegion, left, t.DCS.Members, quorum))
+		}
+		if SurvivorRegion(t) == "" {
+			why = append(why, fmt.Sprintf("it needs a failover candidate and an endpoint (regions.NAME.endpoint: true) in one region other than %s", t.PrimaryRegion))
+		}
+	}
+	if e := len(t.EndpointRegions()); e < n.Endpoints {
+		why = append(why, fmt.Sprintf("it needs endpoints in %d regions, the topology has %d (add endpoint: true to a region)", n.Endpoints, e))
+	}
 	if len(why) > 0 {
 		return fmt.Errorf("topology %s cannot run it: %s", t.Name, strings.Join(why, "; "))
 	}
 	return nil
+}
+
+// SurvivorRegion is the first region in file order, other than the
+// primary, with a failover candidate and an endpoint: where a region
+// outage's clients write from, and where the leader should move. "" when
+// there is none.
+func SurvivorRegion(t *topologies.Topology) string {
+	for _, r := range t.Regions {
+		if r.Name == t.PrimaryRegion || !r.Endpoint {
+			continue
+		}
+		for _, n := range r.Nodes {
+			if n.Failover {
+				return r.Name
+			}
+		}
+	}
+	return ""
 }

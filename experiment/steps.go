@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,7 +92,9 @@ func Measure(name string, f func(ctx context.Context, r *Run) string) Step {
 	}}
 }
 
-// NewLeaderAfter is a leader, running, other than the target of fault.
+// NewLeaderAfter is a leader, running, other than the targets of fault
+// (every host it struck, or its first side for a partition: a region
+// outage strikes several).
 func NewLeaderAfter(fault string) Condition {
 	return Condition{Detail: "a new leader after " + fault, Until: func(ctx context.Context, r *Run) (bool, error) {
 		a, err := r.Fault(fault)
@@ -99,7 +102,7 @@ func NewLeaderAfter(fault string) Condition {
 			return false, err
 		}
 		m, err := r.Lab.Leader(ctx)
-		if err != nil || m.Name == a.Target || m.State != "running" {
+		if err != nil || slices.Contains(targets(a), m.Name) || m.State != "running" {
 			return false, nil
 		}
 		r.Leader = m.Name
@@ -176,6 +179,14 @@ func Demoted(fault string) Condition {
 		r.figure(fault+" demoted after", (r.Rec.Now() - a.Injected).Round(time.Millisecond).String())
 		return true, nil
 	}}
+}
+
+// targets lists the hosts a fault struck, the first side's for a
+// partition ("lab-1<->lab-2,lab-3" gives lab-1): its target split on the
+// commas that join several.
+func targets(a *chaos.Active) []string {
+	side, _, _ := strings.Cut(a.Target, "<->")
+	return strings.Split(side, ",")
 }
 
 // member is the named member as the lab lists it now; found is false when
