@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/replab/replab/chaos"
@@ -37,6 +38,11 @@ const (
 	// regionalFirstKey is the first id of the regional clients' key
 	// ranges, one million apiece, far above the other clients'.
 	regionalFirstKey = 2_200_000_000
+	// regionalOpTimeout bounds each regional operation, its connection
+	// included: a connection through a far region's endpoint takes
+	// several round trips (TCP, startup, SCRAM), a second and more at
+	// 200ms.
+	regionalOpTimeout = 5 * time.Second
 )
 
 // RegionOutageScenario kills every container of the primary region at
@@ -85,6 +91,7 @@ func RegionPartitionScenario() Scenario {
 			Await(NewLeaderAfter("cut"), WaitTimeout, ""),
 			Await(WritesOnNewLeader("cut"), WaitTimeout, ""),
 			FailoverTable("cut", "primary region cut off"),
+			Measure(MeasureCutLeaders, cutLeaders("cut")),
 			Do("hold the cut past the ttl", func(ctx context.Context, r *Run) error {
 				a, err := r.Fault("cut")
 				if err != nil {
@@ -100,8 +107,12 @@ func RegionPartitionScenario() Scenario {
 }
 
 // NoLeaderIn is no member among the targets of fault (the first side of a
-// partition) leading any more, as each says of itself: it records when,
-// as the figure "<fault> demoted after", counted from the fault's begin.
+// partition) a running leader any more, as each says of itself: it
+// records when, as the figure "<fault> demoted after", counted from the
+// fault's begin. A leader cut off from its replicas may report its role
+// for a long while after, in state stopping: its PostgreSQL refuses
+// connections but its shutdown waits for the walsenders to hand the
+// shutdown checkpoint to standbys it cannot reach (wal_sender_timeout).
 func NoLeaderIn(fault string) Condition {
 	return Condition{Detail: "no leader among the targets of " + fault, Until: func(ctx context.Context, r *Run) (bool, error) {
 		a, err := r.Fault(fault)
@@ -113,13 +124,44 @@ func NoLeaderIn(fault string) Condition {
 			return false, nil // a failed listing is polled again
 		}
 		for _, m := range ms {
-			if slices.Contains(targets(a), m.Name) && m.Role == harness.RoleLeader {
+			if slices.Contains(targets(a), m.Name) && m.Role == harness.RoleLeader && m.State == "running" {
 				return false, nil
 			}
 		}
 		r.figure(fault+" demoted after", (r.Rec.Now() - a.Injected).Round(time.Millisecond).String())
 		return true, nil
 	}}
+}
+
+// MeasureCutLeaders names region-partition's figure: what the members of
+// the cut-off region that still report the leader role are doing once
+// the other side has a leader.
+const MeasureCutLeaders = "old leader once the other side leads"
+
+// cutLeaders says, for each target of fault still reporting the leader
+// role, its state: "use-1 stopping" is a leader whose PostgreSQL is
+// shutting down and refusing connections.
+func cutLeaders(fault string) func(ctx context.Context, r *Run) string {
+	return func(ctx context.Context, r *Run) string {
+		a, err := r.Fault(fault)
+		if err != nil {
+			return err.Error()
+		}
+		ms, err := r.Lab.Members(ctx)
+		if err != nil {
+			return "unknown: " + err.Error()
+		}
+		var out []string
+		for _, m := range ms {
+			if slices.Contains(targets(a), m.Name) && m.Role == harness.RoleLeader {
+				out = append(out, m.Name+" "+m.State)
+			}
+		}
+		if len(out) == 0 {
+			return "none reports the leader role"
+		}
+		return strings.Join(out, ", ") + " (reports the leader role; not accepting writes unless running)"
+	}
 }
 
 // EveryNodeStreaming is every node back: one running leader and every
@@ -236,28 +278,38 @@ func regionalLatency(ctx context.Context, r *Run) error {
 	}
 	runID := r.Rec.History().Meta.ID
 	type cell struct {
-		region       string
-		read, write  results.Latency
-		rtt          time.Duration
-		declared     bool
-		process      string
-		window       results.Window
-		readReplicas []string
+		region          string
+		read, write     results.Latency
+		rtt             time.Duration
+		declared        bool
+		writer, session string
+		window          results.Window
+		readReplicas    []string
 	}
 	var cells []cell
 	for i, region := range r.Lab.EndpointRegions() {
-		process := "session@" + region
+		// The writer's ops are bare commits, one round trip each; the
+		// session's reads follow its own writes (whose recorded time also
+		// holds a query for the commit's LSN, so they are not used).
+		c := cell{region: region, writer: "writer@" + region, session: "session@" + region}
+		first := regionalFirstKey + int64(i)*1_000_000
 		from := r.Rec.Now()
-		w := workload.StartSession(ctx, r.Lab, r.Rec, workload.SessionConfig{
-			Rate: RegionalRate, Process: process, FirstKey: regionalFirstKey + int64(i)*1_000_000, Run: runID, Region: region,
-		})
+		ws := []*workload.Workload{
+			workload.StartWriter(ctx, r.Lab, r.Rec, workload.WriterConfig{
+				Rate: RegionalRate, Process: c.writer, FirstKey: first, Run: runID, Region: region, OpTimeout: regionalOpTimeout,
+			}),
+			workload.StartSession(ctx, r.Lab, r.Rec, workload.SessionConfig{
+				Rate: RegionalRate, Process: c.session, FirstKey: first + 500_000, Run: runID, Region: region, OpTimeout: regionalOpTimeout,
+			}),
+		}
 		err := clock.Sleep(ctx, RegionalWindow)
-		to := r.Rec.Now()
-		w.Stop()
+		c.window = results.Window{From: from, To: r.Rec.Now()}
+		for _, w := range ws {
+			w.Stop()
+		}
 		if err != nil {
 			return err
 		}
-		c := cell{region: region, process: process, window: results.Window{From: from, To: to}}
 		if l, ok := r.Topology.Link(region, leader.Region); ok {
 			c.rtt, c.declared = l.RTT, true
 		} else if region == leader.Region {
@@ -269,9 +321,9 @@ func regionalLatency(ctx context.Context, r *Run) error {
 	var base time.Duration
 	for i := range cells {
 		c := &cells[i]
-		c.read, c.write = results.ReadLatency(h, c.process, c.window), results.WriteLatency(h, c.process, c.window)
+		c.read, c.write = results.ReadLatency(h, c.session, c.window), results.WriteLatency(h, c.writer, c.window)
 		for _, o := range h.Ops {
-			if o.Process == c.process && o.Kind == results.OpRead && o.Outcome == results.OK && !slices.Contains(c.readReplicas, o.Member) {
+			if o.Process == c.session && o.Kind == results.OpRead && o.Outcome == results.OK && !slices.Contains(c.readReplicas, o.Member) {
 				c.readReplicas = append(c.readReplicas, o.Member)
 			}
 		}
@@ -306,7 +358,7 @@ func regionalLatency(ctx context.Context, r *Run) error {
 		Title:   "Regional latency (leader in " + leader.Region + ")",
 		Columns: []string{"client region", "declared RTT to the leader's region", "read p50 (ro)", "read from", "write p50 (rw)", "WAN share (write p50 − the leader region's)", "against the declared RTT"},
 		Rows:    rows,
-		Note: fmt.Sprintf("Each region's client runs %s of write-then-read pairs at %d/s through its own endpoint, one region after another. "+
-			"A write over an open connection is one round trip to the leader; the WAN's share is the write p50 less the leader region's own.", results.FormatDuration(RegionalWindow), RegionalRate),
+		Note: fmt.Sprintf("Each region's clients (a writer of bare commits and a read-your-writes session, %d/s each) run %s through their own region's endpoint, one region after another. "+
+			"A write over an open connection is one round trip to the leader; the WAN's share is the write p50 less the leader region's own.", RegionalRate, results.FormatDuration(RegionalWindow)),
 	})
 }

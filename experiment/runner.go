@@ -135,6 +135,10 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 	res.RunID = NewRunID()
 	labels := TopologyLabels(topo)
 	labels["scenario"], labels["experiment"], labels["lab"], labels["profile"] = sc.Name, sc.Name, lab.ID(), profile.Name
+	if sc.ClientRegion != nil {
+		profile.ClientRegion = sc.ClientRegion(topo)
+		labels["client_region"] = profile.ClientRegion
+	}
 	for k, v := range req.Labels {
 		labels[k] = v
 	}
@@ -142,12 +146,6 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 		ID: res.RunID, Topology: topo.Name, Backend: backend, Started: time.Now(), Seed: req.Seed,
 		Mode: string(topo.Replication.Mode), Labels: labels,
 	})
-	if sc.ClientRegion != nil {
-		profile.ClientRegion = sc.ClientRegion(topo)
-	}
-	if profile.ClientRegion != "" {
-		labels["client_region"] = profile.ClientRegion
-	}
 	cluster := ClusterOf(lab)
 	r := &Run{Lab: lab, Rec: rec, Inj: chaos.NewInjector(cluster, rec), Topology: topo, Log: log, faults: map[string]*chaos.Active{}}
 	stop := workload.Start(ctx, lab, rec, profile)

@@ -50,9 +50,12 @@ type Lab struct {
 
 	mu sync.RWMutex // guards ports and ids
 
-	timings  Timings
-	downOnce sync.Once
-	downErr  error
+	timings Timings
+	// heldGates are the nodes whose Patroni starts only once a leader
+	// accepts writes (WAN.bootstrapGates); waitReady opens them.
+	heldGates []string
+	downOnce  sync.Once
+	downErr   error
 	// releaseEngine ends the lab's hold on its engine (WithExclusiveEngine);
 	// a no-op without one.
 	releaseEngine func()
@@ -237,7 +240,9 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 		return nil, err
 	}
 	if l.WAN().hasLinks() {
-		if err := l.WAN().openGates(ctx); err != nil {
+		var now []string
+		now, l.heldGates = l.WAN().bootstrapGates()
+		if err := l.WAN().openGates(ctx, now); err != nil {
 			return nil, err
 		}
 	}

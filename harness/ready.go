@@ -244,6 +244,13 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error
 		if r.writable && l.timings.Leader == 0 {
 			l.timings.Leader = time.Since(start)
 			l.log.Info("leader accepts writes", "leader", r.leader, "at", l.timings.Leader.Round(time.Millisecond))
+			if len(l.heldGates) > 0 {
+				l.log.Info("starting the failover candidates outside the primary region", "nodes", l.heldGates)
+				if err := l.WAN().openGates(ctx, l.heldGates); err != nil {
+					return err
+				}
+				l.heldGates = nil
+			}
 		}
 		if r.writable && r.streaming >= wantReplicas && r.syncs >= wantSyncs && l.timings.Streaming == 0 {
 			l.timings.Streaming = time.Since(start)

@@ -72,19 +72,20 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 	// faithfully each link was held while it ran.
 	before := lab.WAN().Counters(ctx)
 	runID := rec.History().Meta.ID // the history is still empty: cheap
+	timeout := ClientTimeout(lab.Topology(), p.ClientRegion)
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	ws := []*Workload{
 		StartMonitor(wctx, lab, rec),
 		StartLagSampler(wctx, lab, rec),
 		StartHeartbeat(wctx, lab, rec),
-		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes, Region: p.ClientRegion}),
+		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes, Region: p.ClientRegion, OpTimeout: timeout}),
 	}
 	probes := StartProbes(wctx, lab, rec, ProbeRequest{Period: p.ProbePeriod, Run: runID})
-	ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, Region: p.ClientRegion}))
+	ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, Region: p.ClientRegion, OpTimeout: timeout}))
 	if lab.Topology().Replication.Mode != topologies.Async {
 		// Reads pinned to the synchronous standby: what sync
 		// (remote_apply) promises and semi-sync (remote_write) does not.
-		ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, PinSync: true, Region: p.ClientRegion,
+		ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, PinSync: true, Region: p.ClientRegion, OpTimeout: timeout,
 			Process: SyncSessionProcess, FirstKey: SyncSessionFirstKey}))
 	}
 	for _, sc := range p.Sessions {
@@ -120,4 +121,17 @@ func runFidelity(fs []harness.LinkFidelity) []results.LinkFidelity {
 		out[i] = results.LinkFidelity(f)
 	}
 	return out
+}
+
+// ClientTimeout is the operation timeout of a client in region (connect
+// included): one second, or ten round trips to the primary region when
+// that is longer. A new connection through a far endpoint takes several
+// (TCP, startup, SCRAM authentication), and a timeout shorter than that
+// would fail every reconnect.
+func ClientTimeout(t *topologies.Topology, region string) time.Duration {
+	timeout := time.Second
+	if l, ok := t.Link(region, t.PrimaryRegion); ok && region != t.PrimaryRegion {
+		timeout = max(timeout, 10*(l.RTT+2*l.Jitter))
+	}
+	return timeout
 }

@@ -27,8 +27,9 @@ type chaosFlags struct {
 }
 
 const targetHelp = `TARGET is one of: leader, sync (a synchronous standby), follower (a seeded
-choice, see --seed), etcd, leader-region, rest, region:NAME, node:NAME or a plain
-host NAME.`
+choice, see --seed), etcd, leader-region, rest, region:NAME (its database
+nodes), site:NAME (every container of the region: nodes, etcd, endpoint),
+node:NAME or a plain host NAME.`
 
 // faultCmd is one fault subcommand: its usage, its own flags, the checks
 // those flags need before any lab is attached, and how it builds the fault
