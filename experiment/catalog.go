@@ -52,7 +52,7 @@ func Catalog() []Scenario {
 		WriteLatencyScenario(LatencySpec{}),
 		RYWScenario(RYWSpec{}),
 		FollowerWorkScenario(FollowerWorkSpec{}),
-		RegionOutageScenario(), RegionPartitionScenario(), RegionalLatencyScenario(),
+		RegionOutageScenario(), RegionPartitionScenario(), RegionalLatencyScenario(), RegionalReadsScenario(), CascadeScenario(),
 	}
 }
 

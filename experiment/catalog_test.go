@@ -109,3 +109,24 @@ func TestTargetsOfAFault(t *testing.T) {
 		}
 	}
 }
+
+// TestChainThroughCopies: on three-region the far node (aps-1, 200ms
+// away) is made to replicate from the nearest other region's (euw-1),
+// on a copy: the topology given is left as it was.
+func TestChainThroughCopies(t *testing.T) {
+	orig, err := topologies.Builtin("three-region")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shaped := *orig
+	chainThrough(&shaped)
+	if chainMiddle(&shaped) != "euw-1" || chainFar(&shaped) != "aps-1" {
+		t.Errorf("chain %s → %s, want euw-1 → aps-1", chainMiddle(&shaped), chainFar(&shaped))
+	}
+	if chainMiddle(orig) != "" {
+		t.Errorf("the original topology was changed: %s has an upstream", chainFar(orig))
+	}
+	if err := (CascadeScenario().Needs).Check(&shaped); err != nil {
+		t.Errorf("three-region cannot run cascading: %v", err)
+	}
+}

@@ -92,20 +92,31 @@ func Measure(name string, f func(ctx context.Context, r *Run) string) Step {
 	}}
 }
 
-// NewLeaderAfter is a leader, running, other than the targets of fault
-// (every host it struck, or its first side for a partition: a region
-// outage strikes several).
+// NewLeaderAfter is one running leader among the members other than the
+// targets of fault (every host it struck, or its first side for a
+// partition: a region outage strikes several). A target may still report
+// the leader role meanwhile (a leader cut off from its replicas does, in
+// state stopping, while its shutdown waits for them).
 func NewLeaderAfter(fault string) Condition {
 	return Condition{Detail: "a new leader after " + fault, Until: func(ctx context.Context, r *Run) (bool, error) {
 		a, err := r.Fault(fault)
 		if err != nil {
 			return false, err
 		}
-		m, err := r.Lab.Leader(ctx)
-		if err != nil || slices.Contains(targets(a), m.Name) || m.State != "running" {
+		ms, err := r.Lab.Members(ctx)
+		if err != nil {
 			return false, nil
 		}
-		r.Leader = m.Name
+		var leaders []string
+		for _, m := range ms {
+			if m.Role == harness.RoleLeader && m.State == "running" && !slices.Contains(targets(a), m.Name) {
+				leaders = append(leaders, m.Name)
+			}
+		}
+		if len(leaders) != 1 {
+			return false, nil
+		}
+		r.Leader = leaders[0]
 		return true, nil
 	}}
 }

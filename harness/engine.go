@@ -211,6 +211,12 @@ func (p plan) etcdCommand(i int) []string {
 		"--initial-cluster-token", "replab-" + p.LabID,
 		"--heartbeat-interval", strconv.FormatInt(p.EtcdHeartbeat.Milliseconds(), 10),
 		"--election-timeout", strconv.FormatInt(p.EtcdElection.Milliseconds(), 10),
+		// etcd 3.5's default, off in 3.4: a member cut off from the
+		// others keeps raising its term; without a pre-vote it deposes
+		// the leader when the cut heals, and the DCS answers nobody for
+		// an election or more, long enough for Patroni to demote the
+		// leader it just elected (seen on region-partition).
+		"--pre-vote",
 	}
 }
 

@@ -70,7 +70,7 @@ func TestStretchedPlan(t *testing.T) {
 	if p.EtcdHeartbeat != 220*time.Millisecond || p.EtcdElection != 2200*time.Millisecond {
 		t.Errorf("etcd heartbeat %s election %s, want 220ms and 2.2s", p.EtcdHeartbeat, p.EtcdElection)
 	}
-	if cmd := strings.Join(p.etcdCommand(0), " "); !strings.Contains(cmd, "--heartbeat-interval 220 --election-timeout 2200") {
+	if cmd := strings.Join(p.etcdCommand(0), " "); !strings.Contains(cmd, "--heartbeat-interval 220 --election-timeout 2200 --pre-vote") {
 		t.Errorf("etcd command %s", cmd)
 	}
 	c := p.etcdConfig("eu-west")

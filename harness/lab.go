@@ -240,6 +240,12 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 		return nil, err
 	}
 	if l.WAN().hasLinks() {
+		ectx, ecancel := context.WithTimeout(ctx, o.readyTimeout)
+		err := l.waitEtcdDecided(ectx)
+		ecancel()
+		if err != nil {
+			return nil, l.explain(ctx, err)
+		}
 		var now []string
 		now, l.heldGates = l.WAN().bootstrapGates()
 		if err := l.WAN().openGates(ctx, now); err != nil {

@@ -237,6 +237,29 @@ func (l *Lab) replication(ctx context.Context, node string) (map[string]replicat
 	return out, rows.Err()
 }
 
+// WALSender names the member node streams WAL from now, as its own
+// pg_stat_wal_receiver says: "" when it is not streaming (no receiver, or
+// one still connecting). It is the truth a cascading replica's
+// replicatefrom tag only asks for.
+func (l *Lab) WALSender(ctx context.Context, node string) (string, error) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := l.Connect(cctx, node)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	var host string
+	err = c.QueryRow(cctx, `SELECT coalesce(sender_host, '') FROM pg_stat_wal_receiver WHERE status = 'streaming'`).Scan(&host)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read pg_stat_wal_receiver on %s: %w", node, err)
+	}
+	return l.NodeByIP(host), nil
+}
+
 // Members returns every database node: role, state, sync state, timeline,
 // LSNs and lag. Unreachable nodes are listed with state "unreachable".
 func (l *Lab) Members(ctx context.Context) ([]Member, error) {

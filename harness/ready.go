@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -282,6 +283,9 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error
 		last = r
 		if time.Since(lastReport) > 5*time.Second {
 			lastReport = time.Now()
+			if err := l.exited(ctx); err != nil {
+				return err
+			}
 			l.log.Info("waiting for the cluster", "elapsed", time.Since(start).Round(time.Second), "etcd", r.etcd, "leader", r.leader, "streaming", fmt.Sprintf("%d/%d", r.streaming, wantReplicas))
 		}
 		select {
@@ -321,4 +325,72 @@ func (l *Lab) tail(ctx context.Context, name string, n int) string {
 	var out strings.Builder
 	_, _ = stdcopy.StdCopy(&out, &out, rc)
 	return out.String()
+}
+
+// waitEtcdDecided waits until every etcd member reports a decided cluster
+// version (GET /version: etcdcluster is "not_decided" until the members
+// have agreed on one, which over a WAN takes a few of its longer
+// heartbeats after the quorum). Patroni 3.0 reads that version when it
+// first connects and exits on "not_decided" (ValueError in
+// _ensure_version_prefix), so the gated nodes start only after it.
+func (l *Lab) waitEtcdDecided(ctx context.Context) error {
+	tick := time.NewTicker(readyPoll)
+	defer tick.Stop()
+	for {
+		undecided := ""
+		for _, e := range l.plan.Etcd {
+			if v := l.etcdClusterVersion(ctx, e.Name); v == "" || v == "not_decided" {
+				undecided = e.Name
+				break
+			}
+		}
+		if undecided == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for etcd's cluster version: %s has not decided one: %w", undecided, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// etcdClusterVersion is member's /version etcdcluster field, "" when it
+// does not answer.
+func (l *Lab) etcdClusterVersion(ctx context.Context, member string) string {
+	port := l.hostPort(member, portEtcd)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(port)+"/version", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := l.http.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Cluster string `json:"etcdcluster"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&v) != nil {
+		return ""
+	}
+	return v.Cluster
+}
+
+// exited fails when a container of the lab has exited while it comes up
+// (Patroni exits on some errors rather than retrying): waiting on would
+// only run into the ready timeout. The error names the containers; Up
+// adds their last log lines.
+func (l *Lab) exited(ctx context.Context) error {
+	f := labFilter(l.id)
+	f.Add("status", "exited")
+	cs, err := l.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil || len(cs) == 0 {
+		return nil // a failed listing is tried again at the next report
+	}
+	var names []string
+	for _, c := range cs {
+		names = append(names, fmt.Sprintf("%s (%s)", c.Labels[LabelNode], c.Status))
+	}
+	return fmt.Errorf("wait for lab %s to be ready: %s exited", l.id, strings.Join(names, ", "))
 }
