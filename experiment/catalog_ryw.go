@@ -37,6 +37,9 @@ type RYWSpec struct {
 	// Delay is added each way on the leader's links to its followers for
 	// Hold.
 	Delay, Hold time.Duration
+	// Region, when set, is the sessions' region (regional-reads): the
+	// table says so, and that no link was slowed.
+	Region string
 }
 
 func (spec RYWSpec) withDefaults() RYWSpec {
@@ -109,8 +112,21 @@ func RYWTable(spec RYWSpec) Step {
 			rows[i] = rywRow(sessions[i].Strategy.String(), f)
 		}
 		t := r.Topology
+		settings := map[string]string{
+			"replication.mode":          string(t.Replication.Mode),
+			"replication.sync_standbys": strconv.Itoa(t.Replication.SyncStandbys),
+			"slow-links":                fmt.Sprintf("%s each way, the leader <-> every follower, for %s of the run", spec.Delay, spec.Hold),
+			"leader window":             spec.Window.String(),
+			"haproxy.checks":            harness.HAProxyChecks,
+		}
+		title := "Read-your-writes strategies"
+		if spec.Region != "" {
+			delete(settings, "slow-links")
+			settings["sessions in"] = spec.Region + ", through its endpoint"
+			title += " from " + spec.Region
+		}
 		return r.Rec.RecordTable(results.Table{
-			Title: "Read-your-writes strategies",
+			Title: title,
 			Columns: []string{"strategy", "reads", "stale", "stale while slowed", "worst behind (bytes)", "worst behind (time, at least)",
 				"served by the leader", "read p50", "read p95", "read p99", "failed reads"},
 			Rows: rows,
@@ -121,13 +137,7 @@ func RYWTable(spec RYWSpec) Step {
 				"that acknowledged the row. A read's latency runs from the routing decision to the answer: LSN tracking's question to the replica "+
 				"and its fallback to the leader are in it. Replicas are reached through HAProxy's read-only endpoint, balanced per connection.",
 				workload.DefaultWriteEvery, workload.Steady.SessionRate),
-			Settings: map[string]string{
-				"replication.mode":          string(t.Replication.Mode),
-				"replication.sync_standbys": strconv.Itoa(t.Replication.SyncStandbys),
-				"slow-links":                fmt.Sprintf("%s each way, the leader <-> every follower, for %s of the run", spec.Delay, spec.Hold),
-				"leader window":             spec.Window.String(),
-				"haproxy.checks":            harness.HAProxyChecks,
-			},
+			Settings: settings,
 		})
 	})
 }

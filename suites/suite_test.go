@@ -30,6 +30,9 @@ const (
 	FaultSlow      = "fault:slow-links"
 	TopologySingle = "topology:single-region"
 	TopologyThree  = "topology:three-region"
+	// TopologyStretched: etcd 1+1+1 over three regions, candidates in
+	// two, an endpoint in each.
+	TopologyStretched = "topology:stretched"
 	// CheckClock marks specs that check replab's figures against an
 	// independent writer's clock.
 	CheckClock = "check:clock"

@@ -97,12 +97,19 @@
 //     fail over (failover defaults to true everywhere for this inference;
 //     candidates in two regions without primary_region is an error).
 //   - nodes: failover defaults to true in the primary region and false
-//     elsewhere; cross-region failover candidates are not supported in v1.
+//     elsewhere; failover: true outside it needs a DCS stretched over
+//     regions (dcs.regions), and in semi-sync or sync it warns (Patroni
+//     promotes only a synchronous standby, all in the primary region).
 //     Every node outside the primary region has NoSync (Patroni's nosync
 //     tag): cross-region replication is always asynchronous. At least one
-//     candidate is required. haproxy and etcd-<number> are refused as node
-//     names: every lab's endpoint and etcd members carry them as container
-//     and host names.
+//     candidate is required. haproxy, haproxy-<anything> and etcd-<number>
+//     are refused as node names: every lab's endpoints and etcd members
+//     carry them as container and host names.
+//   - dcs: members in dcs.region (default the primary region), or spread
+//     over dcs.regions one per region in turn (Regions lists each
+//     member's region; members defaults to the list's length).
+//   - endpoints: regions.R.endpoint places an HAProxy in R; the primary
+//     region always has one (EndpointRegions).
 //   - roles: role is free-form ([a-z0-9-], at most 24), default none.
 //     backup is a follower to take backups from: Patroni's nofailover,
 //     nosync and noloadbalance tags, so it never leads, is never a
