@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
 )
 
@@ -128,5 +129,18 @@ func TestChainThroughCopies(t *testing.T) {
 	}
 	if err := (CascadeScenario().Needs).Check(&shaped); err != nil {
 		t.Errorf("three-region cannot run cascading: %v", err)
+	}
+}
+
+// TestNotJudgedNamesChecksWithTargets: every check a scenario leaves out
+// of its verdict is one that has a target, or the run would fail to
+// evaluate.
+func TestNotJudgedNamesChecksWithTargets(t *testing.T) {
+	for _, s := range Catalog() {
+		for name := range s.NotJudged {
+			if _, err := (results.Targets{}).Without(name); err != nil {
+				t.Errorf("%s: %v", s.Name, err)
+			}
+		}
 	}
 }
