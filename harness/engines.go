@@ -70,7 +70,7 @@ func ParseEngines(list, fallback string) ([]string, error) {
 	for i, raw := range strings.Split(list, ",") {
 		n := i + 1
 		e := strings.TrimSpace(raw)
-		if err := checkEngine(e); err != nil {
+		if err := CheckEngine(e); err != nil {
 			return nil, fmt.Errorf("%w: entry %d (%q): %w", ErrEngineList, n, raw, err)
 		}
 		if first, dup := seen[e]; dup {
@@ -82,8 +82,9 @@ func ParseEngines(list, fallback string) ([]string, error) {
 	return out, nil
 }
 
-// checkEngine says what is wrong with one entry, and how to write it.
-func checkEngine(e string) error {
+// CheckEngine says what is wrong with one engine address (an entry of
+// REPLAB_DOCKER_HOSTS, or --engine), and how to write it.
+func CheckEngine(e string) error {
 	if e == "" {
 		return errors.New("empty: remove the extra comma")
 	}

@@ -29,10 +29,10 @@ func logger(cmd *cobra.Command) *slog.Logger {
 }
 
 func newUpCmd() *cobra.Command {
-	var file string
+	var file, engine string
 	var keep bool
 	c := &cobra.Command{
-		Use:   "up [-f FILE] [--keep]",
+		Use:   "up [-f FILE] [--keep] [--engine URL]",
 		Short: "Provision a lab and keep it running until Ctrl-C (or, with --keep, until replab down)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -42,6 +42,11 @@ func newUpCmd() *cobra.Command {
 			}
 			log := logger(cmd)
 			opts := []harness.Option{harness.WithLogger(log)}
+			eo, err := engineOption(engine)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, eo...)
 			if keep {
 				opts = append(opts, harness.WithKeep())
 			}
@@ -66,7 +71,25 @@ func newUpCmd() *cobra.Command {
 	}
 	c.Flags().StringVarP(&file, "file", "f", "", "topology file or built-in name (default: the embedded "+topologies.DefaultName+")")
 	c.Flags().BoolVar(&keep, "keep", false, "leave the lab running after the command returns")
+	c.Flags().StringVar(&engine, "engine", "", engineHelp)
 	return c
+}
+
+const engineHelp = "Docker engine to run the lab on, unix:///path or tcp://host:port (default: the first of $" + harness.EnvDockerHosts + ", else the local engine)"
+
+// engineOption is the lab option for --engine: none when it is empty,
+// bad input (exit 2, nothing started) when it is not an engine address.
+func engineOption(engine string) ([]harness.Option, error) {
+	if engine == "" {
+		return nil, nil
+	}
+	if strings.Contains(engine, ",") {
+		return nil, badInput{fmt.Errorf("--engine %q: one engine, not a list (%s lists several)", engine, harness.EnvDockerHosts)}
+	}
+	if err := harness.CheckEngine(engine); err != nil {
+		return nil, badInput{fmt.Errorf("--engine %q: %w", engine, err)}
+	}
+	return []harness.Option{harness.WithEngine(engine)}, nil
 }
 
 func newStatusCmd() *cobra.Command {

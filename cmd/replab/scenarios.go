@@ -29,9 +29,9 @@ func newScenariosCmd() *cobra.Command {
 
 func newRunCmd() *cobra.Command {
 	var (
-		file  string
-		req   experiment.Request
-		allow bool
+		file, engine string
+		req          experiment.Request
+		allow        bool
 	)
 	c := &cobra.Command{
 		Use:   "run SCENARIO [-f FILE] [--seed N]",
@@ -58,6 +58,9 @@ func newRunCmd() *cobra.Command {
 			if err := sc.Needs.Check(&shaped); err != nil {
 				return badInput{fmt.Errorf("run %s: %w", sc.Name, err)}
 			}
+			if req.LabOptions, err = engineOption(engine); err != nil {
+				return err
+			}
 			req.Scenario, req.Topology, req.Log = sc, t, logger(cmd)
 			res, err := experiment.Execute(cmd.Context(), req)
 			out := cmd.OutOrStdout()
@@ -83,5 +86,6 @@ func newRunCmd() *cobra.Command {
 	c.Flags().BoolVar(&req.Keep, "keep", false, "leave the lab running at the end")
 	c.Flags().StringVar(&req.OutDir, "out", "results", "directory for results/<run-id>/")
 	c.Flags().BoolVar(&allow, "allow-inconclusive", false, allowInconclusiveHelp)
+	c.Flags().StringVar(&engine, "engine", "", engineHelp)
 	return c
 }
