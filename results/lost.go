@@ -7,9 +7,12 @@ import (
 )
 
 // AckedBeforeFault is how recently before a fault's begin some write must
-// have been acknowledged for the fault to test durability: a fault that
-// struck an idle writer puts no acknowledged write at risk, so finding
-// nothing lost proves nothing about it.
+// have been acknowledged, if none was in flight at it, for the fault to
+// test durability: a fault that struck an idle writer puts no write at
+// risk, so finding nothing lost proves nothing about it. A write in flight
+// at the begin (invoked before, not completed by then: a commit blocked
+// waiting for a synchronous standby) is at risk: acknowledged and lost, it
+// would be a loss.
 const AckedBeforeFault = time.Second
 
 // DuplicateKey is an id present more than once in the final table.
@@ -43,7 +46,8 @@ type LostWritesReport struct {
 	// Duplicates are ids present more than once.
 	Duplicates []DuplicateKey `json:"duplicates"`
 	// UntestedFaults are the indexes (FaultWindow.Index) of faults with no
-	// write acknowledged within AckedBeforeFault before their begin.
+	// write acknowledged within AckedBeforeFault before their begin, nor
+	// in flight at it.
 	UntestedFaults []int `json:"untested_faults,omitempty"`
 	// FinalRun is FinalState.Run: the run whose rows the read-back counted
 	// ("" when the read-back did not say, in older histories).
@@ -66,7 +70,9 @@ func LostWrites(h History) LostWritesReport {
 	for _, f := range Faults(h) {
 		tested := false
 		for _, o := range h.Ops {
-			if isWrite(o) && o.Outcome == OK && o.Complete <= f.Injected && f.Injected-o.Complete <= AckedBeforeFault {
+			acked := o.Outcome == OK && o.Complete <= f.Injected && f.Injected-o.Complete <= AckedBeforeFault
+			inFlight := o.Invoke < f.Injected && o.Complete > f.Injected
+			if isWrite(o) && (acked || inFlight) {
 				tested = true
 				break
 			}

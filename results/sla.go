@@ -274,7 +274,7 @@ func checkLostWrites(h History, target int) Check {
 		untested = append(untested, faultName(faults[i]))
 	}
 	if len(untested) > 0 {
-		notes = append(notes, fmt.Sprintf("no write acknowledged within %s before %s: nothing acknowledged was at risk",
+		notes = append(notes, fmt.Sprintf("no write acknowledged within %s before, nor in flight at, %s: nothing was at risk",
 			FormatDuration(AckedBeforeFault), strings.Join(untested, ", ")))
 	}
 	if r.FinalRun == "" {

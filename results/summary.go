@@ -167,7 +167,7 @@ func RenderSummary(r Results) string {
 		}
 	}
 	if len(lw.UntestedFaults) > 0 {
-		fmt.Fprintf(&b, "Faults with no write acknowledged within %s before them (nothing acknowledged at risk): %s.\n\n",
+		fmt.Fprintf(&b, "Faults with no write acknowledged within %s before them, nor in flight at them (nothing at risk): %s.\n\n",
 			FormatDuration(AckedBeforeFault), untestedNames(r, lw.UntestedFaults))
 	}
 

@@ -110,7 +110,17 @@ func TestLostWritesVerdict(t *testing.T) {
 			b.final("b", 1, 2)
 			b.h.Final.Run = b.h.Meta.ID
 			return b.h
-		}(), StatusInconclusive, "no write acknowledged within 1s before fault 1 kill a at t=5.000s"},
+		}(), StatusInconclusive, "no write acknowledged within 1s before, nor in flight at, fault 1 kill a at t=5.000s"},
+		{"a commit blocked across the fault puts it to the test", func() History {
+			b := newHB()
+			b.write("w", 1, 0, 2, OK, "a")
+			b.write("w", 2, 3000, 6000, Unknown, "") // waiting for a standby when the leader died
+			b.event(5000, EventFaultInjected, "a", "kill")
+			b.write("w", 3, 7000, 7002, OK, "b")
+			b.final("b", 1, 3)
+			b.h.Final.Run = b.h.Meta.ID
+			return b.h
+		}(), StatusPass, "0 of 2 acknowledged writes absent"},
 		{"an untested fault does not hide a loss", func() History {
 			b := newHB()
 			b.write("w", 1, 0, 2, OK, "a")
