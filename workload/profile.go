@@ -28,10 +28,10 @@ type Profile struct {
 	// ProbePeriod is the spacing of the direct writes to every member
 	// that split-brain is judged by.
 	ProbePeriod time.Duration
-	// ClientRegion places the writer and the default sessions in a
-	// region: they connect through that region's endpoint (a topology's
-	// regions.NAME.endpoint), so their traffic to the leader crosses the
-	// WAN from there. Empty: the primary region's endpoint. The monitor,
+	// ClientRegion places the writer and the sessions (those of Sessions
+	// without a Region of their own too) in a region: they connect
+	// through that region's endpoint (a topology's regions.NAME.endpoint),
+	// so their traffic to the leader crosses the WAN from there. Empty: the primary region's endpoint. The monitor,
 	// the lag sampler and the heartbeat stay on the primary region's.
 	ClientRegion string
 	// PayloadBytes, when above 0, adds that many incompressible bytes to
@@ -90,6 +90,7 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 	}
 	for _, sc := range p.Sessions {
 		sc.Run, sc.Rate = runID, cmp.Or(sc.Rate, p.SessionRate)
+		sc.Region, sc.OpTimeout = cmp.Or(sc.Region, p.ClientRegion), cmp.Or(sc.OpTimeout, timeout)
 		ws = append(ws, StartSession(wctx, lab, rec, sc))
 	}
 	var once sync.Once
