@@ -309,13 +309,28 @@ func lagFollower(ms []harness.Member) (harness.Member, bool) {
 	if len(streaming) == 0 {
 		return harness.Member{}, false
 	}
+	leaderRegion := ""
+	for _, m := range ms {
+		if m.Role == harness.RoleLeader {
+			leaderRegion = m.Region
+		}
+	}
 	waitedFor := func(m harness.Member) bool { return m.SyncState == "sync" || m.SyncState == "quorum" }
+	// Not waited for first (the leader must not stall), then in the
+	// leader's region: a slowed link inside a region is slow-links', one
+	// across regions is the WAN's (degrade).
 	slices.SortFunc(streaming, func(a, b harness.Member) int {
 		if wa, wb := waitedFor(a), waitedFor(b); wa != wb {
 			if wa {
 				return 1
 			}
 			return -1
+		}
+		if la, lb := a.Region == leaderRegion, b.Region == leaderRegion; la != lb {
+			if la {
+				return -1
+			}
+			return 1
 		}
 		return cmp.Compare(a.Name, b.Name)
 	})

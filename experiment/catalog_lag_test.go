@@ -156,6 +156,17 @@ func TestLagFollowerPrefersAFollowerTheLeaderDoesNotWaitFor(t *testing.T) {
 	if _, ok := lagFollower([]harness.Member{{Name: "a", Role: harness.RoleLeader, State: "running"}}); ok {
 		t.Error("a lab with no streaming replica gave a follower")
 	}
+	// three-region: aps-1 sorts first by name, but its link to the leader
+	// crosses the WAN; use-3, in the leader's region, is picked.
+	r := func(name, region string, role harness.Role, state, sync string) harness.Member {
+		return harness.Member{Name: name, Region: region, Role: role, State: state, SyncState: sync}
+	}
+	got, ok := lagFollower([]harness.Member{r("aps-1", "ap-southeast", harness.RoleReplica, "streaming", "async"),
+		r("use-1", "us-east", harness.RoleLeader, "running", ""), r("use-2", "us-east", harness.RoleReplica, "streaming", "sync"),
+		r("use-3", "us-east", harness.RoleReplica, "streaming", "potential")})
+	if !ok || got.Name != "use-3" {
+		t.Errorf("lagFollower on three-region = %s, want use-3 (not waited for, in the leader's region)", got.Name)
+	}
 }
 
 func TestStandbyDelayTextIsWhatPostgreSQLTakesBack(t *testing.T) {
