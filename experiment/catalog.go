@@ -53,6 +53,7 @@ func Catalog() []Scenario {
 		RYWScenario(RYWSpec{}),
 		FollowerWorkScenario(FollowerWorkSpec{}),
 		RegionOutageScenario(), RegionPartitionScenario(), RegionalLatencyScenario(), RegionalReadsScenario(), CascadeScenario(),
+		DRFailoverScenario(),
 	}
 }
 

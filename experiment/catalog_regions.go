@@ -178,7 +178,7 @@ func EveryNodeStreaming() Condition {
 			switch {
 			case m.Role == harness.RoleLeader && m.State == "running":
 				leaders++
-			case m.Role == harness.RoleReplica && m.State == "streaming":
+			case (m.Role == harness.RoleReplica || m.Role == harness.RoleStandbyLeader) && m.State == "streaming":
 			default:
 				return false, nil
 			}
@@ -227,9 +227,18 @@ func RegionLossTable(fault string) Step {
 			Rows:    [][]string{row},
 			Note: "In async mode the leader acknowledges a commit before any replica has it: what the new leader had not received when the region went is lost, " +
 				"about the lag before the fault times the write rate. Lag samples come every " + results.FormatDuration(workload.LagPeriod) + "; 'no sample' is a gap, not zero.",
-			Settings: map[string]string{"replication.mode": string(r.Topology.Replication.Mode), "dcs.regions": fmt.Sprint(r.Topology.DCS.Regions)},
+			Settings: regionLossSettings(r.Topology),
 		})
 	})
+}
+
+// regionLossSettings are the settings a region's loss is made of.
+func regionLossSettings(t *topologies.Topology) map[string]string {
+	s := map[string]string{"replication.mode": string(t.Replication.Mode), "dcs.regions": fmt.Sprint(t.DCS.Regions)}
+	if t.Standby.Region != "" {
+		s["standby_cluster"] = fmt.Sprintf("%s, %d etcd members of its own", t.Standby.Region, t.Standby.DCSMembers)
+	}
+	return s
 }
 
 // lastSample is the value of the last sample of metric for node taken

@@ -64,6 +64,8 @@ type Needs struct {
 	RegionLoss bool
 	// Endpoints is the fewest regions with an endpoint.
 	Endpoints int
+	// StandbyCluster asks for a standby cluster (standby_cluster).
+	StandbyCluster bool
 }
 
 // String says what the scenario needs, for `replab scenarios`.
@@ -91,6 +93,9 @@ func (n Needs) String() string {
 	if n.Endpoints > 1 {
 		parts = append(parts, fmt.Sprintf("endpoints in %d+ regions", n.Endpoints))
 	}
+	if n.StandbyCluster {
+		parts = append(parts, "a standby cluster")
+	}
 	if len(parts) == 0 {
 		return "any topology"
 	}
@@ -103,7 +108,7 @@ func (n Needs) Check(t *topologies.Topology) error {
 	candidates := 0
 	for _, node := range t.Nodes() {
 		regions[node.Region] = true
-		if node.Failover {
+		if node.Failover && !node.Standby {
 			candidates++
 		}
 	}
@@ -131,6 +136,9 @@ func (n Needs) Check(t *topologies.Topology) error {
 		if SurvivorRegion(t) == "" {
 			why = append(why, fmt.Sprintf("it needs a failover candidate and an endpoint (regions.NAME.endpoint: true) in one region other than %s", t.PrimaryRegion))
 		}
+	}
+	if n.StandbyCluster && t.Standby.Region == "" {
+		why = append(why, "it needs a standby cluster (standby_cluster: {region: NAME}), the topology has none")
 	}
 	if e := len(t.EndpointRegions()); e < n.Endpoints {
 		why = append(why, fmt.Sprintf("it needs endpoints in %d regions, the topology has %d (add endpoint: true to a region)", n.Endpoints, e))

@@ -33,7 +33,7 @@ type Host struct {
 // the proxies.
 func (l *Lab) Hosts() []Host {
 	var out []Host
-	for _, e := range l.plan.Etcd {
+	for _, e := range append(append([]member{}, l.plan.Etcd...), l.plan.StandbyEtcd...) {
 		out = append(out, Host{Name: e.Name, Role: RoleEtcd, Region: e.Region, IP: e.IP.String()})
 	}
 	for _, n := range l.plan.Nodes {

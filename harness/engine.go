@@ -60,7 +60,10 @@ type plan struct {
 	Subnet  netip.Prefix
 	Gateway netip.Addr
 	Etcd    []member
-	Nodes   []member
+	// StandbyEtcd is the standby cluster's own etcd (dr-etcd-N), empty
+	// without one.
+	StandbyEtcd []member
+	Nodes       []member
 	// Proxies are the endpoints, one per endpoint region, the primary
 	// region's first (named haproxy; the others haproxy-<region>).
 	Proxies []member
@@ -91,7 +94,8 @@ func proxyName(t *topologies.Topology, region string) string {
 	return "haproxy-" + region
 }
 
-// newPlan assigns addresses: .2+ the proxies, .10+ etcd, .20+ database nodes.
+// newPlan assigns addresses: .2+ the proxies, .10+ etcd, .17+ the standby
+// cluster's etcd, .20+ database nodes.
 func newPlan(labID string, t *topologies.Topology, subnet netip.Prefix) (plan, error) {
 	base := subnet.Masked().Addr()
 	nth := func(i int) netip.Addr {
@@ -122,6 +126,9 @@ func newPlan(labID string, t *topologies.Topology, subnet netip.Prefix) (plan, e
 		p.Etcd = append(p.Etcd, member{Name: fmt.Sprintf("etcd-%d", i+1), Region: r, IP: nth(10 + i)})
 	}
 	p.EtcdHeartbeat, p.EtcdElection = etcdTimings(t)
+	for i := range t.Standby.DCSMembers {
+		p.StandbyEtcd = append(p.StandbyEtcd, member{Name: fmt.Sprintf("dr-etcd-%d", i+1), Region: t.Standby.Region, IP: nth(17 + i)})
+	}
 	nodes := t.Nodes()
 	if len(nodes) > 200 {
 		return plan{}, fmt.Errorf("plan lab %s: %d nodes do not fit a /24", labID, len(nodes))
@@ -193,9 +200,19 @@ func (p plan) etcdConfig(region string) map[string]any {
 // far it had replicated to it, etcd panics ("tocommit is out of range"),
 // so a region outage could not be healed.
 func (p plan) etcdCommand(i int) []string {
-	e := p.Etcd[i]
+	return p.etcdCommandOf(p.Etcd, i, "replab-"+p.LabID, p.EtcdHeartbeat, p.EtcdElection)
+}
+
+// standbyEtcdCommand is the command of the standby cluster's etcd member
+// i: a cluster of its own, on one region's LAN.
+func (p plan) standbyEtcdCommand(i int) []string {
+	return p.etcdCommandOf(p.StandbyEtcd, i, "replab-"+p.LabID+"-dr", 50*time.Millisecond, 500*time.Millisecond)
+}
+
+func (p plan) etcdCommandOf(members []member, i int, token string, heartbeat, election time.Duration) []string {
+	e := members[i]
 	var initial []string
-	for _, o := range p.Etcd {
+	for _, o := range members {
 		initial = append(initial, fmt.Sprintf("%s=http://%s:%d", o.Name, o.IP, portEtcdPeer))
 	}
 	return []string{
@@ -208,9 +225,9 @@ func (p plan) etcdCommand(i int) []string {
 		"--initial-advertise-peer-urls", fmt.Sprintf("http://%s:%d", e.IP, portEtcdPeer),
 		"--initial-cluster", strings.Join(initial, ","),
 		"--initial-cluster-state", "new",
-		"--initial-cluster-token", "replab-" + p.LabID,
-		"--heartbeat-interval", strconv.FormatInt(p.EtcdHeartbeat.Milliseconds(), 10),
-		"--election-timeout", strconv.FormatInt(p.EtcdElection.Milliseconds(), 10),
+		"--initial-cluster-token", token,
+		"--heartbeat-interval", strconv.FormatInt(heartbeat.Milliseconds(), 10),
+		"--election-timeout", strconv.FormatInt(election.Milliseconds(), 10),
 		// etcd 3.5's default, off in 3.4: a member cut off from the
 		// others keeps raising its term; without a pre-vote it deposes
 		// the leader when the cut heals, and the DCS answers nobody for
@@ -312,6 +329,17 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 	if syncMode {
 		dcs["synchronous_node_count"] = t.Replication.SyncStandbys
 	}
+	scope, etcd3 := p.Scope, p.etcdConfig(n.Region)
+	if n.Node.Standby {
+		// The standby cluster: a scope and an etcd of its own, its
+		// leader replicating from the primary cluster through the
+		// primary region's endpoint (whose rw route follows the primary
+		// cluster's leader), by base backup; async inside it.
+		scope, etcd3 = p.standbyScope(), map[string]any{"hosts": hostPorts(p.StandbyEtcd)}
+		dcs["synchronous_mode"] = false
+		delete(dcs, "synchronous_node_count")
+		dcs["standby_cluster"] = p.standbyClusterConfig(p.Proxies[0])
+	}
 	cidr := p.Subnet.Masked().String()
 	hba := []string{
 		"local all all trust",
@@ -319,14 +347,14 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 		"host all all " + cidr + " scram-sha-256",
 	}
 	cfg := patroniFile{
-		Scope:     p.Scope,
+		Scope:     scope,
 		Namespace: dcsNamespace,
 		Name:      n.Name,
 		RestAPI: map[string]string{
 			"listen":          fmt.Sprintf("0.0.0.0:%d", portPatroni),
 			"connect_address": fmt.Sprintf("%s:%d", n.IP, portPatroni),
 		},
-		Etcd3: p.etcdConfig(n.Region),
+		Etcd3: etcd3,
 		Bootstrap: map[string]any{
 			"dcs": dcs,
 			// no-sync: a lab's fresh cluster has nothing to lose yet, and
@@ -361,7 +389,8 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 			"nosync":        n.Node.NoSync,
 		},
 	}
-	if p.PGTemplate != "" {
+	if p.PGTemplate != "" && !n.Node.Standby {
+		// The standby cluster's nodes copy the primary's data instead.
 		cfg.Bootstrap["method"] = templateMethod
 		cfg.Bootstrap[templateMethod] = map[string]string{"command": templateBootstrapCommand(p.PGTemplate)}
 		cfg.Postgres["create_replica_methods"] = []string{templateMethod, "basebackup"}
@@ -513,4 +542,26 @@ listen stats
 	}
 	section("ro", portRO, "/replica", balanced, remote)
 	return []byte(b.String())
+}
+
+// standbyScope is the standby cluster's Patroni scope.
+func (p plan) standbyScope() string { return p.Scope + "-dr" }
+
+// standbyClusterConfig is Patroni's standby_cluster section: replicate
+// from the rw route of the endpoint proxy, by base backup.
+func (p plan) standbyClusterConfig(proxy member) map[string]any {
+	return map[string]any{
+		"host":                   proxy.IP.String(),
+		"port":                   portRW,
+		"create_replica_methods": []string{"basebackup"},
+	}
+}
+
+// hostPorts lists members' etcd client addresses.
+func hostPorts(ms []member) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = fmt.Sprintf("%s:%d", m.IP, portEtcd)
+	}
+	return out
 }

@@ -27,7 +27,7 @@ func testPlan(t *testing.T, name string) (*topologies.Topology, plan) {
 }
 
 func TestPatroniConfigGolden(t *testing.T) {
-	for _, name := range []string{"single-region", "three-region", "stretched"} {
+	for _, name := range []string{"single-region", "three-region", "stretched", "dr"} {
 		topo, p := testPlan(t, name)
 		for _, n := range p.Nodes {
 			out, err := patroniConfig(topo, p, n, testCreds)
@@ -134,10 +134,10 @@ func TestCrossRegionTags(t *testing.T) {
 }
 
 func TestPlanAddresses(t *testing.T) {
-	for _, name := range []string{"three-region", "stretched"} {
+	for _, name := range []string{"three-region", "stretched", "dr"} {
 		_, p := testPlan(t, name)
 		seen := map[netip.Addr]string{}
-		for _, m := range append(append(append([]member{}, p.Proxies...), p.Etcd...), p.Nodes...) {
+		for _, m := range append(append(append(append([]member{}, p.Proxies...), p.Etcd...), p.StandbyEtcd...), p.Nodes...) {
 			if !p.Subnet.Contains(m.IP) || m.IP == p.Gateway {
 				t.Errorf("%s: %s: address %s outside %s or the gateway", name, m.Name, m.IP, p.Subnet)
 			}
@@ -179,5 +179,56 @@ func TestEligibleFollowers(t *testing.T) {
 	}
 	if got := MostAdvanced(ms[:1]); got != nil {
 		t.Errorf("MostAdvanced of a lone leader = %v, want none", got)
+	}
+}
+
+// TestStandbyClusterPlan: the standby cluster's nodes get a scope and an
+// etcd of their own, replicate from the primary region's endpoint by base
+// backup, never bootstrap from the image's template, and their etcd is a
+// cluster of its own on the LAN.
+func TestStandbyClusterPlan(t *testing.T) {
+	topo, p := testPlan(t, "dr")
+	p.PGTemplate = "/usr/share/replab/pgdata-15.tar.gz"
+	if len(p.StandbyEtcd) != 1 || p.StandbyEtcd[0].Name != "dr-etcd-1" || p.StandbyEtcd[0].Region != "eu-west" {
+		t.Fatalf("standby etcd %+v", p.StandbyEtcd)
+	}
+	cmd := strings.Join(p.standbyEtcdCommand(0), " ")
+	if !strings.Contains(cmd, "--initial-cluster dr-etcd-1=http://") || !strings.Contains(cmd, "--initial-cluster-token replab-abcd1234-dr") || strings.Contains(cmd, "etcd-1=http://172.29.7.10") {
+		t.Errorf("standby etcd command %s", cmd)
+	}
+	for _, n := range p.Nodes {
+		out, err := patroniConfig(topo, p, n, testCreds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(out)
+		if got := strings.Contains(s, "scope: dr-dr"); got != n.Node.Standby {
+			t.Errorf("%s: standby scope %v, want %v", n.Name, got, n.Node.Standby)
+		}
+		if got := strings.Contains(s, "standby_cluster:"); got != n.Node.Standby {
+			t.Errorf("%s: standby_cluster %v, want %v", n.Name, got, n.Node.Standby)
+		}
+		if got := strings.Contains(s, "method: "+templateMethod); got == n.Node.Standby {
+			t.Errorf("%s: template bootstrap %v, want %v", n.Name, got, !n.Node.Standby)
+		}
+		if n.Node.Standby && (!strings.Contains(s, "host: "+p.Proxies[0].IP.String()) || !strings.Contains(s, p.StandbyEtcd[0].IP.String()+":2379")) {
+			t.Errorf("%s: want the primary endpoint as source and its own etcd:\n%s", n.Name, s)
+		}
+	}
+}
+
+// TestStandbyConfig: a cluster is a standby one while its configuration
+// names standby_cluster, not once it is removed (null) or absent.
+func TestStandbyConfig(t *testing.T) {
+	for raw, want := range map[string]bool{
+		``:                                     false,
+		`{"ttl": 20}`:                          false,
+		`{"ttl": 20, "standby_cluster": null}`: false,
+		`{"standby_cluster": {"host": "172.29.7.2", "port": 5000}}`: true,
+		`not json`: false,
+	} {
+		if got := standbyConfig(raw); got != want {
+			t.Errorf("standbyConfig(%q) = %v, want %v", raw, got, want)
+		}
 	}
 }

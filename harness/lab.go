@@ -386,6 +386,12 @@ func (l *Lab) specs() ([]containerSpec, error) {
 			volume: etcdHome, netAdmin: true,
 		})
 	}
+	for i, e := range l.plan.StandbyEtcd {
+		out = append(out, containerSpec{
+			m: e, role: "etcd", cmd: l.plan.standbyEtcdCommand(i), ports: []int{portEtcd},
+			volume: etcdHome, netAdmin: true,
+		})
+	}
 	for _, n := range l.plan.Nodes {
 		cfg, err := patroniConfig(l.topo, l.plan, n, l.creds)
 		if err != nil {

@@ -24,7 +24,10 @@ type Role string
 const (
 	RoleLeader  Role = "leader"
 	RoleReplica Role = "replica"
-	RoleUnknown Role = "unknown" // unreachable or not yet initialised
+	// RoleStandbyLeader leads a standby cluster: it replicates from the
+	// primary cluster and its cluster's replicas stream from it.
+	RoleStandbyLeader Role = "standby-leader"
+	RoleUnknown       Role = "unknown" // unreachable or not yet initialised
 )
 
 // Member is one database node as seen now: Patroni's view merged with its
@@ -46,6 +49,9 @@ type Member struct {
 	// LagBytes is the leader's current LSN minus the replayed LSN.
 	LagBytes int64 `json:"lag_bytes"`
 	Pending  bool  `json:"pending_restart,omitempty"`
+	// Standby: the member belongs to the standby cluster
+	// (topologies.StandbyCluster), whatever its role now.
+	Standby  bool `json:"standby_cluster,omitempty"`
 	lsn      uint64
 	received uint64
 }
@@ -90,8 +96,10 @@ func (l *Lab) patroni(ctx context.Context, node string) (patroniStatus, error) {
 
 func normaliseRole(r string) Role {
 	switch r {
-	case "master", "primary", "leader", "standby_leader":
+	case "master", "primary", "leader":
 		return RoleLeader
+	case "standby_leader":
+		return RoleStandbyLeader
 	case "replica", "sync_standby":
 		return RoleReplica
 	}
@@ -280,7 +288,7 @@ func (l *Lab) Members(ctx context.Context) ([]Member, error) {
 	for range nodes {
 		r := <-ch
 		n := nodes[r.i]
-		m := Member{Name: n.Name, Region: n.Region, Role: RoleUnknown, State: "unreachable"}
+		m := Member{Name: n.Name, Region: n.Region, Role: RoleUnknown, State: "unreachable", Standby: n.Node.Standby}
 		if r.err == nil {
 			m.Role = normaliseRole(r.st.Role)
 			m.State = r.st.State
@@ -301,16 +309,34 @@ func (l *Lab) Members(ctx context.Context) ([]Member, error) {
 			leader = &out[i]
 		}
 	}
-	// Each replica streams from its upstream: the leader, or the node its
-	// replicatefrom tag names (cascading).
-	upstreams := map[string]bool{}
-	for _, n := range nodes {
-		if n.Node.Upstream != "" {
-			upstreams[n.Node.Upstream] = true
+	// Each replica streams from its upstream: the node its replicatefrom
+	// tag names (cascading), else its cluster's head. A cluster's head is
+	// its leader, or its standby leader, which streams from the leader
+	// (of the other cluster).
+	heads := map[bool]*Member{} // by Standby
+	for i := range out {
+		if (out[i].Role == RoleLeader || out[i].Role == RoleStandbyLeader) && out[i].State == "running" {
+			heads[out[i].Standby] = &out[i]
 		}
 	}
-	if leader != nil {
-		upstreams[leader.Name] = true
+	upstreamOf := func(i int) string {
+		m := &out[i]
+		if n := nodes[i].Node; n.Upstream != "" {
+			return n.Upstream
+		}
+		if h := heads[m.Standby]; h != nil && h != m {
+			return h.Name
+		}
+		if m.Role == RoleStandbyLeader && leader != nil {
+			return leader.Name
+		}
+		return ""
+	}
+	upstreams := map[string]bool{}
+	for i := range out {
+		if u := upstreamOf(i); u != "" {
+			upstreams[u] = true
+		}
 	}
 	views := map[string]map[string]replicationRow{}
 	for u := range upstreams {
@@ -321,10 +347,7 @@ func (l *Lab) Members(ctx context.Context) ([]Member, error) {
 	for i := range out {
 		m := &out[i]
 		if leader != nil && m.Role != RoleLeader {
-			up := leader.Name
-			if n := nodes[i].Node; n.Upstream != "" {
-				up = n.Upstream
-			}
+			up := upstreamOf(i)
 			if row, ok := views[up][m.Name]; ok {
 				if row.state == "streaming" {
 					m.State = "streaming"

@@ -3,7 +3,6 @@ package harness
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,47 +16,57 @@ import (
 )
 
 // LeaderKey reads Patroni's leader key from etcd's v3 JSON gateway on the
-// first member that answers; "" means no key.
+// first member that answers; "" means no key. With a standby cluster it
+// is the key of the cluster that is not a standby one now (whose
+// configuration has no standby_cluster): the holder of a standby
+// cluster's key is a standby leader, which accepts no writes. Then ""
+// also means that no cluster whose DCS answered is bootstrapped and not a
+// standby one. The
+// standby-region cluster is asked first: once promoted it is the one that
+// counts, and the old primary's DCS, restarted to be rebuilt as its
+// standby, holds its dead leader's key until the rebuild rewrites it.
 func (l *Lab) LeaderKey(ctx context.Context) (string, error) {
-	key := base64.StdEncoding.EncodeToString([]byte(dcsNamespace + l.plan.Scope + "/leader"))
-	body := []byte(`{"key":"` + key + `"}`)
-	var lastErr error
-	for _, e := range l.plan.Etcd {
-		port := l.hostPort(e.Name, portEtcd)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(port))+"/v3/kv/range", bytes.NewReader(body))
+	if len(l.plan.StandbyEtcd) == 0 {
+		v, _, err := l.etcdGet(ctx, l.plan.Etcd, dcsNamespace+l.plan.Scope+"/leader")
 		if err != nil {
-			return "", err
+			return "", fmt.Errorf("read leader key: %w", err)
 		}
-		resp, err := l.http.Do(req)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			lastErr = fmt.Errorf("etcd %s: status %d: %v", e.Name, resp.StatusCode, err)
-			continue
-		}
-		var out struct {
-			Kvs []struct {
-				Value string `json:"value"`
-			} `json:"kvs"`
-		}
-		if err := json.Unmarshal(b, &out); err != nil {
-			lastErr = err
-			continue
-		}
-		if len(out.Kvs) == 0 {
-			return "", nil
-		}
-		v, err := base64.StdEncoding.DecodeString(out.Kvs[0].Value)
-		if err != nil {
-			return "", fmt.Errorf("decode leader key: %w", err)
-		}
-		return string(v), nil
+		return v, nil
 	}
-	return "", fmt.Errorf("read leader key: %w", lastErr)
+	var errs []error
+	for _, c := range []struct {
+		etcd  []member
+		scope string
+	}{{l.plan.StandbyEtcd, l.plan.standbyScope()}, {l.plan.Etcd, l.plan.Scope}} {
+		prefix := dcsNamespace + c.scope + "/"
+		cfg, ok, err := l.etcdGet(ctx, c.etcd, prefix+"config")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !ok || standbyConfig(cfg) {
+			continue // not bootstrapped yet, or a standby cluster
+		}
+		v, _, err := l.etcdGet(ctx, c.etcd, prefix+"leader")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return v, nil
+	}
+	if len(errs) > 0 {
+		return "", fmt.Errorf("read leader key: %w", errors.Join(errs...))
+	}
+	return "", nil
+}
+
+// standbyConfig reports whether a cluster's dynamic configuration (its
+// DCS config key; "" when not written yet) makes it a standby cluster.
+func standbyConfig(raw string) bool {
+	var c struct {
+		Standby map[string]any `json:"standby_cluster"`
+	}
+	return raw != "" && json.Unmarshal([]byte(raw), &c) == nil && c.Standby != nil
 }
 
 // PatroniState is what a member's Patroni REST API says of it now.
@@ -121,6 +130,9 @@ func (l *Lab) SetDynamicConfig(ctx context.Context, patch map[string]any) error 
 	}
 	var errs []error
 	for _, n := range l.plan.Nodes {
+		if n.Node.Standby {
+			continue // another cluster, with a configuration of its own
+		}
 		status, reply, err := l.patroniCall(ctx, n.Name, http.MethodPatch, "/config", body)
 		if err != nil {
 			errs = append(errs, err)

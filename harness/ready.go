@@ -170,8 +170,8 @@ func (p *readyProbe) observe(ctx context.Context) readiness {
 		if n.Node.Upstream != "" {
 			up = n.Node.Upstream
 		}
-		if n.Name == leader {
-			continue
+		if n.Name == leader || n.Node.Standby {
+			continue // the standby cluster is waited for on its own
 		}
 		if _, ok := views[up]; !ok {
 			rows, primary, err := p.replicas(ctx, up)
@@ -196,7 +196,7 @@ func (p *readyProbe) observe(ctx context.Context) readiness {
 			r.missing = append(r.missing, fmt.Sprintf("%s does not stream from %s yet", n.Name, up))
 		}
 	}
-	if len(p.l.plan.Nodes) == 1 {
+	if p.l.primaryNodes() == 1 {
 		_, primary, err := p.replicas(ctx, leader)
 		r.writable = err == nil && primary
 	}
@@ -223,7 +223,7 @@ func (l *Lab) sqlOK(ctx context.Context, target, query string) bool {
 // wave: its failure fails the wait, and the endpoints are tried once it
 // has started.
 func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error {
-	wantReplicas := len(l.plan.Nodes) - 1
+	wantReplicas := l.primaryNodes() - 1
 	wantSyncs := l.topo.Replication.SyncStandbys
 	probe := &readyProbe{l: l, conns: map[string]*pgx.Conn{}}
 	defer probe.close(ctx)
@@ -231,6 +231,8 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error
 	defer tick.Stop()
 	var last readiness
 	lastReport := time.Now()
+	// Without a standby cluster there is nothing more to wait for.
+	standbyReady, lastStandby := len(l.plan.StandbyEtcd) == 0, time.Time{}
 	for {
 		var r readiness
 		if l.timings.Streaming == 0 {
@@ -265,7 +267,14 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error
 		if proxyUp && l.timings.Containers == 0 {
 			l.timings.Containers = proxy.at.Sub(start)
 		}
-		if l.timings.Streaming != 0 && proxyUp {
+		if l.timings.Streaming != 0 && !standbyReady && time.Since(lastStandby) >= standbyPoll {
+			lastStandby = time.Now()
+			standbyReady, r.missing = l.standbyStreaming(ctx)
+			if standbyReady && len(l.plan.StandbyEtcd) > 0 {
+				l.log.Info("standby cluster streaming", "region", l.topo.Standby.Region, "at", time.Since(start).Round(time.Millisecond))
+			}
+		}
+		if l.timings.Streaming != 0 && standbyReady && proxyUp {
 			r.missing = nil
 			for _, region := range l.EndpointRegions() {
 				rw := l.sqlOK(ctx, l.EndpointIn(EndpointRW, region), "SELECT 1 WHERE NOT pg_is_in_recovery()")
@@ -338,7 +347,7 @@ func (l *Lab) waitEtcdDecided(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		undecided := ""
-		for _, e := range l.plan.Etcd {
+		for _, e := range append(append([]member{}, l.plan.Etcd...), l.plan.StandbyEtcd...) {
 			if v := l.etcdClusterVersion(ctx, e.Name); v == "" || v == "not_decided" {
 				undecided = e.Name
 				break
@@ -393,4 +402,46 @@ func (l *Lab) exited(ctx context.Context) error {
 		names = append(names, fmt.Sprintf("%s (%s)", c.Labels[LabelNode], c.Status))
 	}
 	return fmt.Errorf("wait for lab %s to be ready: %s exited", l.id, strings.Join(names, ", "))
+}
+
+// standbyPoll is how often readiness lists the members for the standby
+// cluster (a REST call per node): less often than the leader key.
+const standbyPoll = 500 * time.Millisecond
+
+// primaryNodes counts the primary cluster's nodes.
+func (l *Lab) primaryNodes() int {
+	n := 0
+	for _, m := range l.plan.Nodes {
+		if !m.Node.Standby {
+			n++
+		}
+	}
+	return n
+}
+
+// standbyStreaming reports whether the standby cluster is up: its
+// standby leader streaming from the leader, each other node from it; and
+// what is missing if not.
+func (l *Lab) standbyStreaming(ctx context.Context) (bool, []string) {
+	ms, err := l.Members(ctx)
+	if err != nil {
+		return false, []string{"standby cluster: " + err.Error()}
+	}
+	var missing []string
+	heads := 0
+	for _, m := range ms {
+		if !m.Standby {
+			continue
+		}
+		if m.Role == RoleStandbyLeader {
+			heads++
+		}
+		if m.State != "streaming" {
+			missing = append(missing, fmt.Sprintf("standby cluster: %s is %s %s", m.Name, m.Role, m.State))
+		}
+	}
+	if heads != 1 {
+		missing = append(missing, fmt.Sprintf("standby cluster: %d standby leaders", heads))
+	}
+	return len(missing) == 0, missing
 }

@@ -67,6 +67,16 @@ var _ = Describe("multi-region", Label(TopologyStretched), func() {
 		res := asserts.Execute(ctx, "stretched", experiment.RegionalReadsScenario())
 		Expect(res.History.Meta.Labels["client_region"]).To(Equal("ap-southeast"))
 		Expect(table(res, "Read-your-writes strategies").Rows).To(HaveLen(4))
+		// The strategy that always reads a replica reads ap-southeast's.
+		none := experiment.RYWSpec{}.Processes()[0]
+		served := map[string]int{}
+		for _, o := range res.History.Ops {
+			if o.Kind == results.OpRead && o.Process == none && o.Outcome == results.OK {
+				served[o.Member]++
+			}
+		}
+		Expect(served).To(HaveKey("aps-1"))
+		Expect(served).To(HaveLen(1), "every replica read through ap-southeast's endpoint: %v", served)
 	}, SpecTimeout(asserts.ScenarioTimeout))
 })
 
@@ -76,5 +86,21 @@ var _ = Describe("cascading replication across regions", Label(TierCatalog, Topo
 		Expect(res.Measured("aps-1 streams from")).NotTo(BeEmpty())
 		Expect(res.Measured("aps-1 streams from")).NotTo(Equal("euw-1"))
 		Expect(res.History.Tables).NotTo(BeEmpty())
+	}, SpecTimeout(asserts.ScenarioTimeout))
+})
+
+var _ = Describe("a standby cluster for disaster recovery", Label(TierCatalog, TopologyDR), func() {
+	It("promoted by hand after the primary region is lost, takes the writes in its region; the old primary comes back as its standby", Label(FaultKill, ScenarioLabel("dr-failover")), func(ctx SpecContext) {
+		res := asserts.Execute(ctx, "dr", experiment.DRFailoverScenario())
+		Expect(res.Leader).To(HavePrefix("euw-"), "a node of the standby cluster leads")
+		f := results.FailoverPhases(res.History, 0)
+		Expect(f.Outage).To(BeTrue())
+		Expect(f.Recovered).To(BeTrue(), "writes resume through eu-west's endpoint once promoted")
+		Expect(res.Measured(experiment.MeasurePromoteTook)).NotTo(BeEmpty())
+		Expect(res.History.Final).NotTo(BeNil())
+		Expect(res.History.Final.Member).To(Equal(res.Leader), "the read-back reads the promoted cluster's leader")
+		sb, ok := res.Verdict.Check("split_brain")
+		Expect(ok).To(BeTrue())
+		Expect(sb.Status).To(Equal(results.StatusPass), "the rebuilt cluster never leads beside the promoted one: %s", sb.Detail)
 	}, SpecTimeout(asserts.ScenarioTimeout))
 })

@@ -33,6 +33,9 @@ const (
 	// TopologyStretched: etcd 1+1+1 over three regions, candidates in
 	// two, an endpoint in each.
 	TopologyStretched = "topology:stretched"
+	// TopologyDR: a primary cluster in us-east and a standby cluster
+	// with its own etcd in eu-west.
+	TopologyDR = "topology:dr"
 	// CheckClock marks specs that check replab's figures against an
 	// independent writer's clock.
 	CheckClock = "check:clock"

@@ -84,10 +84,10 @@ func checkInvariants(t *testing.T, topo *Topology) {
 			seen[n.Name] = true
 			backup := n.Role == RoleBackup
 			remote := n.Region != topo.PrimaryRegion
-			if (remote || backup) != n.NoSync || (n.Failover && n.NoSync && !(remote && topo.DCS.Stretched())) || (backup && !n.NoLoadBalance) {
+			if (remote || backup) != n.NoSync || (n.Failover && n.NoSync && !(remote && (topo.DCS.Stretched() || n.Standby))) || (backup && !n.NoLoadBalance) || n.Standby != (n.Region == topo.Standby.Region) {
 				t.Fatalf("node %+v in primary region %s", n, topo.PrimaryRegion)
 			}
-			if n.Failover {
+			if n.Failover && !n.Standby {
 				candidates++
 			}
 		}

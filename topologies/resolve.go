@@ -99,6 +99,7 @@ func resolve(doc *document, rep *report) *Topology {
 	r.primaryRegion()
 	r.upstreams()
 	r.dcs()
+	r.standby()
 	r.patroni()
 	r.replication()
 	r.postgresql()
@@ -283,6 +284,9 @@ func (r *resolver) primaryRegion() {
 		var cands []string
 		for _, name := range r.order {
 			ref := r.nodes[name]
+			if r.doc.has("standby_cluster.region") && ref.region == r.f.StandbyCluster.Region {
+				continue // the standby cluster's candidates lead only it
+			}
 			if (!ref.hasFailover || r.node(ref).Failover) && !ref.backup && !slices.Contains(cands, ref.region) {
 				cands = append(cands, ref.region)
 			}
@@ -319,10 +323,20 @@ func (r *resolver) primaryRegion() {
 		}
 	}
 	stretched, dcsWrong := r.stretchedDCS()
+	standby := r.standbyRegion()
 	candidates := 0
 	for _, name := range r.order {
 		ref := r.nodes[name]
 		n := r.node(ref)
+		if ref.region == standby {
+			// The standby cluster's nodes: candidates for its own
+			// leadership unless they say otherwise, never synchronous.
+			n.Standby, n.NoSync = true, true
+			if !ref.hasFailover && !ref.backup {
+				n.Failover = true
+			}
+			continue
+		}
 		if ref.region == r.primary {
 			if !ref.hasFailover && !ref.backup {
 				n.Failover = true
@@ -346,6 +360,90 @@ func (r *resolver) primaryRegion() {
 	if candidates == 0 && r.primaryHasNodes() && r.skipped[r.primary] == 0 {
 		r.noCandidate()
 	}
+}
+
+// standbyRegion is standby_cluster.region when it names a region other
+// than the primary one ("" otherwise; standby reports what is wrong).
+func (r *resolver) standbyRegion() string {
+	reg := r.f.StandbyCluster.Region
+	if !r.doc.has("standby_cluster.region") || reg == r.primary || !slices.Contains(r.regions, reg) {
+		return ""
+	}
+	return reg
+}
+
+// standby resolves standby_cluster: a region other than the primary one,
+// with a candidate for its leadership and an endpoint, and its own etcd.
+func (r *resolver) standby() {
+	if !r.doc.has("standby_cluster") {
+		return
+	}
+	s := r.f.StandbyCluster
+	switch {
+	case r.missing("standby_cluster.region"):
+		r.rep.errorf(r.doc.at("standby_cluster"), "standby_cluster.region", "missing: name the region whose nodes form the standby cluster, like standby_cluster: {region: %s}", r.otherRegion())
+		return
+	case !r.doc.has("standby_cluster.region"):
+		return
+	case !slices.Contains(r.regions, s.Region):
+		r.errorf("standby_cluster.region", "unknown region %q%s", s.Region, suggest(s.Region, r.regions, "regions"))
+		return
+	case r.primary == "":
+		return
+	case s.Region == r.primary:
+		r.errorf("standby_cluster.region", "%s is the primary region: the standby cluster must live in another region (it is what survives the primary's loss), like %s", s.Region, r.otherRegion())
+		return
+	}
+	members := 1
+	if r.doc.has("standby_cluster.dcs_members") {
+		members = s.DCSMembers
+		if members < 1 || members > maxStandbyDCSMembers {
+			r.errorf("standby_cluster.dcs_members", "the standby cluster's etcd needs 1 to %d members, got %d", maxStandbyDCSMembers, members)
+			return
+		}
+	}
+	r.t.Standby = StandbyCluster{Region: s.Region, DCSMembers: members}
+	lead := false
+	for i := range r.t.Regions {
+		reg := &r.t.Regions[i]
+		if reg.Name != s.Region {
+			continue
+		}
+		if p := childPath("regions", reg.Name) + ".endpoint"; r.doc.has(p) && !reg.Endpoint {
+			r.errorf(p, "the standby cluster's region needs its endpoint: its clients write through it once it is promoted; remove endpoint: false")
+		}
+		reg.Endpoint = true
+		for _, n := range reg.Nodes {
+			lead = lead || n.Failover
+		}
+	}
+	if !lead && r.skipped[s.Region] == 0 {
+		r.errorf("standby_cluster.region", "no node of %s may lead the standby cluster: every one has failover: false or role backup; let one lead", s.Region)
+	}
+	for _, name := range r.order {
+		ref := r.nodes[name]
+		up, p := r.node(ref).Upstream, ref.path+".upstream"
+		if up == "" || r.nodes[up] == nil || !r.doc.has(p) {
+			continue
+		}
+		if inStandby, upInStandby := ref.region == s.Region, r.nodes[up].region == s.Region; inStandby != upInStandby {
+			r.errorf(p, "%s and %s are in different clusters (%s holds the standby cluster): a node replicates from a node of its own cluster; the standby leader replicates from the primary cluster", name, up, s.Region)
+		}
+	}
+}
+
+// maxStandbyDCSMembers is how many etcd members a standby cluster may
+// have: their addresses sit between the primary's etcd and the nodes.
+const maxStandbyDCSMembers = 3
+
+// otherRegion is a region other than the primary one, for examples.
+func (r *resolver) otherRegion() string {
+	for _, reg := range r.regions {
+		if reg != r.primary {
+			return reg
+		}
+	}
+	return "dr"
 }
 
 // stretchedDCS reports whether the file spreads etcd over more than one
@@ -696,7 +794,7 @@ func (r *resolver) replication() {
 func (r *resolver) remoteCandidatesNeedAsync(mode ReplicationMode) {
 	for _, name := range r.order {
 		ref := r.nodes[name]
-		if ref.region == r.primary || !r.node(ref).Failover {
+		if ref.region == r.primary || !r.node(ref).Failover || r.node(ref).Standby {
 			continue
 		}
 		at := "replication.mode"
@@ -1087,7 +1185,7 @@ func (r *resolver) target(path, key, example string) bool {
 // host name, its DNS alias on the lab network and its key in the harness's
 // tables; a node with one of these names would clash with replab's own
 // container at up ("container name already in use").
-const reservedNames = "`haproxy` and `haproxy-<region>` (the lab's endpoints) and `etcd-1`..`etcd-N` (one per etcd member) are replab's own containers and host names in every lab"
+const reservedNames = "`haproxy` and `haproxy-<region>` (the lab's endpoints), `etcd-1`..`etcd-N` and `dr-etcd-1`..`dr-etcd-N` (one per etcd member) are replab's own containers and host names in every lab"
 
 // reservedNodeName reports whether a node name is one replab gives its own
 // containers: haproxy, haproxy-<anything> (so that adding an endpoint
@@ -1098,6 +1196,9 @@ func reservedNodeName(s string) bool {
 		return true
 	}
 	n, ok := strings.CutPrefix(s, "etcd-")
+	if !ok {
+		n, ok = strings.CutPrefix(s, "dr-etcd-")
+	}
 	return ok && n != "" && strings.Trim(n, "0123456789") == ""
 }
 

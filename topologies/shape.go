@@ -13,7 +13,7 @@ func (t *Topology) Shape() string {
 		return fmt.Sprintf("one region (%s): %d nodes and %d etcd members on one LAN, no WAN", t.PrimaryRegion, len(t.Nodes()), t.DCS.Members)
 	}
 	var candRegions []string
-	for _, n := range t.Candidates() {
+	for _, n := range t.Candidates() { // the primary cluster's
 		if !slices.Contains(candRegions, n.Region) {
 			candRegions = append(candRegions, n.Region)
 		}
@@ -48,6 +48,9 @@ func (t *Topology) Shape() string {
 	loss := "losing " + t.PrimaryRegion + " loses the DCS and every candidate"
 	if t.DCS.Region != t.PrimaryRegion {
 		loss = "losing " + t.DCS.Region + " loses the DCS, losing " + t.PrimaryRegion + " every candidate"
+	}
+	if t.Standby.Region != "" {
+		loss += fmt.Sprintf("; a standby cluster in %s (its own etcd: %s) replicates from it and takes over when promoted", t.Standby.Region, plural(t.Standby.DCSMembers, "member", "members"))
 	}
 	return fmt.Sprintf("primary region with remote replicas: etcd (%d members in %s), failover candidates in %s, async replicas elsewhere, %s; %s",
 		t.DCS.Members, t.DCS.Region, strings.Join(candRegions, ", "), endpoints, loss)

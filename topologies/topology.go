@@ -27,6 +27,9 @@ type Topology struct {
 	// Regions in file order.
 	Regions []Region
 	Network Network
+	// Standby is the disaster-recovery cluster; zero Region when there is
+	// none.
+	Standby StandbyCluster
 	SLA     SLA
 	// Warnings are the problems that did not stop the topology from
 	// loading (an even etcd member count, an SLA target below Patroni's
@@ -57,6 +60,15 @@ type DCS struct {
 	// Members entries, all Region unless the file stretched the DCS
 	// (dcs.regions).
 	Regions []string
+}
+
+// StandbyCluster is a second Patroni cluster in another region that
+// replicates from the primary cluster (Patroni's standby_cluster): every
+// node of Region is in it (Node.Standby), with an etcd of DCSMembers
+// members of its own in Region.
+type StandbyCluster struct {
+	Region     string
+	DCSMembers int
 }
 
 // Stretched reports whether the DCS has members in more than one region.
@@ -145,6 +157,10 @@ type Node struct {
 	// NoLoadBalance keeps the node out of the ro endpoint (Patroni's
 	// noloadbalance tag).
 	NoLoadBalance bool
+	// Standby: the node belongs to the standby cluster (its region is
+	// Topology.Standby.Region). Failover then means it may lead the
+	// standby cluster.
+	Standby bool
 }
 
 // Backend selects how network impairments are applied.
@@ -223,12 +239,12 @@ func (t *Topology) Link(a, b string) (Link, bool) {
 	return Link{}, false
 }
 
-// Candidates returns the failover candidates in file order: all in
-// PrimaryRegion unless the DCS is stretched over regions.
+// Candidates returns the primary cluster's failover candidates in file
+// order: all in PrimaryRegion unless the DCS is stretched over regions.
 func (t *Topology) Candidates() []Node {
 	var out []Node
 	for _, n := range t.Nodes() {
-		if n.Failover {
+		if n.Failover && !n.Standby {
 			out = append(out, n)
 		}
 	}

@@ -90,7 +90,15 @@ type File struct {
 	PrimaryRegion string            `yaml:"primary_region" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region of the leader and of every failover candidate. Default: the region whose nodes are failover candidates."`
 	Regions       map[string]Region `yaml:"regions" jsonschema:"required" jsonschema_description:"Regions by name, in the order they are created. Each is a LAN of nodes; links between regions are declared under network.links."`
 	Network       Network           `yaml:"network" jsonschema_description:"The WAN between regions and how impairments are applied."`
-	SLA           SLA               `yaml:"sla" jsonschema_description:"Targets a run is judged against. Undeclared targets are not evaluated."`
+	// StandbyCluster is a second Patroni cluster for disaster recovery.
+	StandbyCluster StandbyCluster `yaml:"standby_cluster" jsonschema_description:"A second Patroni cluster for disaster recovery: every node of one region outside the primary forms it, with its own etcd; its standby leader replicates from the primary cluster's endpoint and its other nodes cascade from it. Promoting it is an explicit step (replab dr promote, the dr-failover scenario)."`
+	SLA            SLA            `yaml:"sla" jsonschema_description:"Targets a run is judged against. Undeclared targets are not evaluated."`
+}
+
+// StandbyCluster is the disaster-recovery cluster.
+type StandbyCluster struct {
+	Region     string `yaml:"region" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"The region whose nodes form the standby cluster: not the primary region. Its nodes default to failover: true (within the standby cluster) and it gets an endpoint."`
+	DCSMembers int    `yaml:"dcs_members" jsonschema:"minimum=1,maximum=3,default=1" jsonschema_description:"etcd members of the standby cluster's own DCS, in its region (dr-etcd-1, ...): 1 to 3. Default 1."`
 }
 
 // Engine selects the database engine and the node image.
