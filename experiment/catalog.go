@@ -53,7 +53,6 @@ func Catalog() []Scenario {
 		RYWScenario(RYWSpec{}),
 		FollowerWorkScenario(FollowerWorkSpec{}),
 		RegionOutageScenario(), RegionPartitionScenario(), RegionalLatencyScenario(), RegionalReadsScenario(), CascadeScenario(),
-		DRFailoverScenario(),
 	}
 }
 

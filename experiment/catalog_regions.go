@@ -48,19 +48,32 @@ const (
 
 // RegionOutageScenario kills every container of the primary region at
 // once (its nodes, etcd members and endpoint) with the clients in the
-// survivor region, writing through that region's endpoint: the stretched
-// DCS keeps a quorum, a candidate there takes over after the leader key
-// expires, and the report says what the outage cost in time and in
-// acknowledged writes.
+// region that takes over, writing through that region's endpoint. With a
+// stretched DCS the quorum survives and a candidate there takes over
+// after the leader key expires; with a standby cluster the plan does what
+// an operator does: promotes it, and heals by rebuilding the old primary
+// as the new standby (drOutage). The report says what the outage cost in
+// time and in acknowledged writes.
 func RegionOutageScenario() Scenario {
 	return Scenario{
 		Name:         "region-outage",
-		Summary:      "kill every container of the primary region at once: failover to another region, its RTO, and the acknowledged writes lost beside the replication lag at the outage",
-		Needs:        Needs{RegionLoss: true},
-		ClientRegion: SurvivorRegion,
+		Summary:      "kill every container of the primary region at once: failover to another region (by itself, or by promoting the standby cluster), its RTO, and the acknowledged writes lost beside the replication lag at the outage",
+		Needs:        Needs{RegionOutage: true},
+		ClientRegion: takeoverRegion,
 		Steps: []Step{
 			Sleep("warm up", RegionWarmup),
-			Inject("outage", func(r *Run) chaos.Fault { return chaos.RegionOutage(r.Topology.PrimaryRegion) }),
+			Inject("outage", func(r *Run) chaos.Fault {
+				if r.Topology.Standby.Region != "" {
+					return drOutage{region: r.Topology.PrimaryRegion, lab: r.Lab}
+				}
+				return chaos.RegionOutage(r.Topology.PrimaryRegion)
+			}),
+			Do("promote the standby cluster, if there is one", func(ctx context.Context, r *Run) error {
+				if r.Topology.Standby.Region == "" {
+					return nil
+				}
+				return promoteStandby("outage")(ctx, r)
+			}),
 			Await(NewLeaderAfter("outage"), WaitTimeout, ""),
 			Await(WritesOnNewLeader("outage"), WaitTimeout, ""),
 			FailoverTable("outage", "region outage"),
@@ -105,6 +118,15 @@ func RegionPartitionScenario() Scenario {
 		},
 		Report: []Step{RegionLossTable("cut")},
 	}
+}
+
+// takeoverRegion is where the clients of a region outage sit: the standby
+// cluster's region, else SurvivorRegion.
+func takeoverRegion(t *topologies.Topology) string {
+	if t.Standby.Region != "" {
+		return t.Standby.Region
+	}
+	return SurvivorRegion(t)
 }
 
 // NoLeaderIn is no member among the targets of fault (the first side of a

@@ -96,6 +96,19 @@ func TestRegionLossNeeds(t *testing.T) {
 			t.Errorf("three-region: %v, want it to say %q", err, want)
 		}
 	}
+	if err := (Needs{RegionOutage: true}).Check(three); err == nil {
+		t.Error("three-region recovers from losing us-east?")
+	}
+	dr, err := topologies.Builtin("dr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (Needs{RegionOutage: true}).Check(dr); err != nil || takeoverRegion(dr) != "eu-west" {
+		t.Errorf("dr: %v, clients in %q; want a region outage recovered from eu-west", err, takeoverRegion(dr))
+	}
+	if err := (Needs{RegionOutage: true}).Check(stretched); err != nil || takeoverRegion(stretched) != "eu-west" {
+		t.Errorf("stretched: %v, clients in %q", err, takeoverRegion(stretched))
+	}
 	if SurvivorRegion(three) != "" {
 		t.Errorf("three-region has a survivor region: %q", SurvivorRegion(three))
 	}

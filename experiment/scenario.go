@@ -66,6 +66,10 @@ type Needs struct {
 	Endpoints int
 	// StandbyCluster asks for a standby cluster (standby_cluster).
 	StandbyCluster bool
+	// RegionOutage asks for a topology that recovers from losing its
+	// primary region: by itself (RegionLoss) or by promoting its standby
+	// cluster.
+	RegionOutage bool
 }
 
 // String says what the scenario needs, for `replab scenarios`.
@@ -95,6 +99,9 @@ func (n Needs) String() string {
 	}
 	if n.StandbyCluster {
 		parts = append(parts, "a standby cluster")
+	}
+	if n.RegionOutage {
+		parts = append(parts, "a standby cluster, or an etcd quorum, a failover candidate and an endpoint outside the primary region")
 	}
 	if len(parts) == 0 {
 		return "any topology"
@@ -127,7 +134,7 @@ func (n Needs) Check(t *topologies.Topology) error {
 			why = append(why, fmt.Sprintf("it needs a node of role %s, the topology has none", role))
 		}
 	}
-	if n.RegionLoss {
+	if n.RegionLoss || n.RegionOutage && t.Standby.Region == "" {
 		quorum := t.DCS.Members/2 + 1
 		if left := t.DCS.Members - t.DCS.MembersIn(t.PrimaryRegion); left < quorum {
 			why = append(why, fmt.Sprintf("losing %s loses the etcd quorum (%d of %d members outside it, %d needed): stretch the DCS over regions (dcs.regions)",

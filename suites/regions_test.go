@@ -90,8 +90,8 @@ var _ = Describe("cascading replication across regions", Label(TierCatalog, Topo
 })
 
 var _ = Describe("a standby cluster for disaster recovery", Label(TierCatalog, TopologyDR), func() {
-	It("promoted by hand after the primary region is lost, takes the writes in its region; the old primary comes back as its standby", Label(FaultKill, ScenarioLabel("dr-failover")), func(ctx SpecContext) {
-		res := asserts.Execute(ctx, "dr", experiment.DRFailoverScenario())
+	It("promoted by hand after the primary region is lost, takes the writes in its region; the old primary comes back as its standby", Label(FaultKill, ScenarioLabel("region-outage")), func(ctx SpecContext) {
+		res := asserts.Execute(ctx, "dr", experiment.RegionOutageScenario())
 		Expect(res.Leader).To(HavePrefix("euw-"), "a node of the standby cluster leads")
 		f := results.FailoverPhases(res.History, 0)
 		Expect(f.Outage).To(BeTrue())

@@ -91,7 +91,7 @@ type File struct {
 	Regions       map[string]Region `yaml:"regions" jsonschema:"required" jsonschema_description:"Regions by name, in the order they are created. Each is a LAN of nodes; links between regions are declared under network.links."`
 	Network       Network           `yaml:"network" jsonschema_description:"The WAN between regions and how impairments are applied."`
 	// StandbyCluster is a second Patroni cluster for disaster recovery.
-	StandbyCluster StandbyCluster `yaml:"standby_cluster" jsonschema_description:"A second Patroni cluster for disaster recovery: every node of one region outside the primary forms it, with its own etcd; its standby leader replicates from the primary cluster's endpoint and its other nodes cascade from it. Promoting it is an explicit step (replab dr promote, the dr-failover scenario)."`
+	StandbyCluster StandbyCluster `yaml:"standby_cluster" jsonschema_description:"A second Patroni cluster for disaster recovery: every node of one region outside the primary forms it, with its own etcd; its standby leader replicates from the primary cluster's endpoint and its other nodes cascade from it. Promoting it is an explicit step (replab dr promote; the region-outage scenario does it)."`
 	SLA            SLA            `yaml:"sla" jsonschema_description:"Targets a run is judged against. Undeclared targets are not evaluated."`
 }
 

@@ -7,38 +7,9 @@ import (
 
 	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/harness"
-	"github.com/replab/replab/topologies"
 )
 
-// DRFailoverScenario loses the primary region of a topology with a
-// standby cluster (every container of it killed at once), with the
-// clients in the standby cluster's region writing through its endpoint,
-// and does what an operator does: promotes the standby cluster, then,
-// once the lost region is back, rebuilds the old primary cluster as the
-// new standby. It measures the time to promote, the time to the first ok
-// write at the standby region's endpoint and the acknowledged writes lost
-// beside the standby leader's lag before the loss.
-func DRFailoverScenario() Scenario {
-	return Scenario{
-		Name:         "dr-failover",
-		Summary:      "lose the primary region, promote the standby cluster by hand: time to promote, to the first ok write in its region, writes lost; then rebuild the old primary as the new standby",
-		Needs:        Needs{StandbyCluster: true},
-		ClientRegion: func(t *topologies.Topology) string { return t.Standby.Region },
-		Steps: []Step{
-			Sleep("warm up", RegionWarmup),
-			Inject("outage", func(r *Run) chaos.Fault { return drOutage{region: r.Topology.PrimaryRegion, lab: r.Lab} }),
-			Do("promote the standby cluster", promoteStandby("outage")),
-			Await(WritesOnNewLeader("outage"), WaitTimeout, ""),
-			FailoverTable("outage", "region outage, standby cluster promoted by hand"),
-			Sleep("let writes run on the promoted cluster", LeaderKillSettle),
-			Heal("outage"),
-			Await(EveryNodeStreaming(), WaitTimeout, "not every node streamed again in time"),
-		},
-		Report: []Step{RegionLossTable("outage")},
-	}
-}
-
-// Figures of dr-failover.
+// Figures of region-outage with a standby cluster.
 const (
 	MeasurePromoteTook = "promotion took"
 	MeasurePromotedBy  = "promoted after the outage by"
