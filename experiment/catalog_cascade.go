@@ -39,6 +39,7 @@ func CascadeScenario() Scenario {
 			results.CheckLagP99:       "the plan breaks the chain on purpose and the far node trails until it and its upstream have caught up; the cascading table reports its lag before, during and the worst",
 		},
 		Steps: []Step{
+			Measure(MeasureDCSWrite, dcsWriteFigure),
 			Sleep("let the chain run", CascadeWarmup),
 			Inject("middle", func(r *Run) chaos.Fault { return chaos.Kill(chaos.Node(chainMiddle(r.Topology))) }),
 			Await(StreamsFromOtherThan(chainFar, "middle"), WaitTimeout, ""),

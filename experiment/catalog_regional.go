@@ -50,6 +50,7 @@ func RegionalLatencyScenario() Scenario {
 			results.CheckFailoverTime: "the scenario injects no fault",
 		},
 		Steps: []Step{
+			Measure(MeasureDCSWrite, dcsWriteFigure),
 			Sleep("warm up", time.Second),
 			Do("measure each region's client", regionalLatency),
 		},

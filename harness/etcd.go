@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // The harness reads and writes the DCS through etcd's JSON gateway on
@@ -86,3 +87,41 @@ func (l *Lab) etcdCall(ctx context.Context, members []member, op string, req map
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// DCSWrite is one timed write to the DCS.
+type DCSWrite struct {
+	Member string        // the etcd member it was sent to
+	Took   time.Duration // from the request to etcd's answer: its raft commit
+}
+
+// DCSWriteLatency writes a scratch key n times through the etcd member of
+// the primary region (the one a leader there refreshes its key through)
+// and times each write from the host: what every refresh of Patroni's
+// leader key waits for. On a DCS stretched over regions a write commits
+// only once a member in another region has it, so it takes a WAN round
+// trip. The host-to-container hop adds a LAN round trip to each.
+func (l *Lab) DCSWriteLatency(ctx context.Context, n int) ([]DCSWrite, error) {
+	var m member
+	for _, e := range l.plan.Etcd {
+		if e.Region == l.topo.PrimaryRegion {
+			m = e
+			break
+		}
+	}
+	if m.Name == "" {
+		m = l.plan.Etcd[0]
+	}
+	key := dcsNamespace + "replab-probe/" + l.id
+	out := make([]DCSWrite, 0, n)
+	for i := range n {
+		start := time.Now()
+		if err := l.etcdPut(ctx, []member{m}, key, strconv.Itoa(i)); err != nil {
+			return out, fmt.Errorf("time DCS writes through %s: %w", m.Name, err)
+		}
+		out = append(out, DCSWrite{Member: m.Name, Took: time.Since(start)})
+	}
+	if err := l.etcdDelete(ctx, []member{m}, key); err != nil {
+		return out, fmt.Errorf("time DCS writes through %s: %w", m.Name, err)
+	}
+	return out, nil
+}
