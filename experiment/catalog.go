@@ -52,7 +52,7 @@ func Catalog() []Scenario {
 		WriteLatencyScenario(LatencySpec{}),
 		RYWScenario(RYWSpec{}),
 		FollowerWorkScenario(FollowerWorkSpec{}),
-		RegionOutageScenario(), RegionPartitionScenario(), RegionalLatencyScenario(), RegionalReadsScenario(), CascadeScenario(),
+		RegionOutageScenario(), RegionOutageAt(FarRTT), RegionPartitionScenario(), RegionalLatencyScenario(), RegionalReadsScenario(), CascadeScenario(),
 	}
 }
 

@@ -27,7 +27,7 @@ const (
 	RegionalTolerance = 0.05
 	// regionalFirstKey is the first id of the regional clients' key
 	// ranges, one million apiece, far above the other clients'.
-	regionalFirstKey = 2_200_000_000
+	regionalFirstKey = 2_400_000_000
 	// regionalOpTimeout bounds each regional operation, its connection
 	// included: a connection through a far region's endpoint takes
 	// several round trips (TCP, startup, SCRAM), a second and more at

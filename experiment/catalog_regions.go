@@ -37,8 +37,11 @@ const (
 // as the new standby (drOutage). The report says what the outage cost in
 // time and in acknowledged writes.
 func RegionOutageScenario() Scenario {
+	profile := workload.Steady
+	profile.Name, profile.PrimaryWriterRate = "steady, and a writer next to the leader", workload.Steady.WriteRate
 	return Scenario{
 		Name:         "region-outage",
+		Profile:      profile,
 		Summary:      "kill every container of the primary region at once: failover to another region (by itself, or by promoting the standby cluster), its RTO, and the acknowledged writes lost beside the replication lag at the outage",
 		Needs:        Needs{RegionOutage: true},
 		ClientRegion: takeoverRegion,
@@ -101,6 +104,30 @@ func RegionPartitionScenario() Scenario {
 		},
 		Report: []Step{RegionLossTable("cut")},
 	}
+}
+
+// FarRTT is the round trip region-outage-200ms gives the link between the
+// primary region and the one that takes over: ap-southeast's, from
+// us-east, in the built-in topologies.
+const FarRTT = 200 * time.Millisecond
+
+// RegionOutageAt is RegionOutageScenario with the round trip between the
+// primary region and the one that takes over set to rtt (the link's
+// jitter kept): the same loss farther away, where more WAL is in flight.
+func RegionOutageAt(rtt time.Duration) Scenario {
+	sc := RegionOutageScenario()
+	sc.Name = fmt.Sprintf("region-outage-%s", rtt)
+	sc.Summary = fmt.Sprintf("region-outage with %s between the primary region and the one that takes over: what more WAL in flight loses", rtt)
+	sc.Shape = func(t *topologies.Topology) {
+		links := slices.Clone(t.Network.Links)
+		for i, l := range links {
+			if (l.Between[0] == t.PrimaryRegion || l.Between[1] == t.PrimaryRegion) && slices.Contains(l.Between[:], takeoverRegion(t)) {
+				links[i].RTT = rtt
+			}
+		}
+		t.Network.Links = links
+	}
+	return sc
 }
 
 // takeoverRegion is where the clients of a region outage sit: the standby
@@ -194,10 +221,12 @@ func EveryNodeStreaming() Condition {
 }
 
 // RegionLossTable records what losing the primary region (fault: an
-// outage or a cut) cost in acknowledged writes, beside what was in flight
-// to the node that took over: its replication lag in the last sample
-// before the fault, and the declared round trip between the regions. It
-// runs after the read-back, when every write's fate is known.
+// outage or a cut) cost in acknowledged writes, client by client (the
+// writer in the region that takes over, the writer next to the leader,
+// the probes, the sessions), beside what was in flight to the node that
+// took over: its replication lag in the last sample before the fault, and
+// the declared round trip between the regions. It runs after the
+// read-back, when every write's fate is known.
 func RegionLossTable(fault string) Step {
 	return Do("tabulate the writes "+fault+" lost", func(_ context.Context, r *Run) error {
 		a, err := r.Fault(fault)
@@ -214,25 +243,62 @@ func RegionLossTable(fault string) Step {
 		if l, ok := r.Topology.Link(r.Topology.PrimaryRegion, region); ok {
 			rtt = results.FormatDuration(l.RTT)
 		}
-		lagTime, lagBytes := "no sample", "no sample"
+		lag := "no sample"
 		if v, ok := lastSample(h, results.MetricLagReplaySeconds, promoted, a.Injected); ok {
-			lagTime = results.FormatDuration(time.Duration(v * float64(time.Second)))
+			lag = results.FormatDuration(time.Duration(v * float64(time.Second)))
 		}
 		if v, ok := lastSample(h, results.MetricLagBytes, promoted, a.Injected); ok {
-			lagBytes = strconv.FormatFloat(v, 'f', 0, 64) + " B"
+			lag += ", " + strconv.FormatFloat(v, 'f', 0, 64) + " B"
 		}
-		acked := r.Rec.AckedWrites(a.Injected-time.Second) - r.Rec.AckedWrites(a.Injected)
-		row := []string{
-			r.Topology.PrimaryRegion + " → " + cmp.Or(region, "nobody"), rtt, strconv.Itoa(len(lw.Lost)),
-			fmt.Sprintf("%d (%d found, %d absent)", len(lw.UnknownFound)+len(lw.UnknownAbsent), len(lw.UnknownFound), len(lw.UnknownAbsent)),
-			strconv.Itoa(acked), lagTime, lagBytes,
+		r.figure("takeover", fmt.Sprintf("%s → %s (%s, declared RTT %s)", r.Topology.PrimaryRegion, cmp.Or(region, "nobody"), cmp.Or(promoted, "no leader"), rtt))
+		r.figure("new leader's replay lag before", lag)
+		clientRegion := r.Rec.History().Meta.Labels["client_region"]
+		// Clients by process: exactly, or by prefix for the probes (one
+		// per member) and the sessions; "" is every client.
+		groups := []struct{ process, what string }{
+			{"writer-0", "writer in " + cmp.Or(clientRegion, r.Topology.PrimaryRegion)},
+			{workload.PrimaryWriterProcess, "writer in " + r.Topology.PrimaryRegion + ", next to the leader"},
+			{"probe:", "probes (every member directly)"},
+			{"session", "read-your-writes sessions"},
+			{"", "every client"},
+		}
+		var rows [][]string
+		for _, g := range groups {
+			in := func(o results.Op) bool {
+				switch g.process {
+				case "", "probe:", "session":
+					return strings.HasPrefix(o.Process, g.process)
+				}
+				return o.Process == g.process
+			}
+			acked, lost, unknown := 0, 0, 0
+			for _, o := range h.Ops {
+				if in(o) && o.Outcome == results.OK && o.Complete < a.Injected && a.Injected-o.Complete <= time.Second && (o.Kind == results.OpWrite || o.Kind == results.OpProbe) {
+					acked++
+				}
+			}
+			for _, o := range lw.Lost {
+				if in(o) {
+					lost++
+				}
+			}
+			for _, o := range append(slices.Clone(lw.UnknownFound), lw.UnknownAbsent...) {
+				if in(o) {
+					unknown++
+				}
+			}
+			if acked == 0 && lost == 0 && unknown == 0 {
+				continue // a client the run did not have
+			}
+			rows = append(rows, []string{g.what, strconv.Itoa(lost), strconv.Itoa(acked), strconv.Itoa(unknown)})
 		}
 		return r.Rec.RecordTable(results.Table{
-			Title:   "What losing " + r.Topology.PrimaryRegion + " cost (" + fault + ")",
-			Columns: []string{"failover", "declared RTT", "acknowledged writes lost", "unknown outcome", "acknowledged in the last second before", "new leader's replay lag before", "its lag in bytes before"},
-			Rows:    [][]string{row},
+			Title:   "What losing " + r.Topology.PrimaryRegion + " cost (" + fault + "), " + r.Topology.PrimaryRegion + " → " + cmp.Or(region, "nobody") + " at " + rtt,
+			Columns: []string{"client", "acknowledged writes lost", "acknowledged in the last second before", "unknown outcome"},
+			Rows:    rows,
 			Note: "In async mode the leader acknowledges a commit before any replica has it: what the new leader had not received when the region went is lost, " +
-				"about the lag before the fault times the write rate. Lag samples come every " + results.FormatDuration(workload.LagPeriod) + "; 'no sample' is a gap, not zero.",
+				"about its lag before the fault (" + lag + ") times the rate of the writers next to the leader; a writer across the WAN has at most one commit in flight. " +
+				"Lag samples come every " + results.FormatDuration(workload.LagPeriod) + "; 'no sample' is a gap, not zero.",
 			Settings: regionLossSettings(r.Topology),
 		})
 	})

@@ -3,6 +3,7 @@ package experiment
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/replab/replab/chaos"
 	"github.com/replab/replab/results"
@@ -155,5 +156,26 @@ func TestNotJudgedNamesChecksWithTargets(t *testing.T) {
 				t.Errorf("%s: %v", s.Name, err)
 			}
 		}
+	}
+}
+
+// TestRegionOutageAtShapesACopy: the far variant sets the takeover link's
+// round trip on a copy of the links; the topology given keeps its own.
+func TestRegionOutageAtShapesACopy(t *testing.T) {
+	orig, err := topologies.Builtin("stretched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shaped := *orig
+	sc := RegionOutageAt(FarRTT)
+	sc.Shape(&shaped)
+	if l, _ := shaped.Link("us-east", "eu-west"); l.RTT != FarRTT {
+		t.Errorf("shaped us-east↔eu-west %s, want %s", l.RTT, FarRTT)
+	}
+	if l, _ := orig.Link("us-east", "eu-west"); l.RTT != 80*time.Millisecond {
+		t.Errorf("the original's link changed to %s", l.RTT)
+	}
+	if sc.Name != "region-outage-200ms" {
+		t.Errorf("name %q", sc.Name)
 	}
 }

@@ -31,9 +31,16 @@ type Profile struct {
 	// ClientRegion places the writer and the sessions (those of Sessions
 	// without a Region of their own too) in a region: they connect
 	// through that region's endpoint (a topology's regions.NAME.endpoint),
-	// so their traffic to the leader crosses the WAN from there. Empty: the primary region's endpoint. The monitor,
-	// the lag sampler and the heartbeat stay on the primary region's.
+	// so their traffic to the leader crosses the WAN from there. Empty:
+	// the primary region's endpoint. The monitor, the lag sampler and the
+	// heartbeat stay on the primary region's.
 	ClientRegion string
+	// PrimaryWriterRate, when above 0 with a ClientRegion, adds a writer
+	// in the primary region (PrimaryWriterProcess) at that rate: next to
+	// the leader its commits are acknowledged a LAN round trip after they
+	// are sent, and what the replicas abroad had not received is what
+	// losing the region loses.
+	PrimaryWriterRate float64
 	// PayloadBytes, when above 0, adds that many incompressible bytes to
 	// every endpoint write (WriterConfig.PayloadBytes): WAL volume without
 	// more commits.
@@ -52,6 +59,13 @@ var Steady = Profile{Name: "steady", WriteRate: 100, SessionRate: 10, ProbePerio
 
 // Profiles lists the named profiles.
 func Profiles() []Profile { return []Profile{Steady, Bulk} }
+
+// The writer in the primary region (Profile.PrimaryWriterRate): its
+// process name and first key (far from every other key range).
+const (
+	PrimaryWriterProcess  = "writer-primary"
+	PrimaryWriterFirstKey = 2_300_000_000
+)
 
 // The read-your-writes session pinned to the synchronous standby: its
 // process name and first key (far from every other key range).
@@ -79,6 +93,9 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 		StartLagSampler(wctx, lab, rec),
 		StartHeartbeat(wctx, lab, rec),
 		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes, Region: p.ClientRegion, OpTimeout: timeout}),
+	}
+	if p.PrimaryWriterRate > 0 && p.ClientRegion != "" {
+		ws = append(ws, StartWriter(wctx, lab, rec, WriterConfig{Rate: p.PrimaryWriterRate, Run: runID, Process: PrimaryWriterProcess, FirstKey: PrimaryWriterFirstKey}))
 	}
 	probes := StartProbes(wctx, lab, rec, ProbeRequest{Period: p.ProbePeriod, Run: runID})
 	ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, Region: p.ClientRegion, OpTimeout: timeout}))
