@@ -23,4 +23,15 @@
 //	wan_fidelity.go    how faithfully each userspace agent held its links (WAN.Counters, WAN.Fidelity)
 //	netem_adapter.go   netem.Host over a container (exec as root, copy a file)
 //	netem_backend_probe.go   which backend this machine supports, without a lab
+//
+// # Regions and clusters
+//
+// A topology may stretch etcd over regions (each member in its region,
+// raft timings from the WAN), place an endpoint in several regions
+// (proxyName, Lab.EndpointIn: "rw@eu-west") and add a standby cluster: a
+// second Patroni cluster with its own scope and etcd, whose standby leader
+// replicates from the primary region's endpoint.
+//
+//	etcd.go            the DCS through etcd's JSON gateway: get, put, delete, DCSWriteLatency
+//	standby.go         the standby cluster: PromoteStandby, RebuildAsStandby
 package harness
