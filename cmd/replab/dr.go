@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +29,7 @@ func newDRCmd() *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s leads: promoted %s after the request (answered in %s)\n",
-					p.Leader, p.Up.Sub(p.Sent).Round(1e6), p.Answered.Sub(p.Sent).Round(1e6))
+					p.Leader, p.Up.Sub(p.Sent).Round(time.Millisecond), p.Answered.Sub(p.Sent).Round(time.Millisecond))
 				return nil
 			})
 		},
