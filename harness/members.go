@@ -115,11 +115,12 @@ func (l *Lab) DSN(target string) (string, error) {
 	if !regional {
 		region = l.topo.PrimaryRegion
 	}
+	proxy, _ := l.proxyFor(region) // none: no port, ErrUnknownTarget below
 	switch route {
 	case EndpointRW:
-		port = l.hostPort(l.proxyIn(region), portRW)
+		port = l.hostPort(proxy.Name, portRW)
 	case EndpointRO:
-		port = l.hostPort(l.proxyIn(region), portRO)
+		port = l.hostPort(proxy.Name, portRO)
 	default:
 		if regional {
 			return "", fmt.Errorf("dsn for %q: want rw@<region> or ro@<region>: %w", target, ErrUnknownTarget)
@@ -165,14 +166,14 @@ func (l *Lab) EndpointRegions() []string {
 	return out
 }
 
-// proxyIn is the endpoint container of region, "" when it has none.
-func (l *Lab) proxyIn(region string) string {
+// proxyFor is region's endpoint, if it has one.
+func (l *Lab) proxyFor(region string) (member, bool) {
 	for _, p := range l.plan.Proxies {
 		if p.Region == region {
-			return p.Name
+			return p, true
 		}
 	}
-	return ""
+	return member{}, false
 }
 
 // ErrUnknownTarget is returned for a node or endpoint name the lab lacks.

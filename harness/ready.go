@@ -427,21 +427,6 @@ func (l *Lab) standbyStreaming(ctx context.Context) (bool, []string) {
 	if err != nil {
 		return false, []string{"standby cluster: " + err.Error()}
 	}
-	var missing []string
-	heads := 0
-	for _, m := range ms {
-		if !m.Standby {
-			continue
-		}
-		if m.Role == RoleStandbyLeader {
-			heads++
-		}
-		if m.State != "streaming" {
-			missing = append(missing, fmt.Sprintf("standby cluster: %s is %s %s", m.Name, m.Role, m.State))
-		}
-	}
-	if heads != 1 {
-		missing = append(missing, fmt.Sprintf("standby cluster: %d standby leaders", heads))
-	}
+	missing := standbyMissing(ms, true)
 	return len(missing) == 0, missing
 }

@@ -138,8 +138,8 @@ func (l *Lab) RebuildAsStandby(ctx context.Context) error {
 	etcd, scope, follow := l.plan.Etcd, l.plan.Scope, l.plan.Proxies[0]
 	if rebuild {
 		etcd, scope = l.plan.StandbyEtcd, l.plan.standbyScope()
-	} else {
-		follow = l.plan.Proxies[proxyIndex(l.plan.Proxies, l.topo.Standby.Region)]
+	} else if p, ok := l.proxyFor(l.topo.Standby.Region); ok {
+		follow = p // validation gives the standby region an endpoint
 	}
 	l.log.Info("rebuilding a cluster as the standby", "scope", scope, "follows", follow.Name)
 	for _, e := range etcd {
@@ -170,7 +170,7 @@ func (l *Lab) RebuildAsStandby(ctx context.Context) error {
 	}
 	for {
 		ms, err := l.Members(ctx)
-		if err == nil && standbyUp(ms, rebuild) {
+		if err == nil && len(standbyMissing(ms, rebuild)) == 0 {
 			l.log.Info("standby cluster rebuilt", "scope", scope)
 			return nil
 		}
@@ -182,9 +182,11 @@ func (l *Lab) RebuildAsStandby(ctx context.Context) error {
 	}
 }
 
-// standbyUp reports whether the cluster with Standby flag group has one
-// standby leader and every member streaming.
-func standbyUp(ms []Member, group bool) bool {
+// standbyMissing says what keeps the cluster with Standby flag group from
+// being an up standby cluster (one standby leader, every member
+// streaming); nothing when it is one.
+func standbyMissing(ms []Member, group bool) []string {
+	var missing []string
 	heads := 0
 	for _, m := range ms {
 		if m.Standby != group {
@@ -194,10 +196,13 @@ func standbyUp(ms []Member, group bool) bool {
 			heads++
 		}
 		if m.State != "streaming" {
-			return false
+			missing = append(missing, fmt.Sprintf("standby cluster: %s is %s %s", m.Name, m.Role, m.State))
 		}
 	}
-	return heads == 1
+	if heads != 1 {
+		missing = append(missing, fmt.Sprintf("standby cluster: %d standby leaders", heads))
+	}
+	return missing
 }
 
 // setStandbyConfig turns scope's DCS into a standby cluster's that
@@ -293,15 +298,4 @@ func (l *Lab) startIfStopped(ctx context.Context, name string) error {
 		return nil
 	}
 	return l.Start(ctx, name)
-}
-
-// proxyIndex is the index of region's proxy (the primary's when it has
-// none).
-func proxyIndex(ps []member, region string) int {
-	for i, p := range ps {
-		if p.Region == region {
-			return i
-		}
-	}
-	return 0
 }
