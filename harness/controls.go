@@ -84,6 +84,16 @@ func (l *Lab) Stop(ctx context.Context, name string, grace time.Duration) error 
 // Start starts a stopped or killed container again, with the same address,
 // and re-reads its published ports (Docker picks new host ports).
 func (l *Lab) Start(ctx context.Context, name string) error {
+	if err := l.startContainer(ctx, name); err != nil {
+		return err
+	}
+	return l.WAN().restarted(ctx, name)
+}
+
+// startContainer starts a stopped container once the engine has seen it
+// stop, and reads its new published ports; its host is not shaped yet,
+// and a node's Patroni waits at its gate.
+func (l *Lab) startContainer(ctx context.Context, name string) error {
 	id, err := l.containerID(name)
 	if err != nil {
 		return err
@@ -94,10 +104,7 @@ func (l *Lab) Start(ctx context.Context, name string) error {
 	if err := l.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start %s: %w", name, err)
 	}
-	if err := l.refreshPorts(ctx, name); err != nil {
-		return err
-	}
-	return l.WAN().restarted(ctx, name)
+	return l.refreshPorts(ctx, name)
 }
 
 // Pause freezes every process of a container (cgroup freezer).

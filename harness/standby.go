@@ -266,14 +266,8 @@ func (l *Lab) restartEmpty(ctx context.Context, name string) error {
 			return fmt.Errorf("rebuild %s: stop it: %w", name, err)
 		}
 	}
-	if err := l.waitStopped(ctx, id); err != nil {
-		return fmt.Errorf("rebuild %s: wait for it to stop: %w", name, err)
-	}
-	if err := l.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return fmt.Errorf("rebuild %s: start it: %w", name, err)
-	}
-	if err := l.refreshPorts(ctx, name); err != nil {
-		return err
+	if err := l.startContainer(ctx, name); err != nil {
+		return fmt.Errorf("rebuild %s: %w", name, err)
 	}
 	if err := l.WAN().shapeHost(ctx, name); err != nil {
 		return err
