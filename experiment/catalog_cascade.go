@@ -97,23 +97,20 @@ func chainRegions(t *topologies.Topology) (far, mid int) {
 }
 
 // chainMiddle is the upstream of the first cascading node ("" for none).
-func chainMiddle(t *topologies.Topology) string {
-	for _, n := range t.Nodes() {
-		if n.Upstream != "" {
-			return n.Upstream
-		}
-	}
-	return ""
-}
+func chainMiddle(t *topologies.Topology) string { return firstCascading(t).Upstream }
 
-// chainFar is the first cascading node.
-func chainFar(t *topologies.Topology) string {
+// chainFar is the first cascading node ("" for none).
+func chainFar(t *topologies.Topology) string { return firstCascading(t).Name }
+
+// firstCascading is the first node, in file order, that replicates from
+// another (zero when none does).
+func firstCascading(t *topologies.Topology) topologies.Node {
 	for _, n := range t.Nodes() {
 		if n.Upstream != "" {
-			return n.Name
+			return n
 		}
 	}
-	return ""
+	return topologies.Node{}
 }
 
 // StreamsFromOtherThan is the node pick names streaming WAL from a member

@@ -252,7 +252,7 @@ func RegionLossTable(fault string) Step {
 		}
 		r.figure("takeover", fmt.Sprintf("%s → %s (%s, declared RTT %s)", r.Topology.PrimaryRegion, cmp.Or(region, "nobody"), cmp.Or(promoted, "no leader"), rtt))
 		r.figure("new leader's replay lag before", lag)
-		clientRegion := r.Rec.History().Meta.Labels["client_region"]
+		clientRegion := h.Meta.Labels["client_region"]
 		// Clients by process: exactly, or by prefix for the probes (one
 		// per member) and the sessions; "" is every client.
 		groups := []struct{ process, what string }{

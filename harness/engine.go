@@ -164,16 +164,15 @@ func etcdTimings(t *topologies.Topology) (heartbeat, election time.Duration) {
 // order. With a DCS stretched over regions Patroni is told to keep to
 // that order (etcdConfig), so each node talks to its own region's member.
 func (p plan) etcdHosts(region string) []string {
-	var near, far []string
+	var near, far []member
 	for _, e := range p.Etcd {
-		h := fmt.Sprintf("%s:%d", e.IP, portEtcd)
 		if e.Region == region {
-			near = append(near, h)
+			near = append(near, e)
 		} else {
-			far = append(far, h)
+			far = append(far, e)
 		}
 	}
-	return append(near, far...)
+	return hostPorts(append(near, far...))
 }
 
 // etcdConfig is a node's etcd3 section. With members in several regions
