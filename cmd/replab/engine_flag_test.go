@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -17,12 +16,7 @@ func TestBadEngineIsBadInput(t *testing.T) {
 		{"run", "leader-kill", "--engine", "unix://relative"},
 		{"run", "leader-kill", "--engine", "unix:///a.sock,unix:///b.sock"},
 	} {
-		root := newRoot()
-		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetErr(&out)
-		root.SetArgs(args)
-		err := root.Execute()
+		err := execute(args...)
 		var bi badInput
 		if !errors.As(err, &bi) || !strings.Contains(err.Error(), "--engine") {
 			t.Errorf("%v: error %v, want bad input naming --engine", args, err)

@@ -21,12 +21,7 @@ func TestMalformedParametersAreBadInput(t *testing.T) {
 	}
 	for _, f := range files {
 		for _, args := range [][]string{{"validate", f}, {"run", "follower-work", "-f", f}} {
-			root := newRoot()
-			var out bytes.Buffer
-			root.SetOut(&out)
-			root.SetErr(&out)
-			root.SetArgs(args)
-			err := root.Execute()
+			err := execute(args...)
 			var bi badInput
 			if !errors.As(err, &bi) {
 				t.Errorf("%v: error %v, want bad input (exit 2)", args, err)
@@ -37,4 +32,15 @@ func TestMalformedParametersAreBadInput(t *testing.T) {
 			}
 		}
 	}
+}
+
+// execute runs the CLI with args, its output discarded, and returns its
+// error.
+func execute(args ...string) error {
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	return root.Execute()
 }
