@@ -188,6 +188,7 @@ func (s scenario) build() History {
 		}
 		if t >= scHeal+3000 {
 			b.sample(t, MetricLagHeartbeatSeconds, "lab-1", 0.006+rng.Float64()*0.01)
+			b.sample(t, MetricLagBytes, "lab-1", float64(8000+rng.IntN(4000)))
 		}
 	}
 	if !s.noFinal {

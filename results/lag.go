@@ -120,105 +120,242 @@ const ReconnectWindow = 15 * time.Second
 // Rejoin.
 const EventStreaming = "member.streaming"
 
-// Rejoins finds, for every healed fault, the catch-up of each node it
-// faulted that reports lag (in any metric) or is seen streaming, and, when
-// the leader changed inside the fault's window, of every other node whose
-// first sample of metric after the heal is above threshold: from the
-// heal's begin to the first sample of metric at or under threshold, or the
-// first EventStreaming of the node, after it.
+// Rejoins finds, for every healed fault, the catch-up of the nodes it
+// struck and of the followers it cut from their upstream:
+//   - each faulted node that reports lag (in any metric) or is seen
+//     streaming: from the heal's begin to its first sample of metric at
+//     or under threshold, or its first EventStreaming, after it. A
+//     faulted node that led when the fault began and lost the lead is
+//     first a follower of nobody: its early samples are the age of its own
+//     last writes, low before it falls behind, so its rejoin ends only at
+//     a low sample after it was seen following (streaming, or a sample
+//     above threshold); it has none when it never fell behind;
+//   - when the leader changed inside the fault's window, or the fault
+//     struck the node leading at its begin (a leader restarted in place),
+//     every other follower that falls behind within ReconnectWindow
+//     (Reconnect): until its first sample back at or under threshold.
 func Rejoins(h History, metric string, threshold time.Duration) []Rejoin {
 	lagged := map[string]bool{}
 	for _, s := range h.Samples {
 		lagged[s.Node] = true
 	}
-	ev := sortedEvents(h)
-	samples := slices.Clone(h.Samples)
-	slices.SortStableFunc(samples, func(a, b SampleRecord) int { return cmp.Compare(a.At, b.At) })
-	runEnd := RunEnd(h)
-	catchUp := func(f FaultWindow, node string) Rejoin {
-		r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: runEnd}
-		for _, e := range ev {
-			if e.Kind == EventStreaming && e.Node == node && e.At >= f.End {
-				r.To, r.Done, r.How = e.At, true, "streaming"
-				break
-			}
-		}
-		for _, s := range samples {
-			if s.At >= r.To {
-				break
-			}
-			if s.Metric == metric && s.Node == node && s.At >= f.End && secondsDur(s.Value) <= threshold {
-				r.To, r.Done, r.How = s.At, true, "lag ≤ "+FormatDuration(threshold)
-				break
-			}
-		}
-		r.Duration = r.To - r.From
-		return r
-	}
-	// reconnect is a follower's wait for a new leader elected at elected:
-	// its first sample above threshold within ReconnectWindow of the later
-	// of the election and from, until its first sample back at or under
-	// threshold after that. ok is false when it never fell behind, or
-	// caught up before from.
-	reconnect := func(f FaultWindow, node string, elected time.Duration) (Rejoin, bool) {
-		r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: runEnd, Reconnect: true}
-		behind := time.Duration(-1)
-		for _, s := range samples {
-			if s.Metric != metric || s.Node != node || s.At < elected {
-				continue
-			}
-			if behind < 0 {
-				if s.At > max(elected, f.End)+ReconnectWindow {
-					return r, false
-				}
-				if secondsDur(s.Value) > threshold {
-					behind = s.At
-				}
-				continue
-			}
-			if secondsDur(s.Value) <= threshold {
-				r.To, r.Done, r.How = s.At, true, "lag ≤ "+FormatDuration(threshold)
-				break
-			}
-		}
-		if behind < 0 || r.To <= f.End {
-			return r, false
-		}
-		r.Duration = r.To - r.From
-		return r, true
-	}
+	rs := rejoinScan{ev: sortedEvents(h), samples: slices.Clone(h.Samples), metric: metric, threshold: threshold, runEnd: RunEnd(h)}
+	slices.SortStableFunc(rs.samples, func(a, b SampleRecord) int { return cmp.Compare(a.At, b.At) })
 	var out []Rejoin
 	for _, f := range Faults(h) {
 		if f.EndReason != EndHealed || f.Node == "" {
 			continue
 		}
 		faulted := FaultedNodes(f.Node)
-		for _, n := range faulted {
-			r := catchUp(f, n)
-			if lagged[n] || r.How == "streaming" {
-				out = append(out, r)
-			}
-		}
+		led := rs.leaderAt(f.Injected)
 		elected, leader := time.Duration(-1), ""
-		for _, e := range ev {
+		for _, e := range rs.ev {
 			if e.Kind == EventLeaderChanged && e.Detail != "initial" && e.At >= f.Injected && e.At <= max(f.HealEnd, f.End) {
 				elected, leader = e.At, e.Node
 				break
 			}
 		}
-		if elected < 0 {
+		for _, n := range faulted {
+			if n == led && elected >= 0 && leader != n {
+				if r, ok := rs.demoted(f, n); ok {
+					out = append(out, r)
+				}
+				continue
+			}
+			r := rs.catchUp(f, n)
+			if lagged[n] || r.How == "streaming" {
+				out = append(out, r)
+			}
+		}
+		switch {
+		case elected >= 0:
+		case led != "" && slices.Contains(faulted, led):
+			elected, leader = f.Injected, led // its followers lost their upstream
+		default:
 			continue
 		}
 		for _, n := range sortedKeys(lagged) {
 			if slices.Contains(faulted, n) || n == leader {
 				continue // the new leader follows nobody
 			}
-			if r, ok := reconnect(f, n, elected); ok {
+			if r, ok := rs.reconnect(f, n, elected); ok {
 				out = append(out, r)
 			}
 		}
 	}
 	return out
+}
+
+// PendingRejoins lists the rejoins of h still under way: not caught up,
+// and sampled since their heal (a node without a sample is not known to
+// follow at all, and waiting would not change that). The metric and
+// threshold are the lag check's for targets t, so that once it is empty
+// the check sees every rejoin done.
+func PendingRejoins(h History, t Targets) []Rejoin {
+	metric := lagMetric(h)
+	var out []Rejoin
+	for _, r := range Rejoins(h, metric, rejoinLag(t)) {
+		if _, sampled := lastSample(h, metric, r.Node, r.From); !r.Done && sampled {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// lastSample is node's last sample of metric at or after from.
+func lastSample(h History, metric, node string, from time.Duration) (float64, bool) {
+	at, v := time.Duration(-1), 0.0
+	for _, s := range h.Samples {
+		if s.Metric == metric && s.Node == node && s.At >= from && s.At >= at {
+			at, v = s.At, s.Value
+		}
+	}
+	return v, at >= 0
+}
+
+// rejoinScan holds a history's events and samples in time order for
+// Rejoins.
+type rejoinScan struct {
+	ev        []EventRecord
+	samples   []SampleRecord
+	metric    string
+	threshold time.Duration
+	runEnd    time.Duration
+}
+
+// leaderAt is the node the last leader.changed at or before at named.
+func (rs rejoinScan) leaderAt(at time.Duration) string {
+	leader := ""
+	for _, e := range rs.ev {
+		if e.At > at {
+			break
+		}
+		if e.Kind == EventLeaderChanged {
+			leader = e.Node
+		}
+	}
+	return leader
+}
+
+// streamingAt is node's first EventStreaming at or after from, -1 without
+// one.
+func (rs rejoinScan) streamingAt(node string, from time.Duration) time.Duration {
+	for _, e := range rs.ev {
+		if e.Kind == EventStreaming && e.Node == node && e.At >= from {
+			return e.At
+		}
+	}
+	return -1
+}
+
+// caughtUp ends r at node's first sample of the metric at or under the
+// threshold in [from, r.To).
+func (rs rejoinScan) caughtUp(r *Rejoin, node string, from time.Duration) {
+	for _, s := range rs.samples {
+		if s.At >= r.To {
+			break
+		}
+		if s.Metric == rs.metric && s.Node == node && s.At >= from && secondsDur(s.Value) <= rs.threshold {
+			r.To, r.Done, r.How = s.At, true, "lag ≤ "+FormatDuration(rs.threshold)
+			return
+		}
+	}
+}
+
+// catchUp is a faulted follower's rejoin: from the heal until its first
+// low sample or its streaming again, whichever comes first.
+func (rs rejoinScan) catchUp(f FaultWindow, node string) Rejoin {
+	r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: rs.runEnd}
+	if at := rs.streamingAt(node, f.End); at >= 0 {
+		r.To, r.Done, r.How = at, true, "streaming"
+	}
+	rs.caughtUp(&r, node, f.End)
+	r.Duration = r.To - r.From
+	return r
+}
+
+// demoted is the rejoin of a faulted node that led when the fault began
+// and lost the lead: from the heal until its first low sample after it was
+// seen following, that is its first EventStreaming, sample in the leader's
+// pg_stat_replication or sample above threshold after the heal; or that
+// streaming event when no sample follows it. ok is false when it was
+// never seen following.
+func (rs rejoinScan) demoted(f FaultWindow, node string) (Rejoin, bool) {
+	r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: rs.runEnd}
+	streaming := rs.streamingAt(node, f.End)
+	following := streaming
+	for _, s := range rs.samples {
+		if following >= 0 && s.At >= following {
+			break
+		}
+		if s.Node == node && s.At >= f.End && (fromWALSender(s.Metric) || s.Metric == rs.metric && secondsDur(s.Value) > rs.threshold) {
+			following = s.At
+			break
+		}
+	}
+	if following < 0 {
+		return r, false
+	}
+	rs.caughtUp(&r, node, following)
+	if !r.Done && streaming == following && !rs.sampledAfter(node, following) {
+		r.To, r.Done, r.How = following, true, "streaming"
+	}
+	r.Duration = r.To - r.From
+	return r, true
+}
+
+// fromWALSender says whether metric is read from the leader's
+// pg_stat_replication, where a node appears only while it streams.
+func fromWALSender(metric string) bool {
+	switch metric {
+	case MetricLagWriteSeconds, MetricLagFlushSeconds, MetricLagReplaySeconds, MetricLagBytes:
+		return true
+	}
+	return false
+}
+
+// sampledAfter says whether node has a sample of the metric at or after
+// at.
+func (rs rejoinScan) sampledAfter(node string, at time.Duration) bool {
+	for _, s := range rs.samples {
+		if s.Metric == rs.metric && s.Node == node && s.At >= at {
+			return true
+		}
+	}
+	return false
+}
+
+// reconnect is a follower's wait for its upstream, lost at elected (a new
+// leader's election, or the old one's loss): its first sample above
+// threshold within ReconnectWindow of the later of elected and the heal,
+// until its first sample back at or under threshold after that. ok is
+// false when it never fell behind, or caught up before the heal.
+func (rs rejoinScan) reconnect(f FaultWindow, node string, elected time.Duration) (Rejoin, bool) {
+	r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: rs.runEnd, Reconnect: true}
+	behind := time.Duration(-1)
+	for _, s := range rs.samples {
+		if s.Metric != rs.metric || s.Node != node || s.At < elected {
+			continue
+		}
+		if behind < 0 {
+			if s.At > max(elected, f.End)+ReconnectWindow {
+				return r, false
+			}
+			if secondsDur(s.Value) > rs.threshold {
+				behind = s.At
+			}
+			continue
+		}
+		if secondsDur(s.Value) <= rs.threshold {
+			r.To, r.Done, r.How = s.At, true, "lag ≤ "+FormatDuration(rs.threshold)
+			break
+		}
+	}
+	if behind < 0 || r.To <= f.End {
+		return r, false
+	}
+	r.Duration = r.To - r.From
+	return r, true
 }
 
 // Lag summarises one metric per node (sorted by name), split into phases:

@@ -383,12 +383,19 @@ func checkLag(h History, target time.Duration) Check {
 	if len(few) > 0 {
 		notes = append(notes, fmt.Sprintf("too few samples (under %d, not judged): %s", MinLagSamples, strings.Join(few, ", ")))
 	}
+	var behind []string // rejoins still behind at the run's end
 	for _, r := range rejoins {
-		if r.Done {
+		switch last, ok := lastSample(h, metric, r.Node, r.From); {
+		case r.Done:
 			notes = append(notes, fmt.Sprintf("rejoin (not judged): %s caught up %s after its heal (%s)", r.Node, FormatDuration(r.Duration), r.How))
-		} else {
-			notes = append(notes, fmt.Sprintf("rejoin (not judged): %s had not caught up %s after its heal", r.Node, FormatDuration(r.Duration)))
+		case ok:
+			behind = append(behind, fmt.Sprintf("%s still %s behind at the run's end, %s after its heal", r.Node, lagValue(metric, last, res), FormatDuration(r.Duration)))
+		default:
+			notes = append(notes, fmt.Sprintf("rejoin (not judged): %s had no sample in the %s after its heal", r.Node, FormatDuration(r.Duration)))
 		}
+	}
+	if len(behind) > 0 {
+		notes = append([]string{"never caught up: " + strings.Join(behind, ", ")}, notes...)
 	}
 	if len(during) > 0 {
 		notes = append(notes, fmt.Sprintf("during faults (not judged): max %s", lagValue(metric, NewStats(during).Max, res)))
@@ -398,6 +405,8 @@ func checkLag(h History, target time.Duration) Check {
 	}
 	c.Detail = strings.Join(notes, "; ")
 	switch {
+	case len(behind) > 0:
+		c.Status, c.Measured = StatusFail, fmt.Sprintf("%d never caught up", len(behind))
 	case worstNode == "":
 		c.Status = StatusInconclusive
 		c.Measured = fmt.Sprintf("%d samples", total)
