@@ -9,6 +9,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/replab/replab/chaos"
@@ -159,6 +160,10 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 			break
 		}
 	}
+	targets, terr := Targets(topo).Without(slices.Sorted(maps.Keys(sc.NotJudged))...)
+	if planErr == nil && terr == nil {
+		planErr = awaitRejoins(ctx, r, targets)
+	}
 	stop()
 	if b, _ := lab.WAN().Backend(); b != backend {
 		rec.SetBackend(b) // chosen by the plan's first slowed link
@@ -189,7 +194,6 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 			}
 		}
 	}
-	targets, terr := Targets(topo).Without(slices.Sorted(maps.Keys(sc.NotJudged))...)
 	for _, name := range slices.Sorted(maps.Keys(sc.NotJudged)) {
 		r.figure("not judged: "+name, sc.NotJudged[name])
 	}
@@ -199,6 +203,50 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 	res.Dir = filepath.Join(req.OutDir, res.RunID)
 	werr := results.WriteRun(res.Dir, res.History, res.Verdict)
 	return res, errors.Join(planErr, healErr, readErr, reportErr, terr, werr)
+}
+
+// RejoinWait bounds how long a run waits, after its plan, for the nodes
+// its faults struck to catch up (results.PendingRejoins) before the
+// workload stops. A rejoin cut short by the run's end could not be told
+// from one that never ends; one still under way after RejoinWait fails
+// the lag check, naming the node.
+const RejoinWait = time.Minute
+
+// awaitRejoins waits up to RejoinWait, with the workload running, until no
+// rejoin is under way, logging who is behind every 10s. Running out of
+// time is not an error: the lag check reports it.
+func awaitRejoins(ctx context.Context, r *Run, targets results.Targets) error {
+	begin := time.Now()
+	logged := begin
+	for {
+		pending := results.PendingRejoins(r.Rec.History(), targets)
+		if len(pending) == 0 {
+			if time.Since(begin) > time.Second {
+				r.Log.Info("every rejoin done", "waited", time.Since(begin).Round(time.Millisecond))
+			}
+			return nil
+		}
+		var who []string
+		for _, p := range pending {
+			if !slices.Contains(who, p.Node) {
+				who = append(who, p.Node)
+			}
+		}
+		if time.Since(begin) >= RejoinWait {
+			r.Rec.Event(results.Event{Kind: results.EventNote, Detail: fmt.Sprintf("still catching up %s after the plan: %s", RejoinWait, strings.Join(who, ", "))})
+			r.Log.Warn("rejoins still under way: the lag check reports them", "nodes", strings.Join(who, ","), "waited", RejoinWait)
+			return nil
+		}
+		if time.Since(logged) >= 10*time.Second || logged == begin {
+			r.Log.Info("waiting for nodes to catch up before the run ends", "nodes", strings.Join(who, ","), "waited", time.Since(begin).Round(time.Second))
+			logged = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for rejoins: %w", ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // Targets converts a topology's SLA into the checker's targets.
