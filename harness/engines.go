@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,22 +198,43 @@ const lockPoll = 200 * time.Millisecond
 // lock when its holder dies, so a killed process never blocks the next.
 // The file stays: deleting lock files races with the next locker.
 func flock(ctx context.Context, path string, waiting func()) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	return flockAny(ctx, []string{path}, waiting)
+}
+
+// flockAny takes an exclusive lock on the first of paths that is free,
+// waiting (and calling waiting once) while every one is held.
+func flockAny(ctx context.Context, paths []string, waiting func()) (unlock func(), err error) {
+	files := make([]*os.File, len(paths))
+	closeAll := func(keep int) {
+		for i, f := range files {
+			if f != nil && i != keep {
+				_ = f.Close()
+			}
+		}
+	}
+	for i, path := range paths {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+		if err != nil {
+			closeAll(-1)
+			return nil, fmt.Errorf("open lock %s: %w", path, err)
+		}
+		files[i] = f
 	}
 	told := false
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
-				_ = f.Close()
-			}, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			_ = f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+		for i, f := range files {
+			err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+			if err == nil {
+				closeAll(i)
+				return func() {
+					_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+					_ = f.Close()
+				}, nil
+			}
+			if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+				closeAll(-1)
+				return nil, fmt.Errorf("lock %s: %w", paths[i], err)
+			}
 		}
 		if !told && waiting != nil {
 			waiting()
@@ -219,12 +242,83 @@ func flock(ctx context.Context, path string, waiting func()) (unlock func(), err
 		}
 		select {
 		case <-ctx.Done():
-			_ = f.Close()
-			return nil, fmt.Errorf("wait for lock %s: %w", path, ctx.Err())
+			closeAll(-1)
+			return nil, fmt.Errorf("wait for lock %s: %w", strings.Join(paths, ", "), ctx.Err())
 		case <-time.After(lockPoll):
 		}
 	}
 }
+
+// EnvMachineLabs caps how many labs taken with WithExclusiveEngine run at
+// once on this machine, whatever their engines: engines on one machine
+// share its cores, and a lab that measures time must not compete for
+// them. Unset, it is the machine's cores divided by CoresPerLab, at least
+// one.
+const EnvMachineLabs = "REPLAB_MACHINE_LABS"
+
+// CoresPerLab is how many cores a measuring lab is given to itself when
+// EnvMachineLabs is unset. Two labs at once on 2 cores, each on its own
+// engine, delayed streaming from 16-23 s to over 2 min and made the
+// suites' leader lookups time out (README: Labs on several Docker
+// engines).
+const CoresPerLab = 4
+
+// MachineLabs is how many measuring labs may run at once here
+// (EnvMachineLabs, else the cores divided by CoresPerLab, at least one).
+func MachineLabs() (int, error) {
+	v := os.Getenv(EnvMachineLabs)
+	if v == "" {
+		return max(1, runtime.NumCPU()/CoresPerLab), nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s=%q: want a whole number of labs, 1 or more (unset: %d, this machine's %d cores / %d)", EnvMachineLabs, v, max(1, runtime.NumCPU()/CoresPerLab), runtime.NumCPU(), CoresPerLab)
+	}
+	return n, nil
+}
+
+// machineSlot takes one of the machine's MachineLabs slots for a lab. A
+// process that already holds one shares it: its own labs contend only
+// with each other, and waiting for itself would never end.
+func machineSlot(ctx context.Context, log *slog.Logger) (release func(), err error) {
+	n, err := MachineLabs()
+	if err != nil {
+		return nil, err
+	}
+	slotMu.Lock()
+	defer slotMu.Unlock()
+	if slotHolds == 0 {
+		paths := make([]string, n)
+		for i := range paths {
+			paths[i] = engineLockPath("machine", strconv.Itoa(i))
+		}
+		unlock, err := flockAny(ctx, paths, func() {
+			log.Info("waiting for a lab elsewhere on this machine to end", "machine_labs", n, "set", EnvMachineLabs)
+		})
+		if err != nil {
+			return nil, err
+		}
+		slotUnlock = unlock
+	}
+	slotHolds++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			slotMu.Lock()
+			defer slotMu.Unlock()
+			if slotHolds--; slotHolds == 0 {
+				slotUnlock()
+			}
+		})
+	}, nil
+}
+
+// The machine slot this process holds, shared by its labs.
+var (
+	slotMu     sync.Mutex
+	slotHolds  int
+	slotUnlock func()
+)
 
 // hostPrefixes lists the IPv4 networks this machine's kernel already
 // routes or holds an address in. Engines on one machine share its kernel,
@@ -325,9 +419,16 @@ func resolveEngine(ctx context.Context, o *options) (labEngine, error) {
 			forget()
 			return labEngine{}, fmt.Errorf("provision lab on %s: %w", e.engine, err)
 		}
+		slot, err := machineSlot(ctx, o.log)
+		if err != nil {
+			unlock()
+			forget()
+			return labEngine{}, fmt.Errorf("provision lab on %s: %w", e.engine, err)
+		}
 		var once sync.Once
 		e.release = func() {
 			once.Do(func() {
+				slot()
 				unlock()
 				forget()
 			})

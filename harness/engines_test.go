@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -242,5 +243,51 @@ func TestExclusiveEngineHeldByThisProcess(t *testing.T) {
 	}
 	if _, err := resolveEngine(ctx, &options{log: discardLogger(), engine: "tcp://10.1.2.3:2375"}); !errors.Is(err, ErrRemoteEngine) {
 		t.Errorf("a remote engine = %v, want ErrRemoteEngine", err)
+	}
+}
+
+// flockAny hands out each of its paths once and makes the next taker wait
+// until one is released.
+func TestFlockAnyHandsOutEachSlotOnce(t *testing.T) {
+	dir := t.TempDir()
+	paths := []string{filepath.Join(dir, "0.lock"), filepath.Join(dir, "1.lock")}
+	ctx := context.Background()
+	a, err := flockAny(ctx, paths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := flockAny(ctx, paths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 3*lockPoll)
+	defer cancel()
+	waited := false
+	if _, err := flockAny(short, paths, func() { waited = true }); err == nil || !waited {
+		t.Fatalf("a third taker of two slots: err %v, waited %v; want it to wait and time out", err, waited)
+	}
+	a()
+	c, err := flockAny(ctx, paths, nil)
+	if err != nil {
+		t.Fatalf("after a release: %v", err)
+	}
+	b()
+	c()
+}
+
+func TestMachineLabs(t *testing.T) {
+	t.Setenv(EnvMachineLabs, "")
+	if n, err := MachineLabs(); err != nil || n < 1 || n != max(1, runtime.NumCPU()/CoresPerLab) {
+		t.Errorf("default: %d, %v", n, err)
+	}
+	t.Setenv(EnvMachineLabs, "3")
+	if n, err := MachineLabs(); err != nil || n != 3 {
+		t.Errorf("3: %d, %v", n, err)
+	}
+	for _, bad := range []string{"0", "-1", "two"} {
+		t.Setenv(EnvMachineLabs, bad)
+		if _, err := MachineLabs(); err == nil || !strings.Contains(err.Error(), EnvMachineLabs) {
+			t.Errorf("%q: %v, want an error naming %s", bad, err, EnvMachineLabs)
+		}
 	}
 }
