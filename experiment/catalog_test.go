@@ -43,6 +43,16 @@ func TestNeedsCheck(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
+	mdb, err := topologies.Builtin("mariadb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (Needs{Candidates: 2}).Check(mdb); err == nil || !strings.Contains(err.Error(), "engine") {
+		t.Errorf("a Patroni scenario on mariadb: %v, want an error naming the engine", err)
+	}
+	if err := (Needs{Candidates: 2, Engines: []topologies.EngineKind{topologies.EngineMariaDB}}).Check(mdb); err != nil {
+		t.Errorf("a mariadb scenario on mariadb: %v", err)
+	}
 }
 
 // TestRPOScenarioShapesTheMode: the per-mode trial shapes a copy of the

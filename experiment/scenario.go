@@ -70,6 +70,9 @@ type Needs struct {
 	// primary region: by itself (RegionLoss) or by promoting its standby
 	// cluster.
 	RegionOutage bool
+	// Engines lists the engines it runs on (empty: postgres only, with
+	// Patroni and etcd).
+	Engines []topologies.EngineKind
 }
 
 // String says what the scenario needs, for `replab scenarios`.
@@ -84,6 +87,13 @@ func (n Needs) String() string {
 			ms = append(ms, string(m))
 		}
 		parts = append(parts, "mode "+strings.Join(ms, "|"))
+	}
+	if len(n.Engines) > 0 {
+		var es []string
+		for _, e := range n.Engines {
+			es = append(es, string(e))
+		}
+		parts = append(parts, "engine "+strings.Join(es, "|"))
 	}
 	if n.Candidates > 0 {
 		parts = append(parts, fmt.Sprintf("%d+ failover candidates", n.Candidates))
@@ -120,6 +130,13 @@ func (n Needs) Check(t *topologies.Topology) error {
 		}
 	}
 	var why []string
+	engines := n.Engines
+	if len(engines) == 0 {
+		engines = []topologies.EngineKind{topologies.EnginePostgres}
+	}
+	if !slices.Contains(engines, t.Engine.Kind) {
+		why = append(why, fmt.Sprintf("it runs on engine %v, the topology's is %s", engines, t.Engine.Kind))
+	}
 	if len(regions) < n.Regions {
 		why = append(why, fmt.Sprintf("it needs %d regions with database nodes, the topology has %d", n.Regions, len(regions)))
 	}

@@ -84,6 +84,15 @@
 //
 //   - engine: postgres, version "15", replab's own image. Only 15 (or 15.x)
 //     runs in v1; image must be a Docker image reference (lowercase path).
+//   - engine kind mariadb: version "10.11" (Debian 12's, the only one),
+//     replab's own image only. dcs, patroni, postgresql and
+//     standby_cluster do not apply and are errors; so is mode sync (MariaDB
+//     has none) and sync_standbys above 1 (its semi-sync primary waits for
+//     one acknowledgement). semi-sync is AFTER_SYNC; semi-sync-after-commit
+//     (MariaDB only) is AFTER_COMMIT. mariadb: {semi_sync_timeout: 10s}
+//     (rpl_semi_sync_master_timeout, at least 1ms) applies to it alone.
+//     Failover candidates are the primary region's nodes: replab promotes
+//     one of them; failover: true elsewhere is an error.
 //   - dcs: etcd, 3 members (1 to 7; an even count warns: it tolerates no
 //     more failures than one fewer), in the primary region.
 //   - patroni: ttl 20s, loop_wait 1s, retry_timeout 3s. Patroni 3.2+

@@ -57,10 +57,20 @@ func checkInvariants(t *testing.T, topo *Topology) {
 	for _, r := range topo.Regions {
 		regions = append(regions, r.Name)
 	}
-	if !slices.Contains(regions, topo.PrimaryRegion) || !slices.Contains(regions, topo.DCS.Region) {
+	mariadb := topo.Engine.Kind == EngineMariaDB
+	if mariadb {
+		// No DCS, no Patroni, no PostgreSQL parameters; never sync.
+		if topo.DCS.Members != 0 || topo.Patroni != (Patroni{}) || len(topo.PostgreSQL.Parameters) > 0 || topo.Standby.Region != "" ||
+			topo.Replication.Mode == Sync || topo.MariaDB.SemiSyncTimeout < minSemiSyncTimeout || topo.Replication.SyncStandbys > 1 {
+			t.Fatalf("mariadb topology %+v", topo)
+		}
+	} else if topo.MariaDB != (MariaDB{}) || topo.Replication.Mode == SemiSyncAfterCommit {
+		t.Fatalf("postgres topology with mariadb settings %+v", topo)
+	}
+	if !slices.Contains(regions, topo.PrimaryRegion) || !mariadb && !slices.Contains(regions, topo.DCS.Region) {
 		t.Fatalf("primary %q, dcs %q, regions %v", topo.PrimaryRegion, topo.DCS.Region, regions)
 	}
-	if len(topo.DCS.Regions) != topo.DCS.Members || topo.DCS.Regions[0] != topo.DCS.Region {
+	if !mariadb && (len(topo.DCS.Regions) != topo.DCS.Members || topo.DCS.Regions[0] != topo.DCS.Region) {
 		t.Fatalf("dcs %+v", topo.DCS)
 	}
 	for _, r := range topo.DCS.Regions {
@@ -109,10 +119,10 @@ func checkInvariants(t *testing.T, topo *Topology) {
 		params[p.Name] = true
 	}
 	p := topo.Patroni
-	if p.TTL < minTTL || p.LoopWait < minLoopWait || p.RetryTimeout < minRetryTimeout || p.LoopWait+2*p.RetryTimeout > p.TTL {
+	if !mariadb && (p.TTL < minTTL || p.LoopWait < minLoopWait || p.RetryTimeout < minRetryTimeout || p.LoopWait+2*p.RetryTimeout > p.TTL) {
 		t.Fatalf("patroni %+v", p)
 	}
-	if topo.DCS.Members < 1 || topo.DCS.Members > maxDCSMembers {
+	if !mariadb && (topo.DCS.Members < 1 || topo.DCS.Members > maxDCSMembers) {
 		t.Fatalf("dcs %+v", topo.DCS)
 	}
 	if want := len(regions) * (len(regions) - 1) / 2; len(topo.Network.Links) != want {

@@ -50,13 +50,15 @@ const (
 const DCSEtcd = "etcd"
 
 // EngineKinds lists the valid engine kinds.
-func EngineKinds() []EngineKind { return []EngineKind{EnginePostgres} }
+func EngineKinds() []EngineKind { return []EngineKind{EnginePostgres, EngineMariaDB} }
 
 // DCSKinds lists the valid consensus store kinds.
 func DCSKinds() []string { return []string{DCSEtcd} }
 
 // ReplicationModes lists the valid replication modes, weakest first.
-func ReplicationModes() []ReplicationMode { return []ReplicationMode{Async, SemiSync, Sync} }
+func ReplicationModes() []ReplicationMode {
+	return []ReplicationMode{Async, SemiSync, Sync, SemiSyncAfterCommit}
+}
 
 // Backends lists the valid network backends.
 func Backends() []Backend { return []Backend{BackendAuto, BackendKernel, BackendUserspace} }
@@ -98,11 +100,18 @@ func resolve(doc *document, rep *report) *Topology {
 	r.roles()
 	r.primaryRegion()
 	r.upstreams()
-	r.dcs()
-	r.standby()
-	r.patroni()
+	if r.t.Engine.Kind == EngineMariaDB {
+		r.mariadb()
+	} else {
+		r.notMariaDB()
+		r.dcs()
+		r.standby()
+		r.patroni()
+	}
 	r.replication()
-	r.postgresql()
+	if r.t.Engine.Kind != EngineMariaDB {
+		r.postgresql()
+	}
 	r.network()
 	r.sla()
 	return r.t
@@ -136,6 +145,10 @@ func (r *resolver) engine() {
 		if !slices.Contains(EngineKinds(), r.t.Engine.Kind) {
 			r.errorf("engine.kind", "unknown engine kind %q%s", e.Kind, suggest(e.Kind, strs(EngineKinds()), "valid kinds"))
 		}
+	}
+	if r.t.Engine.Kind == EngineMariaDB {
+		r.mariadbEngine()
+		return
 	}
 	if r.doc.has("engine.version") {
 		r.t.Engine.Version = string(e.Version)
@@ -348,6 +361,11 @@ func (r *resolver) primaryRegion() {
 		}
 		n.NoSync = true
 		if ref.hasFailover && n.Failover && !ref.backup {
+			if r.t.Engine.Kind == EngineMariaDB {
+				r.errorf(ref.path+".failover", "replab promotes MariaDB replicas of the primary region only (%s): %s is in %s; set failover: false", r.primary, name, ref.region)
+				n.Failover = false
+				continue
+			}
 			if stretched || dcsWrong {
 				continue // dcs.regions' own error says what is wrong
 			}
@@ -728,6 +746,8 @@ func (r *resolver) replication() {
 		if !slices.Contains(ReplicationModes(), mode) {
 			r.errorf("replication.mode", "unknown replication mode %q%s", rp.Mode, suggest(rp.Mode, strs(ReplicationModes()), "valid modes"))
 			modeOK = false
+		} else if !r.engineMode(mode) {
+			modeOK = false
 		}
 	}
 	n := 1
@@ -751,8 +771,11 @@ func (r *resolver) replication() {
 			countOK = false
 		}
 	}
+	if explicit && countOK && modeOK {
+		countOK = r.mariadbStandbys(mode, n)
+	}
 	r.t.Replication = Replication{Mode: mode, SyncStandbys: n}
-	if modeOK && mode != Async {
+	if modeOK && mode != Async && r.t.Engine.Kind != EngineMariaDB {
 		r.remoteCandidatesNeedAsync(mode)
 	}
 	if !modeOK || !countOK || mode == Async || r.primary == "" {

@@ -9,6 +9,9 @@ import (
 // Shape says in a sentence what kind of deployment t is and what losing
 // its primary region does to it: `replab validate` prints it.
 func (t *Topology) Shape() string {
+	if t.Engine.Kind == EngineMariaDB {
+		return t.mariadbShape()
+	}
 	if len(t.Regions) == 1 {
 		return fmt.Sprintf("one region (%s): %d nodes and %d etcd members on one LAN, no WAN", t.PrimaryRegion, len(t.Nodes()), t.DCS.Members)
 	}
@@ -54,4 +57,15 @@ func (t *Topology) Shape() string {
 	}
 	return fmt.Sprintf("primary region with remote replicas: etcd (%d members in %s), failover candidates in %s, async replicas elsewhere, %s; %s",
 		t.DCS.Members, t.DCS.Region, strings.Join(candRegions, ", "), endpoints, loss)
+}
+
+// mariadbShape is Shape for the mariadb engine: no DCS; replab promotes
+// one of the primary region's replicas.
+func (t *Topology) mariadbShape() string {
+	n := len(t.Nodes())
+	if len(t.Regions) == 1 {
+		return fmt.Sprintf("one region (%s): %d MariaDB nodes on one LAN, no WAN, no DCS: replab promotes a replica when the primary is lost", t.PrimaryRegion, n)
+	}
+	return fmt.Sprintf("primary region with remote replicas: %d MariaDB nodes, candidates in %s, async replicas elsewhere, no DCS: replab promotes a replica of %s; losing %s loses every candidate",
+		n, t.PrimaryRegion, t.PrimaryRegion, t.PrimaryRegion)
 }

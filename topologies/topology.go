@@ -30,6 +30,8 @@ type Topology struct {
 	// Standby is the disaster-recovery cluster; zero Region when there is
 	// none.
 	Standby StandbyCluster
+	// MariaDB holds the mariadb engine's settings; zero for postgres.
+	MariaDB MariaDB
 	SLA     SLA
 	// Warnings are the problems that did not stop the topology from
 	// loading (an even etcd member count, an SLA target below Patroni's
@@ -37,10 +39,17 @@ type Topology struct {
 	Warnings Errors
 }
 
-// EngineKind names the database engine. Only postgres exists in v1.
+// EngineKind names the database engine.
 type EngineKind string
 
-const EnginePostgres EngineKind = "postgres"
+const (
+	// EnginePostgres is PostgreSQL with Patroni and etcd.
+	EnginePostgres EngineKind = "postgres"
+	// EngineMariaDB is MariaDB's binlog replication with GTID, no DCS and
+	// no failover manager: replab itself promotes a replica when the
+	// primary is lost, as a runbook would (docs/mariadb.md).
+	EngineMariaDB EngineKind = "mariadb"
+)
 
 // Engine selects the database engine and the node image.
 type Engine struct {
@@ -51,7 +60,16 @@ type Engine struct {
 	Image string
 }
 
-// DCS describes the consensus store Patroni uses.
+// MariaDB is the mariadb engine's settings.
+type MariaDB struct {
+	// SemiSyncTimeout is rpl_semi_sync_master_timeout: how long the
+	// primary waits for an acknowledgement before it falls back to async
+	// (default 10s, MariaDB's own).
+	SemiSyncTimeout time.Duration
+}
+
+// DCS describes the consensus store Patroni uses (none with mariadb:
+// Members 0).
 type DCS struct {
 	Kind    string // "etcd", the only kind in v1
 	Members int    // default 3; must be odd to tolerate a failure (even warns)
@@ -114,7 +132,14 @@ const (
 	SemiSync ReplicationMode = "semi-sync"
 	// Sync: the leader waits until SyncStandbys standbys have applied the
 	// WAL: Patroni synchronous_mode with synchronous_commit=remote_apply.
+	// PostgreSQL only.
 	Sync ReplicationMode = "sync"
+	// SemiSyncAfterCommit is MariaDB's default semi-sync wait point
+	// (rpl_semi_sync_master_wait_point=AFTER_COMMIT): the primary commits,
+	// other clients see the row, and only then does the committing client
+	// wait for a replica's acknowledgement. MariaDB only; SemiSync is
+	// AFTER_SYNC there.
+	SemiSyncAfterCommit ReplicationMode = "semi-sync-after-commit"
 )
 
 // Replication is the commit acknowledgement policy.

@@ -43,7 +43,7 @@ func newRPOCmd() *cobra.Command {
 			}
 			for _, m := range modes {
 				if !isMode(m) {
-					return badInput{fmt.Errorf("rpo: unknown mode %q (modes: %v)", m, topologies.ReplicationModes())}
+					return badInput{fmt.Errorf("rpo: unknown mode %q (modes: %v)", m, topologies.EngineModes(topologies.EnginePostgres))}
 				}
 			}
 			log := logger(cmd)
@@ -75,7 +75,7 @@ func newRPOCmd() *cobra.Command {
 }
 
 func isMode(m string) bool {
-	for _, v := range topologies.ReplicationModes() {
+	for _, v := range topologies.EngineModes(topologies.EnginePostgres) {
 		if string(v) == m {
 			return true
 		}

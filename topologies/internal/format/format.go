@@ -91,8 +91,15 @@ type File struct {
 	Regions       map[string]Region `yaml:"regions" jsonschema:"required" jsonschema_description:"Regions by name, in the order they are created. Each is a LAN of nodes; links between regions are declared under network.links."`
 	Network       Network           `yaml:"network" jsonschema_description:"The WAN between regions and how impairments are applied."`
 	// StandbyCluster is a second Patroni cluster for disaster recovery.
+	// MariaDB holds the MariaDB engine's settings.
+	MariaDB        MariaDB        `yaml:"mariadb" jsonschema_description:"MariaDB settings (engine kind mariadb only)."`
 	StandbyCluster StandbyCluster `yaml:"standby_cluster" jsonschema_description:"A second Patroni cluster for disaster recovery: every node of one region outside the primary forms it, with its own etcd; its standby leader replicates from the primary cluster's endpoint and its other nodes cascade from it. Promoting it is an explicit step (replab dr promote; the region-outage scenario does it)."`
 	SLA            SLA            `yaml:"sla" jsonschema_description:"Targets a run is judged against. Undeclared targets are not evaluated."`
+}
+
+// MariaDB holds the MariaDB engine's settings.
+type MariaDB struct {
+	SemiSyncTimeout Duration `yaml:"semi_sync_timeout" jsonschema:"default=10s" jsonschema_description:"How long the primary waits for a replica's acknowledgement before it falls back to async (rpl_semi_sync_master_timeout). Default 10s, MariaDB's own. At least 1ms."`
 }
 
 // StandbyCluster is the disaster-recovery cluster.
@@ -103,8 +110,8 @@ type StandbyCluster struct {
 
 // Engine selects the database engine and the node image.
 type Engine struct {
-	Kind    string  `yaml:"kind" jsonschema:"enum=postgres,default=postgres" jsonschema_description:"Database engine. Only postgres in v1."`
-	Version Version `yaml:"version" jsonschema_description:"Major (or major.minor) engine version: 15 or 15.x, the one replab v1 runs. Default \"15\"."`
+	Kind    string  `yaml:"kind" jsonschema:"enum=postgres,enum=mariadb,default=postgres" jsonschema_description:"Database engine: postgres (Patroni, etcd) or mariadb (binlog replication with GTID; replab promotes a replica when the primary is lost)."`
+	Version Version `yaml:"version" jsonschema_description:"Major (or major.minor) engine version: 15 or 15.x for postgres, 10.11 for mariadb (the ones Debian 12 ships). Default \"15\", or \"10.11\" for mariadb."`
 	Image   string  `yaml:"image" jsonschema_description:"A node image you built that follows replab's image contract. Default: replab's own image, built offline."`
 }
 
@@ -126,7 +133,7 @@ type Patroni struct {
 
 // Replication is the commit acknowledgement policy.
 type Replication struct {
-	Mode         string `yaml:"mode" jsonschema:"enum=async,enum=semi-sync,enum=sync,default=semi-sync" jsonschema_description:"async: the leader waits for nobody. semi-sync: it waits until sync_standbys standbys have received the WAL (synchronous_commit=remote_write). sync: until they have applied it (remote_apply)."`
+	Mode         string `yaml:"mode" jsonschema:"enum=async,enum=semi-sync,enum=sync,enum=semi-sync-after-commit,default=semi-sync" jsonschema_description:"async: the leader waits for nobody. semi-sync: it waits until sync_standbys standbys have received the WAL (synchronous_commit=remote_write; MariaDB: AFTER_SYNC). sync: until they have applied it (remote_apply; PostgreSQL only). semi-sync-after-commit: MariaDB's default wait point, AFTER_COMMIT (MariaDB only)."`
 	SyncStandbys int    `yaml:"sync_standbys" jsonschema:"minimum=0" jsonschema_description:"Synchronous standbys the leader waits for. Default 1 for semi-sync and sync, 0 for async. At most the failover candidates in the primary region minus one."`
 }
 
