@@ -205,46 +205,71 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 	return res, errors.Join(planErr, healErr, readErr, reportErr, terr, werr)
 }
 
-// RejoinWait bounds how long a run waits, after its plan, for the nodes
-// its faults struck to catch up (results.PendingRejoins) before the
-// workload stops. A rejoin cut short by the run's end could not be told
-// from one that never ends; one still under way after RejoinWait fails
-// the lag check, naming the node.
+// RejoinWait bounds how long a run waits, after its plan, for its
+// followers to stream and for the nodes its faults struck to catch up
+// (results.PendingRejoins) before the workload stops. A rejoin cut short
+// by the run's end could not be told from one that never ends; one still
+// under way after RejoinWait fails the lag check, naming the node.
 const RejoinWait = time.Minute
 
-// awaitRejoins waits up to RejoinWait, with the workload running, until no
-// rejoin is under way, logging who is behind every 10s. Running out of
-// time is not an error: the lag check reports it.
+// rejoinSettle is how long every follower must have streamed before the
+// run may end: long enough for the heartbeat to sample each one several
+// times (workload.HeartbeatPoll), so that one still behind shows it.
+const rejoinSettle = time.Second
+
+// awaitRejoins waits up to RejoinWait, with the workload running, until
+// every follower that answers streams from its upstream, has done so for
+// rejoinSettle, and no rejoin is under way; it logs who it waits for
+// every 10s. Right after a failover the followers have not reconnected
+// yet (PostgreSQL retries every wal_retrieve_retry_interval) and their
+// lag has not grown yet: ending there would leave their rejoin unseen.
+// Running out of time is not an error: the lag check reports it.
 func awaitRejoins(ctx context.Context, r *Run, targets results.Targets) error {
 	begin := time.Now()
-	logged := begin
+	logged, streamingSince := time.Time{}, time.Time{}
 	for {
-		pending := results.PendingRejoins(r.Rec.History(), targets)
-		if len(pending) == 0 {
-			if time.Since(begin) > time.Second {
-				r.Log.Info("every rejoin done", "waited", time.Since(begin).Round(time.Millisecond))
-			}
-			return nil
-		}
 		var who []string
-		for _, p := range pending {
-			if !slices.Contains(who, p.Node) {
-				who = append(who, p.Node)
+		ms, err := r.Lab.Members(ctx)
+		if err != nil {
+			who = append(who, "members ("+err.Error()+")")
+		}
+		for _, m := range ms {
+			if (m.Role == harness.RoleReplica || m.Role == harness.RoleStandbyLeader) && m.State != "streaming" && m.State != "unreachable" && m.State != "stopped" {
+				who = append(who, m.Name+" "+m.State)
+			}
+		}
+		switch {
+		case len(who) > 0:
+			streamingSince = time.Time{}
+		case streamingSince.IsZero():
+			streamingSince = time.Now()
+		}
+		if len(who) == 0 && time.Since(streamingSince) >= rejoinSettle {
+			for _, p := range results.PendingRejoins(r.Rec.History(), targets) {
+				if !slices.Contains(who, p.Node) {
+					who = append(who, p.Node)
+				}
+			}
+			if len(who) == 0 {
+				if time.Since(begin) > 2*rejoinSettle {
+					r.Log.Info("every follower streams and has caught up", "waited", time.Since(begin).Round(time.Millisecond))
+				}
+				return nil
 			}
 		}
 		if time.Since(begin) >= RejoinWait {
 			r.Rec.Event(results.Event{Kind: results.EventNote, Detail: fmt.Sprintf("still catching up %s after the plan: %s", RejoinWait, strings.Join(who, ", "))})
-			r.Log.Warn("rejoins still under way: the lag check reports them", "nodes", strings.Join(who, ","), "waited", RejoinWait)
+			r.Log.Warn("followers still catching up: the lag check reports them", "nodes", strings.Join(who, ","), "waited", RejoinWait)
 			return nil
 		}
-		if time.Since(logged) >= 10*time.Second || logged == begin {
-			r.Log.Info("waiting for nodes to catch up before the run ends", "nodes", strings.Join(who, ","), "waited", time.Since(begin).Round(time.Second))
+		if len(who) > 0 && time.Since(logged) >= 10*time.Second {
+			r.Log.Info("waiting for followers to stream and catch up before the run ends", "nodes", strings.Join(who, ","), "waited", time.Since(begin).Round(time.Second))
 			logged = time.Now()
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for rejoins: %w", ctx.Err())
-		case <-time.After(time.Second):
+		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }
