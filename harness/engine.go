@@ -49,6 +49,9 @@ type Credentials struct {
 	ReplPass   string `json:"replicator_password"`
 	Rewinder   string `json:"rewinder"`
 	RewindPass string `json:"rewinder_password"`
+	// Checker is HAProxy's health-check account on a MariaDB lab.
+	Checker   string `json:"checker,omitempty"`
+	CheckPass string `json:"checker_password,omitempty"`
 }
 
 // plan is the pure, address-resolved layout of a lab: which container gets
@@ -73,6 +76,8 @@ type plan struct {
 	// PGTemplate is the node image's initdb template (see
 	// nodeimage.Spec.PGTemplate); empty when the image has none.
 	PGTemplate string
+	// Engine is the topology's engine kind.
+	Engine topologies.EngineKind
 }
 
 type member struct {
@@ -106,7 +111,7 @@ func newPlan(labID string, t *topologies.Topology, subnet netip.Prefix) (plan, e
 	if subnet.Bits() > 24 {
 		return plan{}, fmt.Errorf("plan lab %s: subnet %s too small, want a /24 or larger", labID, subnet)
 	}
-	p := plan{LabID: labID, Scope: t.Name, Subnet: subnet, Gateway: nth(1)}
+	p := plan{LabID: labID, Scope: t.Name, Subnet: subnet, Gateway: nth(1), Engine: t.Engine.Kind}
 	endpoints := t.EndpointRegions()
 	if len(endpoints) > maxProxies {
 		return plan{}, fmt.Errorf("plan lab %s: %d regions with an endpoint, at most %d fit", labID, len(endpoints), maxProxies)
@@ -487,9 +492,14 @@ fi`
 // the region's is up; rw goes to the leader wherever it is.
 func haproxyConfig(p plan, proxy member) []byte {
 	var b strings.Builder
+	global := ""
+	if p.Engine == topologies.EngineMariaDB {
+		// The MariaDB check is a script HAProxy forks (mariadbCheckScript).
+		global = "    external-check\n    insecure-fork-wanted\n"
+	}
 	fmt.Fprintf(&b, `global
     maxconn 2000
-
+%s
 defaults
     mode tcp
     log global
@@ -505,15 +515,23 @@ listen stats
     stats enable
     stats uri /
 
-`, portStats)
+`, global, portStats)
 	section := func(name string, port int, check string, nodes []member, backup func(member) bool) {
-		fmt.Fprintf(&b, "listen %s\n    bind *:%d\n    option httpchk OPTIONS %s\n    http-check expect status 200\n", name, port, check)
+		if p.Engine == topologies.EngineMariaDB {
+			fmt.Fprintf(&b, "listen %s\n    bind *:%d\n    option external-check\n    external-check path \"/usr/bin:/bin\"\n    external-check command %s\n", name, port, mariadbCheckPath)
+		} else {
+			fmt.Fprintf(&b, "listen %s\n    bind *:%d\n    option httpchk OPTIONS %s\n    http-check expect status 200\n", name, port, check)
+		}
 		if name == "ro" {
 			b.WriteString("    balance roundrobin\n")
 		}
 		b.WriteString("    default-server " + HAProxyChecks + " on-marked-down shutdown-sessions\n")
 		for _, n := range nodes {
-			fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check port %d", n.Name, n.IP, portPostgres, portPatroni)
+			if p.Engine == topologies.EngineMariaDB {
+				fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check", n.Name, n.IP, portMariaDB)
+			} else {
+				fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check port %d", n.Name, n.IP, portPostgres, portPatroni)
+			}
 			if backup(n) {
 				b.WriteString(" backup")
 			}

@@ -189,7 +189,11 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 	l.image = img.Ref
 	l.timings.Image = time.Since(start)
 
-	l.creds, err = newCredentials()
+	if t.Engine.Kind == topologies.EngineMariaDB {
+		l.creds, err = mariadbCredentials()
+	} else {
+		l.creds, err = newCredentials()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +243,7 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 	if err := l.WAN().apply(ctx); err != nil {
 		return nil, err
 	}
-	if l.WAN().hasLinks() {
+	if l.WAN().hasLinks() && !l.isMariaDB() {
 		ectx, ecancel := context.WithTimeout(ctx, o.readyTimeout)
 		err := l.waitEtcdDecided(ectx)
 		ecancel()
@@ -392,7 +396,11 @@ func (l *Lab) specs() ([]containerSpec, error) {
 			volume: etcdHome, netAdmin: true,
 		})
 	}
-	for _, n := range l.plan.Nodes {
+	for i, n := range l.plan.Nodes {
+		if l.isMariaDB() {
+			out = append(out, l.mariadbNodeSpec(n, i+1))
+			continue
+		}
 		cfg, err := patroniConfig(l.topo, l.plan, n, l.creds)
 		if err != nil {
 			return nil, err
@@ -413,10 +421,14 @@ func (l *Lab) specs() ([]containerSpec, error) {
 	// HAProxy needs NET_ADMIN only when there is a WAN to shape: its
 	// health checks to replicas abroad cross it too.
 	for _, p := range l.plan.Proxies {
+		files := []testcontainers.ContainerFile{{Reader: bytes.NewReader(haproxyConfig(l.plan, p)), ContainerFilePath: haproxyConfigPath, FileMode: 0o644}}
+		if l.isMariaDB() {
+			files = append(files, l.mariadbProxyFiles()...)
+		}
 		out = append(out, containerSpec{
 			m: p, role: "proxy", cmd: []string{"haproxy", "-W", "-db", "-f", haproxyConfigPath},
 			ports:    []int{portRW, portRO, portStats},
-			files:    []testcontainers.ContainerFile{{Reader: bytes.NewReader(haproxyConfig(l.plan, p)), ContainerFilePath: haproxyConfigPath, FileMode: 0o644}},
+			files:    files,
 			netAdmin: l.WAN().hasLinks(),
 		})
 	}

@@ -51,7 +51,10 @@ type Member struct {
 	Pending  bool  `json:"pending_restart,omitempty"`
 	// Standby: the member belongs to the standby cluster
 	// (topologies.StandbyCluster), whatever its role now.
-	Standby  bool `json:"standby_cluster,omitempty"`
+	Standby bool `json:"standby_cluster,omitempty"`
+	// MariaDB holds what a MariaDB node reports instead of LSNs and a
+	// timeline; nil on PostgreSQL.
+	MariaDB  *MariaDBState `json:"mariadb,omitempty"`
 	lsn      uint64
 	received uint64
 }
@@ -110,6 +113,26 @@ func normaliseRole(r string) Role {
 // or a region's: "rw@eu-west", see EndpointIn) on its 127.0.0.1-published
 // port, with the lab's superuser credentials.
 func (l *Lab) DSN(target string) (string, error) {
+	port, err := l.targetPort(target)
+	if err != nil {
+		return "", err
+	}
+	if l.isMariaDB() {
+		return l.mariadbURL(port), nil
+	}
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(l.creds.Superuser, l.creds.SuperPass),
+		Host:     "127.0.0.1:" + strconv.Itoa(port),
+		Path:     "/postgres",
+		RawQuery: "sslmode=disable&connect_timeout=2&application_name=replab",
+	}
+	return u.String(), nil
+}
+
+// targetPort is the host port of a node's database or of an endpoint's
+// route: rw, ro, rw@<region>, ro@<region> or a node name.
+func (l *Lab) targetPort(target string) (int, error) {
 	var port int
 	route, region, regional := strings.Cut(target, "@")
 	if !regional {
@@ -123,21 +146,18 @@ func (l *Lab) DSN(target string) (string, error) {
 		port = l.hostPort(proxy.Name, portRO)
 	default:
 		if regional {
-			return "", fmt.Errorf("dsn for %q: want rw@<region> or ro@<region>: %w", target, ErrUnknownTarget)
+			return 0, fmt.Errorf("dsn for %q: want rw@<region> or ro@<region>: %w", target, ErrUnknownTarget)
 		}
-		port = l.hostPort(target, portPostgres)
+		db := portPostgres
+		if l.isMariaDB() {
+			db = portMariaDB
+		}
+		port = l.hostPort(target, db)
 	}
 	if port == 0 {
-		return "", fmt.Errorf("dsn for %q: %w", target, ErrUnknownTarget)
+		return 0, fmt.Errorf("dsn for %q: %w", target, ErrUnknownTarget)
 	}
-	u := url.URL{
-		Scheme:   "postgres",
-		User:     url.UserPassword(l.creds.Superuser, l.creds.SuperPass),
-		Host:     "127.0.0.1:" + strconv.Itoa(port),
-		Path:     "/postgres",
-		RawQuery: "sslmode=disable&connect_timeout=2&application_name=replab",
-	}
-	return u.String(), nil
+	return port, nil
 }
 
 // Endpoints served by HAProxy.
@@ -181,6 +201,9 @@ var ErrUnknownTarget = errors.New("no such node or endpoint in this lab")
 
 // Connect opens a pgx connection to a node or endpoint.
 func (l *Lab) Connect(ctx context.Context, target string) (*pgx.Conn, error) {
+	if l.isMariaDB() {
+		return nil, fmt.Errorf("connect to %s: %w", target, ErrMariaDB)
+	}
 	dsn, err := l.DSN(target)
 	if err != nil {
 		return nil, err
@@ -272,6 +295,9 @@ func (l *Lab) WALSender(ctx context.Context, node string) (string, error) {
 // Members returns every database node: role, state, sync state, timeline,
 // LSNs and lag. Unreachable nodes are listed with state "unreachable".
 func (l *Lab) Members(ctx context.Context) ([]Member, error) {
+	if l.isMariaDB() {
+		return l.mariadbMembers(ctx), nil
+	}
 	nodes := l.plan.Nodes
 	out := make([]Member, len(nodes))
 	type res struct {

@@ -223,6 +223,9 @@ func (l *Lab) sqlOK(ctx context.Context, target, query string) bool {
 // wave: its failure fails the wait, and the endpoints are tried once it
 // has started.
 func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error {
+	if l.isMariaDB() {
+		return l.waitReadyMariaDB(ctx, start, proxy)
+	}
 	wantReplicas := l.primaryNodes() - 1
 	wantSyncs := l.topo.Replication.SyncStandbys
 	probe := &readyProbe{l: l, conns: map[string]*pgx.Conn{}}
@@ -315,7 +318,11 @@ func (l *Lab) explain(ctx context.Context, err error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var b strings.Builder
-	for _, n := range append(append([]member{}, l.plan.Etcd[:1]...), l.plan.Nodes...) {
+	shown := l.plan.Nodes
+	if len(l.plan.Etcd) > 0 {
+		shown = append([]member{l.plan.Etcd[0]}, shown...)
+	}
+	for _, n := range shown {
 		fmt.Fprintf(&b, "\n--- last log lines of %s ---\n%s", n.Name, l.tail(cctx, n.Name, 8))
 	}
 	return fmt.Errorf("%w%s", err, b.String())

@@ -146,6 +146,12 @@ func printStatus(cmd *cobra.Command, lab *harness.Lab, asJSON bool) error {
 	backend, reason := lab.WAN().Backend()
 	fmt.Fprintf(out, "lab %s (%s) on %s, netem backend %s: %s\n", lab.ID(), lab.Topology().Name, lab.Engine(), backend, reason)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	if lab.Topology().Engine.Kind == topologies.EngineMariaDB {
+		printMariaDBMembers(tw, ms)
+		_ = tw.Flush()
+		fmt.Fprintf(out, "read-write: %s\nread-only:  %s\n", eps[harness.EndpointRW], eps[harness.EndpointRO])
+		return nil
+	}
 	fmt.Fprintln(tw, "MEMBER\tREGION\tROLE\tSTATE\tSYNC\tTL\tLSN\tLAG")
 	for _, m := range ms {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.Name, m.Region, m.Role, m.State, dash(m.SyncState), m.Timeline, dash(m.LSN), bytesHuman(m.LagBytes))
@@ -153,6 +159,31 @@ func printStatus(cmd *cobra.Command, lab *harness.Lab, asJSON bool) error {
 	_ = tw.Flush()
 	fmt.Fprintf(out, "read-write: %s\nread-only:  %s\n", eps[harness.EndpointRW], eps[harness.EndpointRO])
 	return nil
+}
+
+// printMariaDBMembers is the members table of a MariaDB lab: GTID
+// positions and the replica threads instead of LSNs and timelines.
+func printMariaDBMembers(tw *tabwriter.Writer, ms []harness.Member) {
+	fmt.Fprintln(tw, "MEMBER\tREGION\tROLE\tSTATE\tSEMI-SYNC\tGTID\tUPSTREAM\tIO\tSQL\tBEHIND")
+	for _, m := range ms {
+		st := m.MariaDB
+		if st == nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t-\t-\t-\t-\t-\t-\n", m.Name, m.Region, m.Role, m.State)
+			continue
+		}
+		semi := "-"
+		if !st.ReadOnly {
+			semi = map[bool]string{true: "on", false: "off"}[st.SemiSync]
+		}
+		up, io, sqlT, behind := "-", "-", "-", "-"
+		if r := st.Replica; r != nil {
+			up, io, sqlT = r.Upstream, r.IORunning, r.SQLRunning
+			if r.SecondsBehind >= 0 {
+				behind = fmt.Sprintf("%ds", r.SecondsBehind)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Region, m.Role, m.State, semi, dash(st.GTID), up, io, sqlT, behind)
+	}
 }
 
 func dash(s string) string {

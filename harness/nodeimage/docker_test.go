@@ -165,9 +165,13 @@ iptables -t mangle -A INPUT -j NFQUEUE --queue-num 0 --queue-bypass
 iptables -t mangle -S INPUT
 iptables -t mangle -D INPUT -j NFQUEUE --queue-num 0 --queue-bypass
 su postgres -s /bin/sh -c 'initdb -D /tmp/pgtest >/dev/null && echo initdb ok'
+mariadbd --version
+mariadb --version
+mariadb-install-db --datadir=/tmp/mdbtest --user=root --skip-test-db --auth-root-authentication-method=normal >/dev/null && echo install-db ok
 `)
 	for _, want := range []string{"patroni 3.", "etcd Version: 3.4", "HAProxy version 2.", "postgres (PostgreSQL) 15.",
-		"(nf_tables)", "iproute2", "-j NFQUEUE --queue-num 0 --queue-bypass", "LANG=C.UTF-8", "initdb ok"} {
+		"(nf_tables)", "iproute2", "-j NFQUEUE --queue-num 0 --queue-bypass", "LANG=C.UTF-8", "initdb ok",
+		"Ver 10.11.", "-MariaDB", "install-db ok"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("container output lacks %q", want)
 		}

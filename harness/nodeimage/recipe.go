@@ -96,7 +96,7 @@ type Alternative struct {
 }
 
 // Recipe returns replab's built-in node image recipe: Debian bookworm with
-// PostgreSQL 15, Patroni 3.0, etcd 3.4, HAProxy 2.6 and the network tools
+// PostgreSQL 15, Patroni 3.0, etcd 3.4, HAProxy 2.6, MariaDB 10.11 and the network tools
 // the harness uses, trimmed of documentation, translations, apt caches,
 // Debian's pre-created cluster and PostgreSQL's LLVM JIT (150 MB that a
 // failover lab does not need; PostgreSQL disables JIT quietly without it).
@@ -118,6 +118,12 @@ func Recipe() Spec {
 			"iputils-ping",    // RTT probes
 			"ca-certificates", // TLS to anything outside the lab
 			"curl",            // health checks against Patroni's REST API
+			// MariaDB 10.11 for engine kind mariadb: mariadbd and
+			// mariadb-install-db, and the mariadb client HAProxy's check
+			// runs. Their -server and -client packages add Galera, Perl
+			// and rsync, which a lab does not use.
+			"mariadb-server-core",
+			"mariadb-client-core",
 		},
 		Trim: []string{
 			"/usr/share/doc/*",
