@@ -1,0 +1,118 @@
+package suites
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/replab/replab/harness"
+	"github.com/replab/replab/suites/asserts"
+	"github.com/replab/replab/topologies"
+)
+
+// Engine labels select the specs of one database engine.
+const (
+	EngineMariaDB   = "engine:mariadb"
+	TopologyMariaDB = "topology:mariadb"
+)
+
+var _ = Describe("a MariaDB lab", Ordered, Label(TierSmoke, EngineMariaDB, TopologyMariaDB), func() {
+	var (
+		lab     *harness.Lab
+		primary string
+	)
+
+	BeforeAll(func(ctx SpecContext) {
+		topo, err := topologies.Builtin("mariadb")
+		Expect(err).NotTo(HaveOccurred())
+		lab, err = harness.Up(ctx, topo, asserts.LabOptions()...)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func(ctx SpecContext) { Expect(lab.Down(ctx)).To(Succeed()) }, NodeTimeout(2*time.Minute))
+		t := lab.Timings()
+		AddReportEntry("provisioning", fmt.Sprintf("primary writable at %s, replicas streaming at %s, endpoints at %s", t.Leader.Round(time.Millisecond), t.Streaming.Round(time.Millisecond), t.Total.Round(time.Millisecond)))
+	}, NodeTimeout(asserts.ScenarioTimeout))
+
+	It("streams from one primary to two replicas by GTID", func(ctx SpecContext) {
+		ms, err := lab.Members(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		leaders := 0
+		for _, m := range ms {
+			Expect(m.MariaDB).NotTo(BeNil(), "%s did not answer", m.Name)
+			if m.Role == harness.RoleLeader {
+				leaders++
+				primary = m.Name
+				Expect(m.MariaDB.SemiSync).To(BeTrue(), "the primary does not wait for an acknowledgement in semi-sync")
+				continue
+			}
+			Expect(m.State).To(Equal("streaming"), "%s", m.Name)
+			Expect(m.MariaDB.Replica.IORunning).To(Equal("Yes"))
+			Expect(m.MariaDB.Replica.SQLRunning).To(Equal("Yes"))
+		}
+		Expect(leaders).To(Equal(1))
+		for _, m := range ms {
+			if m.Role != harness.RoleLeader {
+				Expect(m.MariaDB.Replica.Upstream).To(Equal(primary), "%s replicates from %s", m.Name, m.MariaDB.Replica.Upstream)
+			}
+		}
+	})
+
+	It("routes rw to the primary and ro to a replica", func(ctx SpecContext) {
+		Expect(hostAndReadOnly(ctx, lab, harness.EndpointRW)).To(Equal(primary + " 0"))
+		Expect(hostAndReadOnly(ctx, lab, harness.EndpointRO)).To(HaveSuffix(" 1"))
+	})
+
+	It("replicates a write through rw to every replica, with the AFTER_SYNC wait point", func(ctx SpecContext) {
+		rw, err := lab.SQL(harness.EndpointRW)
+		Expect(err).NotTo(HaveOccurred())
+		defer rw.Close()
+		var point string
+		Expect(rw.QueryRowContext(ctx, "SELECT @@global.rpl_semi_sync_master_wait_point").Scan(&point)).To(Succeed())
+		Expect(point).To(Equal("AFTER_SYNC"))
+		yes := func() int64 {
+			var name string
+			var n int64
+			Expect(rw.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_yes_tx'").Scan(&name, &n)).To(Succeed())
+			return n
+		}
+		before := yes()
+		_, err = rw.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS spec_rows (id INT PRIMARY KEY)")
+		Expect(err).NotTo(HaveOccurred())
+		_, err = rw.ExecContext(ctx, "INSERT INTO spec_rows VALUES (1), (2), (3)")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(yes()).To(BeNumerically(">=", before+2), "the DDL and the insert were not acknowledged by a replica")
+		var gtid string
+		Expect(rw.QueryRowContext(ctx, "SELECT @@global.gtid_current_pos").Scan(&gtid)).To(Succeed())
+		for _, n := range lab.Topology().Nodes() {
+			if n.Name == primary {
+				continue
+			}
+			db, err := lab.SQL(n.Name)
+			Expect(err).NotTo(HaveOccurred())
+			Eventually(func(g Gomega) {
+				var pos string
+				var rows int
+				g.Expect(db.QueryRowContext(ctx, "SELECT @@global.gtid_current_pos, (SELECT COUNT(*) FROM spec_rows)").Scan(&pos, &rows)).To(Succeed())
+				g.Expect(pos).To(Equal(gtid))
+				g.Expect(rows).To(Equal(3))
+			}).WithContext(ctx).WithTimeout(10*time.Second).WithPolling(100*time.Millisecond).Should(Succeed(), "%s did not reach %s", n.Name, gtid)
+			_ = db.Close()
+		}
+	})
+})
+
+// hostAndReadOnly is "HOSTNAME READ_ONLY" of whichever node target
+// routes to.
+func hostAndReadOnly(ctx context.Context, lab *harness.Lab, target string) string {
+	GinkgoHelper()
+	db, err := lab.SQL(target)
+	Expect(err).NotTo(HaveOccurred())
+	defer func(db *sql.DB) { _ = db.Close() }(db)
+	var host string
+	var ro int
+	Expect(db.QueryRowContext(ctx, "SELECT @@hostname, @@global.read_only").Scan(&host, &ro)).To(Succeed())
+	return fmt.Sprintf("%s %d", host, ro)
+}
