@@ -135,7 +135,8 @@ func (n Needs) Check(t *topologies.Topology) error {
 		engines = []topologies.EngineKind{topologies.EnginePostgres}
 	}
 	if !slices.Contains(engines, t.Engine.Kind) {
-		why = append(why, fmt.Sprintf("it runs on engine %v, the topology's is %s", engines, t.Engine.Kind))
+		// Nothing else it needs means anything on another engine.
+		return fmt.Errorf("topology %s cannot run it: it runs on engine %v, the topology's is %s", t.Name, engines, t.Engine.Kind)
 	}
 	if len(regions) < n.Regions {
 		why = append(why, fmt.Sprintf("it needs %d regions with database nodes, the topology has %d", n.Regions, len(regions)))
@@ -171,6 +172,16 @@ func (n Needs) Check(t *topologies.Topology) error {
 		return fmt.Errorf("topology %s cannot run it: %s", t.Name, strings.Join(why, "; "))
 	}
 	return nil
+}
+
+// RunsOn reports whether any catalog scenario runs on engine kind.
+func RunsOn(kind topologies.EngineKind) bool {
+	for _, sc := range Catalog() {
+		if slices.Contains(sc.Needs.Engines, kind) || len(sc.Needs.Engines) == 0 && kind == topologies.EnginePostgres {
+			return true
+		}
+	}
+	return false
 }
 
 // SurvivorRegion is the first region in file order, other than the

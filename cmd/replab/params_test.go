@@ -44,3 +44,18 @@ func execute(args ...string) error {
 	root.SetArgs(args)
 	return root.Execute()
 }
+
+// TestPatroniScenariosRefuseMariaDB: a Patroni scenario, or verify, on a
+// MariaDB topology is bad input naming the engine, before anything is
+// started (Docker is pointed nowhere).
+func TestPatroniScenariosRefuseMariaDB(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	t.Setenv("REPLAB_DOCKER_HOSTS", "")
+	for _, args := range [][]string{{"run", "leader-kill", "-f", "mariadb"}, {"verify", "-f", "mariadb"}} {
+		err := execute(args...)
+		var bi badInput
+		if !errors.As(err, &bi) || !strings.Contains(err.Error(), "engine") || !strings.Contains(err.Error(), "mariadb") {
+			t.Errorf("%v: %v, want bad input naming engine mariadb", args, err)
+		}
+	}
+}

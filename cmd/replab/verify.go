@@ -44,6 +44,9 @@ complete, 2 bad input (nothing was started).`,
 			if err != nil {
 				return badInput{err}
 			}
+			if len(run) == 0 && len(scenarios) == 0 && !experiment.RunsOn(t.Engine.Kind) {
+				return badInput{fmt.Errorf("verify: no catalog scenario runs on engine %s yet (each needs Patroni and etcd): replab up -f %s provisions it and replab status shows it", t.Engine.Kind, file)}
+			}
 			if len(run) == 0 {
 				return badInput{fmt.Errorf("verify: topology %s can run none of the scenarios asked for: %s", t.Name, strings.Join(reasons(skipped), "; "))}
 			}
