@@ -40,7 +40,10 @@ func Engine() string {
 // idle. The hold is instead a lock file per engine, taken by harness.Up
 // and released by Down: processes on different engines run side by side,
 // and processes that share an engine (more processes than engines) take
-// turns. A process that dies releases its hold with it.
+// turns. A process that dies releases its hold with it. Engines on one
+// machine share its cores, so each lab also takes one of the machine's
+// slots (harness.MachineLabs): on a small machine the engines take turns
+// too.
 func LabOptions() []harness.Option {
 	GinkgoHelper()
 	return []harness.Option{harness.WithEngine(Engine()), harness.WithExclusiveEngine()}
