@@ -122,14 +122,9 @@ const EventStreaming = "member.streaming"
 
 // Rejoins finds, for every healed fault, the catch-up of the nodes it
 // struck and of the followers it cut from their upstream:
-//   - each faulted node that reports lag (in any metric) or is seen
-//     streaming: from the heal's begin to its first sample of metric at
-//     or under threshold, or its first EventStreaming, after it. A
-//     faulted node that led when the fault began and lost the lead is
-//     first a follower of nobody: its early samples are the age of its own
-//     last writes, low before it falls behind, so its rejoin ends only at
-//     a low sample after it was seen following (streaming, or a sample
-//     above threshold); it has none when it never fell behind;
+//   - each faulted node seen following after the heal (see
+//     rejoinScan.rejoin): from the heal's begin to its first sample of
+//     metric at or under threshold once it follows;
 //   - when the leader changed inside the fault's window, or the fault
 //     struck the node leading at its begin (a leader restarted in place),
 //     every other follower that falls behind within ReconnectWindow
@@ -156,14 +151,7 @@ func Rejoins(h History, metric string, threshold time.Duration) []Rejoin {
 			}
 		}
 		for _, n := range faulted {
-			if n == led && elected >= 0 && leader != n {
-				if r, ok := rs.demoted(f, n); ok {
-					out = append(out, r)
-				}
-				continue
-			}
-			r := rs.catchUp(f, n)
-			if lagged[n] || r.How == "streaming" {
+			if r, ok := rs.rejoin(f, n); ok {
 				out = append(out, r)
 			}
 		}
@@ -262,25 +250,17 @@ func (rs rejoinScan) caughtUp(r *Rejoin, node string, from time.Duration) {
 	}
 }
 
-// catchUp is a faulted follower's rejoin: from the heal until its first
-// low sample or its streaming again, whichever comes first.
-func (rs rejoinScan) catchUp(f FaultWindow, node string) Rejoin {
-	r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: rs.runEnd}
-	if at := rs.streamingAt(node, f.End); at >= 0 {
-		r.To, r.Done, r.How = at, true, "streaming"
-	}
-	rs.caughtUp(&r, node, f.End)
-	r.Duration = r.To - r.From
-	return r
-}
-
-// demoted is the rejoin of a faulted node that led when the fault began
-// and lost the lead: from the heal until its first low sample after it was
-// seen following, that is its first EventStreaming, sample in the leader's
-// pg_stat_replication or sample above threshold after the heal; or that
-// streaming event when no sample follows it. ok is false when it was
-// never seen following.
-func (rs rejoinScan) demoted(f FaultWindow, node string) (Rejoin, bool) {
+// rejoin is the rejoin of a node the fault struck: from the heal until
+// its first low sample after it was seen following, that is its first
+// EventStreaming, sample in the leader's pg_stat_replication or sample
+// above threshold after the heal; or that streaming event when no sample
+// follows it. A node's first samples after the heal can be low while it
+// follows nobody: a demoted leader's are the age of its own last writes,
+// and a restarted follower's the age of the first write it missed, which
+// is small when the leader could not commit meanwhile (strict synchronous
+// mode without its standbys). ok is false when it was never seen
+// following, or lagged in no metric at all.
+func (rs rejoinScan) rejoin(f FaultWindow, node string) (Rejoin, bool) {
 	r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: rs.runEnd}
 	streaming := rs.streamingAt(node, f.End)
 	following := streaming

@@ -169,3 +169,43 @@ func TestPendingRejoinsListsOnlyNodesStillBehind(t *testing.T) {
 		t.Errorf("pending once n1 caught up = %+v, want none", p)
 	}
 }
+
+// TestRejoinsOfARestartedFollowerEndWhenItFollows: a follower killed
+// while the leader could not commit (strict synchronous mode without its
+// standbys) comes back with low lag, the age of the first write it
+// missed, and only then falls behind until it streams; its rejoin lasts
+// until it caught up. Ended at its first low sample, its catch-up would
+// be judged.
+func TestRejoinsOfARestartedFollowerEndWhenItFollows(t *testing.T) {
+	b := newHB()
+	b.event(0, EventLeaderChanged, "n1", "initial")
+	b.event(1000, EventFaultInjected, "n3", "kill")
+	b.event(2000, EventFaultHealed, "n3", "kill")
+	for at := 0.0; at < 15000; at += 100 {
+		switch {
+		case at < 1000:
+			b.sample(at, MetricLagHeartbeatSeconds, "n3", 0.01)
+		case at < 3000:
+			// down: no sample
+		case at < 9000:
+			b.sample(at, MetricLagHeartbeatSeconds, "n3", max(0, (at-4000)/1000))
+		default:
+			b.sample(at, MetricLagHeartbeatSeconds, "n3", 0.01)
+		}
+		if at >= 8500 {
+			b.sample(at, MetricLagBytes, "n3", 2048)
+		}
+	}
+	rj := Rejoins(b.h, MetricLagHeartbeatSeconds, time.Second)
+	if len(rj) != 1 || rj[0].Node != "n3" || !rj[0].Done || rj[0].To != ms(9000) {
+		t.Fatalf("rejoins = %+v, want n3's from the heal (2s) to 9s", rj)
+	}
+	if c := checkLag(b.h, time.Second); c.Status != StatusPass {
+		t.Errorf("lag: %s %s (%s), want pass", c.Status, c.Measured, c.Detail)
+	}
+	early := rj[0]
+	early.To = ms(3000)
+	if n := Lag(b.h, MetricLagHeartbeatSeconds, []Rejoin{early}).Nodes[0]; secondsDur(n.Judged.P99) <= time.Second {
+		t.Errorf("a rejoin ended at the first low sample judges n3 at %v, want above 1s: the fixture does not plant the defect", n.Judged.P99)
+	}
+}

@@ -216,8 +216,21 @@ func TestLagPerNode(t *testing.T) {
 			t.Errorf("lab-1 lag %+v", n)
 		}
 	})
-	t.Run("planted: high lag after the node streams again is judged", func(t *testing.T) {
+	t.Run("streaming again is following, not caught up: the rejoin lasts until the lag is low", func(t *testing.T) {
 		h := rejoin(3500)
+		rj := Rejoins(h, MetricLagReplaySeconds, *target)
+		if len(rj) != 1 || rj[0].To != ms(6000) {
+			t.Fatalf("rejoins %+v, want lab-1's until 6s", rj)
+		}
+		if c := checkLag(h, *target); c.Status != StatusPass {
+			t.Errorf("got %+v", c)
+		}
+	})
+	t.Run("planted: lag that comes back after the catch-up is judged", func(t *testing.T) {
+		h := rejoin(3500)
+		for at := 8000.0; at < 9000; at += 100 {
+			h.Samples = append(h.Samples, SampleRecord{At: ms(at) + 50*time.Millisecond, Metric: MetricLagReplaySeconds, Node: "lab-1", Value: 5})
+		}
 		if c := checkLag(h, *target); c.Status != StatusFail {
 			t.Errorf("got %+v", c)
 		}
