@@ -40,3 +40,21 @@ func TestSemiSyncWaitPoint(t *testing.T) {
 		t.Errorf("async config:\n%s", cfg)
 	}
 }
+
+func TestGTIDSeqAndMostAdvanced(t *testing.T) {
+	for pos, want := range map[string]int64{"0-1-57": 57, "": -1, "1-2-9": -1, "1-2-9,0-3-12": 12, "0-1-x": -1} {
+		if got := GTIDSeq(pos); got != want {
+			t.Errorf("GTIDSeq(%q) = %d, want %d", pos, got, want)
+		}
+	}
+	received := map[string]string{"a": "0-1-10", "b": "0-1-12", "c": "0-1-12", "d": ""}
+	if got := mostAdvanced([]string{"a", "b", "c", "d"}, received); got != "b" {
+		t.Errorf("most advanced = %q, want b (the first of the furthest)", got)
+	}
+	if got := mostAdvanced([]string{"d"}, received); got != "d" {
+		t.Errorf("a candidate without a position = %q, want it when it is the only one", got)
+	}
+	if got := mostAdvanced(nil, received); got != "" {
+		t.Errorf("no candidate = %q", got)
+	}
+}
