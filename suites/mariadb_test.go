@@ -102,17 +102,59 @@ var _ = Describe("a MariaDB lab", Ordered, Label(TierSmoke, EngineMariaDB, Topol
 			_ = db.Close()
 		}
 	})
+
+	It("promotes the replica that received the most when the primary dies; rw follows it and the old primary comes back read-only", func(ctx SpecContext) {
+		Expect(lab.Kill(ctx, primary, "SIGKILL")).To(Succeed())
+		p, err := lab.PromoteMariaDB(ctx, primary)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.New).NotTo(Equal(primary))
+		Expect(p.Steps).To(HaveLen(5))
+		var steps []string
+		for _, s := range p.Steps {
+			steps = append(steps, fmt.Sprintf("%s %s", s.Name, s.Took.Round(time.Millisecond)))
+		}
+		promoted := time.Now()
+		Eventually(func() string { return hostAndReadOnly(ctx, lab, harness.EndpointRW) }).
+			WithContext(ctx).WithTimeout(10 * time.Second).WithPolling(50 * time.Millisecond).Should(Equal(p.New + " 0"))
+		AddReportEntry("promotion", fmt.Sprintf("%v; rw routed to %s %s after", steps, p.New, time.Since(promoted).Round(10*time.Millisecond)))
+
+		rw, err := lab.SQL(harness.EndpointRW)
+		Expect(err).NotTo(HaveOccurred())
+		defer rw.Close()
+		var rows int
+		Expect(rw.QueryRowContext(ctx, "SELECT COUNT(*) FROM spec_rows").Scan(&rows)).To(Succeed())
+		Expect(rows).To(Equal(3), "AFTER_SYNC lost an acknowledged row in the promotion")
+		_, err = rw.ExecContext(ctx, "INSERT INTO spec_rows VALUES (4)")
+		Expect(err).NotTo(HaveOccurred(), "the new primary refuses writes")
+
+		Expect(lab.Start(ctx, primary)).To(Succeed())
+		Eventually(func() string { return hostAndReadOnly(ctx, lab, primary) }).
+			WithContext(ctx).WithTimeout(30*time.Second).WithPolling(200*time.Millisecond).Should(Equal(primary+" 1"), "the old primary came back writable")
+		ms, err := lab.Members(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		for _, m := range ms {
+			if m.Name != p.New && m.Name != primary {
+				Expect(m.State).To(Equal("streaming"), "%s", m.Name)
+				Expect(m.MariaDB.Replica.Upstream).To(Equal(p.New), "%s still follows %s", m.Name, m.MariaDB.Replica.Upstream)
+			}
+		}
+	})
 })
 
 // hostAndReadOnly is "HOSTNAME READ_ONLY" of whichever node target
-// routes to.
+// routes to, or the error text while it does not answer.
 func hostAndReadOnly(ctx context.Context, lab *harness.Lab, target string) string {
-	GinkgoHelper()
 	db, err := lab.SQL(target)
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return err.Error()
+	}
 	defer func(db *sql.DB) { _ = db.Close() }(db)
+	qctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
 	var host string
 	var ro int
-	Expect(db.QueryRowContext(ctx, "SELECT @@hostname, @@global.read_only").Scan(&host, &ro)).To(Succeed())
+	if err := db.QueryRowContext(qctx, "SELECT @@hostname, @@global.read_only").Scan(&host, &ro); err != nil {
+		return err.Error()
+	}
 	return fmt.Sprintf("%s %d", host, ro)
 }
