@@ -81,15 +81,15 @@ func (l *Lab) mariadbUpstream(n member) string {
 
 // ReplicaStatus is what SHOW SLAVE STATUS says of a MariaDB replica.
 type ReplicaStatus struct {
-	Upstream   string // Master_Host
-	IORunning  string // Slave_IO_Running: Yes, No or Connecting
-	SQLRunning string // Slave_SQL_Running: Yes or No
+	Upstream   string `json:"upstream"`    // Master_Host
+	IORunning  string `json:"io_running"`  // Slave_IO_Running: Yes, No or Connecting
+	SQLRunning string `json:"sql_running"` // Slave_SQL_Running: Yes or No
 	// SecondsBehind is Seconds_Behind_Master, -1 when NULL (a thread is
 	// stopped: the replica cannot say).
-	SecondsBehind int64
+	SecondsBehind int64 `json:"seconds_behind"`
 	// GTIDIO is Gtid_IO_Pos: the last GTID the I/O thread received.
-	GTIDIO    string
-	LastError string // Last_IO_Error or Last_SQL_Error, first non-empty
+	GTIDIO    string `json:"gtid_io"`
+	LastError string `json:"last_error,omitempty"` // Last_IO_Error or Last_SQL_Error, first non-empty
 }
 
 // Streaming reports whether both replication threads run.
