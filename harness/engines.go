@@ -313,6 +313,18 @@ func machineSlot(ctx context.Context, log *slog.Logger) (release func(), err err
 	}, nil
 }
 
+// HoldMachineSlot takes one of the machine's MachineLabs slots for the
+// calling process until release: its labs then share it and never wait
+// for one. A test process that runs several labs in turn takes it once, so
+// that processes take turns as a whole instead of each lab waiting,
+// inside its own timeout, for another process's lab to end.
+func HoldMachineSlot(ctx context.Context, log *slog.Logger) (release func(), err error) {
+	if log == nil {
+		log = discardLogger()
+	}
+	return machineSlot(ctx, log)
+}
+
 // The machine slot this process holds, shared by its labs.
 var (
 	slotMu     sync.Mutex

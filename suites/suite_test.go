@@ -72,6 +72,20 @@ func TestSuites(t *testing.T) {
 	RunSpecs(t, "replab suites")
 }
 
+// Every spec measures time, and engines on one machine share its cores
+// (harness.MachineLabs): each process holds one of the machine's lab
+// slots from its first spec to its after-suite check. With fewer slots
+// than processes the processes take turns as a whole (a process that gets
+// its slot late finds the specs run by the others) instead of a spec
+// waiting, inside its own timeout, for another process's lab.
+var releaseSlot = func() {}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	release, err := harness.HoldMachineSlot(ctx, nil)
+	Expect(err).NotTo(HaveOccurred())
+	releaseSlot = release
+})
+
 // No lab of the suite's may outlive it: the after-suite check is the
 // suite's own invariant, not a hope. Each parallel process checks its own
 // labs, on every engine, when its specs are done: GC removes a lab of the
@@ -80,6 +94,9 @@ func TestSuites(t *testing.T) {
 // process) are removed and reported, not charged to the suite; labs of
 // processes still running specs are theirs to check.
 var _ = SynchronizedAfterSuite(func(ctx SpecContext) {
+	// Released here, not at the process's end: process 1 waits in this
+	// node's second half for every other process to exit.
+	defer releaseSlot()
 	rep, err := harness.GC(ctx, harness.GCRequest{})
 	Expect(err).NotTo(HaveOccurred())
 	self := strconv.Itoa(os.Getpid())
