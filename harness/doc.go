@@ -1,5 +1,5 @@
 // Package harness owns everything that talks to Docker: the node image, the
-// lab network, containers (etcd, PostgreSQL+Patroni nodes, HAProxy), engine
+// lab network, containers (etcd, PostgreSQL+Patroni or MariaDB nodes, HAProxy), engine
 // configuration, the lab's own views of itself (members, Patroni state, the
 // DCS leader key), cleanup and garbage collection. The clients that make a
 // run's history live in package workload, which reaches the lab through
@@ -34,4 +34,15 @@
 //
 //	etcd.go            the DCS through etcd's JSON gateway: get, put, delete, DCSWriteLatency
 //	standby.go         the standby cluster: PromoteStandby, RebuildAsStandby
+//
+// # MariaDB
+//
+// A topology of engine kind mariadb runs MariaDB nodes with GTID
+// replication instead of PostgreSQL, Patroni and etcd; the lab's network,
+// containers, endpoints, WAN and cleanup are the same.
+//
+//	mariadb.go           node configuration, accounts, HAProxy's external check
+//	mariadb_ready.go     Lab.SQL, attaching replicas, readiness
+//	mariadb_members.go   Members for MariaDB: read_only, GTID, replica threads
+//	mariadb_promote.go   replab's promotion runbook (PromoteMariaDB)
 package harness
