@@ -183,7 +183,7 @@ func PendingRejoins(h History, t Targets) []Rejoin {
 	metric := lagMetric(h)
 	var out []Rejoin
 	for _, r := range Rejoins(h, metric, rejoinLag(t)) {
-		if _, sampled := lastSample(h, metric, r.Node, r.From); !r.Done && sampled {
+		if _, sampled := lastSample(h.Samples, metric, r.Node, r.From); !r.Done && sampled {
 			out = append(out, r)
 		}
 	}
@@ -191,9 +191,9 @@ func PendingRejoins(h History, t Targets) []Rejoin {
 }
 
 // lastSample is node's last sample of metric at or after from.
-func lastSample(h History, metric, node string, from time.Duration) (float64, bool) {
+func lastSample(samples []SampleRecord, metric, node string, from time.Duration) (float64, bool) {
 	at, v := time.Duration(-1), 0.0
-	for _, s := range h.Samples {
+	for _, s := range samples {
 		if s.Metric == metric && s.Node == node && s.At >= from && s.At >= at {
 			at, v = s.At, s.Value
 		}
@@ -277,7 +277,7 @@ func (rs rejoinScan) rejoin(f FaultWindow, node string) (Rejoin, bool) {
 		return r, false
 	}
 	rs.caughtUp(&r, node, following)
-	if !r.Done && streaming == following && !rs.sampledAfter(node, following) {
+	if _, sampled := lastSample(rs.samples, rs.metric, node, following); !r.Done && streaming == following && !sampled {
 		r.To, r.Done, r.How = following, true, "streaming"
 	}
 	r.Duration = r.To - r.From
@@ -290,17 +290,6 @@ func fromWALSender(metric string) bool {
 	switch metric {
 	case MetricLagWriteSeconds, MetricLagFlushSeconds, MetricLagReplaySeconds, MetricLagBytes:
 		return true
-	}
-	return false
-}
-
-// sampledAfter says whether node has a sample of the metric at or after
-// at.
-func (rs rejoinScan) sampledAfter(node string, at time.Duration) bool {
-	for _, s := range rs.samples {
-		if s.Metric == rs.metric && s.Node == node && s.At >= at {
-			return true
-		}
 	}
 	return false
 }

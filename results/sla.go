@@ -385,7 +385,7 @@ func checkLag(h History, target time.Duration) Check {
 	}
 	var behind []string // rejoins still behind at the run's end
 	for _, r := range rejoins {
-		switch last, ok := lastSample(h, metric, r.Node, r.From); {
+		switch last, ok := lastSample(h.Samples, metric, r.Node, r.From); {
 		case r.Done:
 			notes = append(notes, fmt.Sprintf("rejoin (not judged): %s caught up %s after its heal (%s)", r.Node, FormatDuration(r.Duration), r.How))
 		case ok:
