@@ -29,7 +29,8 @@ type PromotionStep struct {
 type MariaDBPromotion struct {
 	// Old is the primary given up on; New the replica promoted.
 	Old, New string
-	// Received is each candidate's Gtid_IO_Pos when the choice was made.
+	// Received is the Gtid_IO_Pos of every node that answered as a
+	// replica when the choice was made ("" when it had received nothing).
 	Received map[string]string
 	Steps    []PromotionStep
 }
@@ -161,35 +162,23 @@ func (l *Lab) PromoteMariaDB(ctx context.Context, old string) (MariaDBPromotion,
 	}
 	if err := step(StepRepoint, func() (string, error) {
 		var moved []string
-		for name, other := range dbs {
-			if name == p.New || p.Received[name] == "" && !l.isReplica(ctx, other) {
-				continue
+		for _, n := range l.plan.Nodes {
+			if _, replica := p.Received[n.Name]; n.Name == p.New || !replica {
+				continue // the new primary, or a node the choice found no replica
 			}
-			n, _ := l.topo.Node(name)
-			upstream := n.Upstream
-			if upstream == "" || upstream == old {
-				upstream = p.New
-			} else {
+			if n.Node.Upstream != "" && n.Node.Upstream != old {
 				continue // cascades from a live replica: unchanged
 			}
-			if err := l.attachReplica(ctx, other, upstream); err != nil {
-				return strings.Join(moved, ", "), fmt.Errorf("%s: %w", name, err)
+			if err := l.attachReplica(ctx, dbs[n.Name], p.New); err != nil {
+				return strings.Join(moved, ", "), fmt.Errorf("%s: %w", n.Name, err)
 			}
-			moved = append(moved, name)
+			moved = append(moved, n.Name)
 		}
 		return strings.Join(moved, ", "), nil
 	}); err != nil {
 		return p, err
 	}
 	return p, nil
-}
-
-// isReplica reports whether a node has replication configured.
-func (l *Lab) isReplica(ctx context.Context, db *sql.DB) bool {
-	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, ok, err := replicaStatus(qctx, db)
-	return err == nil && ok
 }
 
 func dash(s string) string {
