@@ -85,12 +85,6 @@ func (r *resolver) mariadbStandbys(mode ReplicationMode, n int) bool {
 	return false
 }
 
-// SemiSync reports whether the mode makes the primary wait for a
-// standby's acknowledgement.
-func (m ReplicationMode) SemiSync() bool {
-	return slices.Contains([]ReplicationMode{SemiSync, Sync, SemiSyncAfterCommit}, m)
-}
-
 // EngineModes lists the replication modes an engine has, weakest first.
 func EngineModes(kind EngineKind) []ReplicationMode {
 	if kind == EngineMariaDB {
