@@ -252,7 +252,7 @@ func (l *Lab) waitReadyMariaDB(ctx context.Context, start time.Time, proxy *wave
 			l.timings.Containers = proxy.at.Sub(start)
 		}
 		if l.timings.Streaming != 0 && proxyUp {
-			if bad := l.mariadbEndpoints(ctx); len(bad) == 0 {
+			if bad := append(l.routesSettled(ctx), l.mariadbEndpoints(ctx)...); len(bad) == 0 {
 				l.timings.Endpoints = time.Since(start)
 				l.log.Info("endpoints answer", "endpoints", len(l.plan.Proxies), "at", l.timings.Endpoints.Round(time.Millisecond))
 				return nil

@@ -278,7 +278,7 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error
 			}
 		}
 		if l.timings.Streaming != 0 && standbyReady && proxyUp {
-			r.missing = nil
+			r.missing = l.routesSettled(ctx)
 			for _, region := range l.EndpointRegions() {
 				rw := l.sqlOK(ctx, l.EndpointIn(EndpointRW, region), "SELECT 1 WHERE NOT pg_is_in_recovery()")
 				ro := wantReplicas == 0 || l.sqlOK(ctx, l.EndpointIn(EndpointRO, region), "SELECT 1 WHERE pg_is_in_recovery()")
