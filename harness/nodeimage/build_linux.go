@@ -69,6 +69,19 @@ func build(ctx context.Context, br buildRequest) (id string, err error) {
 			return "", err
 		}
 	}
+	if err := applyPatches(tree, br.spec.Patches); err != nil {
+		return "", err
+	}
+	for _, p := range br.spec.Patches {
+		if strings.HasSuffix(p.Path, ".py") {
+			// The package compiled the module at install; compile the
+			// patched source so the image does not carry stale bytecode.
+			if _, err := inChroot(ctx, tools.chroot, tree, "python3", "-m", "py_compile", p.Path); err != nil {
+				return "", fmt.Errorf("compile patched %s: %w", p.Path, err)
+			}
+		}
+		br.progress("patched " + p.Path + ": " + p.Why)
+	}
 	before, err := treeSize(tree)
 	if err != nil {
 		return "", err

@@ -14,7 +14,7 @@
 //	   ▼
 //	debootstrap --variant=minbase --include=<packages> bookworm <cache>/replab-node-<hash12>-*/root <mirror>
 //	   ▼
-//	update-alternatives (iptables -> nft) ─▶ trim (docs, locales, apt caches, LLVM JIT, Debian's cluster)
+//	update-alternatives (iptables -> nft) ─▶ patches (Spec.Patches: Patroni 3.0.2's leader key) ─▶ trim (docs, locales, apt caches, LLVM JIT, Debian's cluster)
 //	   ▼                                      ─▶ /run/postgresql owned by postgres
 //	initdb as postgres (chroot) ─▶ /usr/share/replab/pgdata-15.tar.gz, the template labs bootstrap from
 //	   ▼

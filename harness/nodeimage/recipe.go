@@ -79,6 +79,9 @@ type Spec struct {
 	PGTemplate string
 	PGBinDir   string
 	PGInitdb   []string
+	// Patches edit packaged files after debootstrap (Patch), in order; a
+	// patched Python module is compiled again.
+	Patches []Patch
 }
 
 // Dir is a directory the image must contain with a given owner and mode.
@@ -180,6 +183,7 @@ func Recipe() Spec {
 		// of LANG above. Patroni's --pwfile is left out: its post-bootstrap
 		// sets the superuser's password on either path.
 		PGInitdb: []string{"--encoding=UTF8", "--data-checksums", "--no-sync", "--username=postgres"},
+		Patches:  []Patch{patroniEtcd3LeaderKey},
 	}
 }
 
@@ -214,6 +218,9 @@ func (s Spec) Canonical() string {
 	if s.PGTemplate != "" {
 		fmt.Fprintf(&b, "pgtemplate %s %s %s\n", s.PGTemplate, s.PGBinDir, strings.Join(s.PGInitdb, " "))
 	}
+	for _, p := range s.Patches {
+		b.WriteString(p.canonical() + "\n")
+	}
 	return b.String()
 }
 
@@ -232,7 +239,7 @@ func (s Spec) Tag() string { return Repository + ":" + s.Hash()[:tagHexLen] }
 func (s Spec) IsZero() bool {
 	return s.Version == 0 && s.Suite == "" && s.Variant == "" && len(s.Packages) == 0 &&
 		len(s.Trim) == 0 && len(s.Keep) == 0 && len(s.Dirs) == 0 && len(s.Alternatives) == 0 && len(s.Env) == 0 &&
-		s.PGTemplate == "" && s.PGBinDir == "" && len(s.PGInitdb) == 0
+		s.PGTemplate == "" && s.PGBinDir == "" && len(s.PGInitdb) == 0 && len(s.Patches) == 0
 }
 
 // Validate returns every problem with s at once, joined. A Spec that passes
@@ -300,6 +307,11 @@ func (s Spec) Validate() error {
 			if !strings.HasPrefix(a, "--") || strings.ContainsAny(a, " \t\n\"'\\$") {
 				bad("initdb option %q: want --name or --name=value without spaces, quotes, backslashes or $", a)
 			}
+		}
+	}
+	for _, p := range s.Patches {
+		if err := p.validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
