@@ -35,13 +35,14 @@ const (
 	mariadbSuperuser  = "replab"
 	mariadbReplicator = "repl"
 	mariadbChecker    = "replab_check"
+	mariadbApp        = "replab_app"
 )
 
 // mariadbCredentials are a MariaDB lab's accounts: the superuser replab
 // and its clients use, the replication account and HAProxy's check.
 func mariadbCredentials() (Credentials, error) {
-	c := Credentials{Superuser: mariadbSuperuser, Replicator: mariadbReplicator, Checker: mariadbChecker}
-	for _, p := range []*string{&c.SuperPass, &c.ReplPass, &c.CheckPass} {
+	c := Credentials{Superuser: mariadbSuperuser, Replicator: mariadbReplicator, Checker: mariadbChecker, App: mariadbApp}
+	for _, p := range []*string{&c.SuperPass, &c.ReplPass, &c.CheckPass, &c.AppPass} {
 		s, err := randomSecret()
 		if err != nil {
 			return Credentials{}, err
@@ -151,6 +152,10 @@ func mariadbInitSQL(c Credentials) []byte {
 	stmt("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s'", c.Checker, c.CheckPass)
 	stmt("GRANT SLAVE MONITOR ON *.* TO '%s'@'%%'", c.Checker)
 	stmt("CREATE DATABASE IF NOT EXISTS %s", MariaDBDatabase)
+	if c.App != "" {
+		stmt("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s'", c.App, c.AppPass)
+		stmt("GRANT ALL PRIVILEGES ON %s.* TO '%s'@'%%'", MariaDBDatabase, c.App)
+	}
 	return []byte(b.String())
 }
 

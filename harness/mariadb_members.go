@@ -56,7 +56,7 @@ func (l *Lab) mariadbMember(ctx context.Context, n member) Member {
 		return m
 	}
 	st.ReadOnly, st.SemiSync = ro == 1, semi.String == "ON"
-	if rs, ok, err := replicaStatus(qctx, db); err == nil && ok {
+	if rs, ok, err := ReadReplicaStatus(qctx, db); err == nil && ok {
 		st.Replica = &rs
 	}
 	m.MariaDB = &st

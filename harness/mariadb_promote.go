@@ -114,7 +114,7 @@ func (l *Lab) PromoteMariaDB(ctx context.Context, old string) (MariaDBPromotion,
 			}
 			dbs[n.Name] = db
 			qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			st, ok, err := replicaStatus(qctx, db)
+			st, ok, err := ReadReplicaStatus(qctx, db)
 			cancel()
 			if err != nil || !ok {
 				continue // unreachable, or not a replica: not a candidate

@@ -36,9 +36,21 @@ func (l *Lab) mariadbURL(port int) string {
 }
 
 // SQL opens a database/sql handle on a MariaDB lab's node or endpoint
-// (rw, ro, rw@<region>, a node name), one connection at most: callers
-// that need a session keep it with (*sql.DB).Conn. Close it when done.
+// (rw, ro, rw@<region>, a node name) as the superuser, one connection at
+// most: callers that need a session keep it with (*sql.DB).Conn. Close it
+// when done. The superuser writes on a read-only node too: clients whose
+// writes read_only must stop use AppSQL.
 func (l *Lab) SQL(target string) (*sql.DB, error) {
+	return l.openSQL(target, l.creds.Superuser, l.creds.SuperPass)
+}
+
+// AppSQL is SQL as the clients' account (Credentials.App), which
+// read_only binds: what the workload writes and reads with.
+func (l *Lab) AppSQL(target string) (*sql.DB, error) {
+	return l.openSQL(target, l.creds.App, l.creds.AppPass)
+}
+
+func (l *Lab) openSQL(target, user, pass string) (*sql.DB, error) {
 	if !l.isMariaDB() {
 		return nil, fmt.Errorf("open %s: Lab.SQL is for MariaDB labs; use Lab.Connect", target)
 	}
@@ -47,7 +59,7 @@ func (l *Lab) SQL(target string) (*sql.DB, error) {
 		return nil, err
 	}
 	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd = l.creds.Superuser, l.creds.SuperPass
+	cfg.User, cfg.Passwd = user, pass
 	cfg.Net, cfg.Addr, cfg.DBName = "tcp", "127.0.0.1:"+strconv.Itoa(port), MariaDBDatabase
 	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = 2*time.Second, 30*time.Second, 30*time.Second
 	cfg.ParseTime = true
@@ -95,9 +107,9 @@ type ReplicaStatus struct {
 // Streaming reports whether both replication threads run.
 func (r ReplicaStatus) Streaming() bool { return r.IORunning == "Yes" && r.SQLRunning == "Yes" }
 
-// replicaStatus runs SHOW SLAVE STATUS; ok is false when the node is not
+// ReadReplicaStatus runs SHOW SLAVE STATUS on a MariaDB node; ok is false when the node is not
 // a replica.
-func replicaStatus(ctx context.Context, db *sql.DB) (st ReplicaStatus, ok bool, err error) {
+func ReadReplicaStatus(ctx context.Context, db *sql.DB) (st ReplicaStatus, ok bool, err error) {
 	rows, err := db.QueryContext(ctx, "SHOW SLAVE STATUS")
 	if err != nil {
 		return st, false, err
@@ -229,7 +241,7 @@ func (l *Lab) waitReadyMariaDB(ctx context.Context, start time.Time, proxy *wave
 					}
 					attached[n.Name] = true
 				}
-				st, ok, err := replicaStatus(ctx, dbs[n.Name])
+				st, ok, err := ReadReplicaStatus(ctx, dbs[n.Name])
 				switch {
 				case err != nil || !ok:
 					missing = append(missing, fmt.Sprintf("%s: no replica status (%v)", n.Name, err))

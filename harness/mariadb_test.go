@@ -9,7 +9,7 @@ import (
 	"github.com/replab/replab/topologies"
 )
 
-var testMariaDBCreds = Credentials{Superuser: mariadbSuperuser, SuperPass: "su", Replicator: mariadbReplicator, ReplPass: "rp", Checker: mariadbChecker, CheckPass: "ck"}
+var testMariaDBCreds = Credentials{Superuser: mariadbSuperuser, SuperPass: "su", Replicator: mariadbReplicator, ReplPass: "rp", Checker: mariadbChecker, CheckPass: "ck", App: mariadbApp, AppPass: "ap"}
 
 // TestMariaDBConfigGolden: every node logs its binlog with GTID strictly,
 // starts read-only, and has semi-sync's primary side when it may be

@@ -6,3 +6,5 @@ GRANT REPLICATION SLAVE, SLAVE MONITOR ON *.* TO 'repl'@'%';
 CREATE USER IF NOT EXISTS 'replab_check'@'%' IDENTIFIED BY 'ck';
 GRANT SLAVE MONITOR ON *.* TO 'replab_check'@'%';
 CREATE DATABASE IF NOT EXISTS replab;
+CREATE USER IF NOT EXISTS 'replab_app'@'%' IDENTIFIED BY 'ap';
+GRANT ALL PRIVILEGES ON replab.* TO 'replab_app'@'%';
