@@ -193,6 +193,10 @@ svg{max-width:100%;height:auto;display:block;margin:6px 0 22px}
 {{range .Report.Phases}}{{if .Present}}<tr><td>{{phase .Name}}</td><td class="num">{{at .At}}</td><td class="num">{{dur .SinceFault}}</td><td class="num">{{unc .Uncertainty .How}}</td><td>{{.Node}}</td></tr>
 {{else}}<tr><td>{{phase .Name}}</td><td class="absent" colspan="4">not observed</td></tr>
 {{end}}{{end}}</table>
+{{if .Report.Procedure}}<table>
+<tr><th>procedure step</th><th class="num">began</th><th class="num">since fault</th><th class="num">took</th><th>node</th></tr>
+{{range .Report.Procedure}}<tr><td>{{.Name}}</td><td class="num">{{at .At}}</td><td class="num">{{dur .SinceFault}}</td><td class="num">{{dur .Took}}</td><td>{{.Node}}</td></tr>
+{{end}}</table>{{end}}
 </div>
 {{end}}
 

@@ -225,6 +225,21 @@ func (rs rejoinScan) leaderAt(at time.Duration) string {
 	return leader
 }
 
+// ledFrom ends r when node became the leader before it caught up: a
+// leader follows nobody, so from then on its lag is no rejoin (a replica
+// promoted after the fault was healed, as a runbook does).
+func (rs rejoinScan) ledFrom(r *Rejoin, node string, from time.Duration) {
+	for _, e := range rs.ev {
+		if e.At > r.To {
+			return
+		}
+		if e.Kind == EventLeaderChanged && e.Node == node && e.At >= from {
+			r.To, r.Done, r.How = e.At, true, "leads"
+			return
+		}
+	}
+}
+
 // streamingAt is node's first EventStreaming at or after from, -1 without
 // one.
 func (rs rejoinScan) streamingAt(node string, from time.Duration) time.Duration {
@@ -277,6 +292,7 @@ func (rs rejoinScan) rejoin(f FaultWindow, node string) (Rejoin, bool) {
 		return r, false
 	}
 	rs.caughtUp(&r, node, following)
+	rs.ledFrom(&r, node, following)
 	if _, sampled := lastSample(rs.samples, rs.metric, node, following); !r.Done && streaming == following && !sampled {
 		r.To, r.Done, r.How = following, true, "streaming"
 	}
@@ -319,6 +335,9 @@ func (rs rejoinScan) reconnect(f FaultWindow, node string, elected time.Duration
 			r.To, r.Done, r.How = s.At, true, "lag ≤ "+FormatDuration(rs.threshold)
 			break
 		}
+	}
+	if behind >= 0 {
+		rs.ledFrom(&r, node, behind)
 	}
 	if behind < 0 || r.To <= f.End {
 		return r, false

@@ -67,6 +67,10 @@ type FailoverReport struct {
 	// Steps join consecutive present phases in time order: which phase
 	// took the time.
 	Steps []Step `json:"steps"`
+	// Procedure are the failover procedure's own steps in the fault's
+	// window (EventFailoverStep), in time order: empty where a manager
+	// such as Patroni fails over by itself.
+	Procedure []ProcedureStep `json:"procedure,omitempty"`
 	// Outage is true when an outage (DefaultOutageGap or more without an
 	// ok write through the endpoint) began in the fault's window. Without
 	// one there is no RTO: the fault did not interrupt writes.
@@ -181,6 +185,11 @@ func FailoverPhases(h History, fault int) FailoverReport {
 			}
 		}
 	}
+	for _, e := range ev {
+		if e.Kind == EventFailoverStep && e.At >= f.Injected && e.At < eventsEnd {
+			r.Procedure = append(r.Procedure, ProcedureStep{Name: e.Detail, Node: e.Node, At: e.At, SinceFault: e.At - f.Injected, Took: max(e.End-e.At, 0)})
+		}
+	}
 	firstEvent(PhaseLeaderKeyGone, EventLeaderKeyGone)
 	firstEvent(PhaseLeaderElected, EventLeaderChanged)
 	firstEvent(PhasePromoted, EventPromoted)
@@ -251,6 +260,15 @@ func FailoverPhases(h History, fault int) FailoverReport {
 		r.Steps = append(r.Steps, Step{From: present[i-1].Name, To: present[i].Name, Duration: present[i].At - present[i-1].At})
 	}
 	return r
+}
+
+// ProcedureStep is one step of a failover procedure (EventFailoverStep).
+type ProcedureStep struct {
+	Name       string        `json:"name"`
+	Node       string        `json:"node,omitempty"`
+	At         time.Duration `json:"at_ns"`
+	SinceFault time.Duration `json:"since_fault_ns"`
+	Took       time.Duration `json:"took_ns"`
 }
 
 // nextEndpointInvoke is the invocation of the first endpoint write invoked

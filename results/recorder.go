@@ -76,6 +76,12 @@ const (
 	EventTimeline = "timeline"
 	// EventNote is free text for the timeline of the report.
 	EventNote = "note"
+	// EventFailoverStep is one step of a failover procedure the harness
+	// runs itself (replab's MariaDB runbook: detect, choose, apply,
+	// detach, make writable, repoint): Node is the node it concerns,
+	// Detail the step and what it found, and the event spans the step.
+	// Each fault's report lists its steps (FailoverReport.Procedure).
+	EventFailoverStep = "failover.step"
 )
 
 // Sample metric names that the lag checker and the SLA know. Values of
@@ -86,6 +92,10 @@ const (
 	MetricLagReplaySeconds    = "lag.replay_seconds"
 	MetricLagBytes            = "lag.bytes"
 	MetricLagHeartbeatSeconds = "lag.heartbeat_seconds"
+	// MariaDB's own lag figures: Seconds_Behind_Master, and the
+	// transactions a replica has received but not yet applied.
+	MetricLagBehindMasterSeconds = "lag.behind_master_seconds"
+	MetricLagTransactions        = "lag.transactions"
 )
 
 // RunMeta describes a run. It is copied into the History unchanged except

@@ -209,3 +209,43 @@ func TestRejoinsOfARestartedFollowerEndWhenItFollows(t *testing.T) {
 		t.Errorf("a rejoin ended at the first low sample judges n3 at %v, want above 1s: the fixture does not plant the defect", n.Judged.P99)
 	}
 }
+
+// TestRejoinsOfAFollowerPromotedAfterTheHealEndWhenItLeads: the primary
+// is cut from its followers, then a runbook promotes one after the cut
+// was healed (MariaDB). The promoted follower's heartbeat lag grew during
+// the cut and is never sampled again (a leader is no reader of the
+// heartbeat): its rejoin ends when it leads, and nothing is pending. The
+// follower that never catches up still fails the check.
+func TestRejoinsOfAFollowerPromotedAfterTheHealEndWhenItLeads(t *testing.T) {
+	build := func(promote bool) History {
+		b := newHB()
+		b.event(0, EventLeaderChanged, "n1", "initial")
+		b.event(1000, EventFaultInjected, "n1", "partition")
+		b.event(3000, EventFaultHealed, "n1", "partition")
+		if promote {
+			b.event(4500, EventLeaderChanged, "n3", "")
+		}
+		for t := 0.0; t < 10000; t += 100 {
+			v := 0.01
+			if t >= 1000 {
+				v = (t - 1000) / 1000
+			}
+			if !promote || t < 4500 {
+				b.sample(t, MetricLagHeartbeatSeconds, "n3", v)
+			}
+		}
+		return b.h
+	}
+	lag := ptr(time.Second)
+	h := build(true)
+	if p := PendingRejoins(h, Targets{ReplicationLagP99: lag}); len(p) != 0 {
+		t.Errorf("pending = %+v, want none: n3 leads from 4.5s", p)
+	}
+	rj := Rejoins(h, MetricLagHeartbeatSeconds, time.Second)
+	if len(rj) != 1 || rj[0].Node != "n3" || rj[0].To != ms(4500) || rj[0].How != "leads" {
+		t.Errorf("rejoins = %+v, want n3's, ended at 4.5s because it leads", rj)
+	}
+	if p := PendingRejoins(build(false), Targets{ReplicationLagP99: lag}); len(p) != 1 || p[0].Node != "n3" {
+		t.Errorf("pending without the promotion = %+v, want n3's", p)
+	}
+}

@@ -87,7 +87,7 @@ func StaleReads(h History) StaleReadsReport {
 	}
 	checked := map[pk]int{} // index into r.Stale + 1, or 0 when the first read was fresh
 	for _, o := range h.Ops {
-		if o.Kind != OpRead || o.Outcome != OK {
+		if o.Kind != OpRead || o.Outcome != OK || o.Process == InflightReaderProcess {
 			continue
 		}
 		r.Reads++

@@ -132,6 +132,13 @@ func RenderSummary(r Results) string {
 				FormatDuration(p.SinceFault), uncertaintyCell(p.Uncertainty, p.How), mdCell(p.Node))
 		}
 		b.WriteString("\n" + rtoSentence(f) + "\n\n")
+		if len(f.Procedure) > 0 {
+			b.WriteString("| procedure step | began | since fault | took | node |\n|---|---:|---:|---:|---|\n")
+			for _, p := range f.Procedure {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdCell(p.Name), FormatSeconds(p.At), FormatDuration(p.SinceFault), FormatDuration(p.Took), mdCell(p.Node))
+			}
+			b.WriteString("\n")
+		}
 		if len(f.Steps) > 0 {
 			b.WriteString("| step | took |\n|---|---:|\n")
 			for _, s := range f.Steps {
