@@ -7,10 +7,16 @@
 // run's one clock.
 //
 //	runner ──▶ workload.Start(lab, rec, profile) ──▶ pgx / Patroni REST / etcd (through harness.Lab)
+//	                  │                         └──▶ database/sql on a MariaDB lab (mariadb.go)
 //	                  └──────────────────────────────▶ results.Recorder
 //
+// The writer and the probes write through a client (client.go), one per
+// engine, so that every checker judges both engines' rows alike. On a
+// MariaDB lab the monitor reads read_only, the lag sampler SHOW SLAVE
+// STATUS, and the read-your-writes sessions do not run yet.
+//
 // It reaches the lab only through harness.Lab's exported methods
-// (Connect, Patroni, LeaderKey, NodeByIP, Topology). It must not import
+// (Connect, AppSQL, SQL, Members, Patroni, LeaderKey, NodeByIP, Topology). It must not import
 // chaos, experiment, suites, Ginkgo or Gomega; harness must not import it
 // (nor results).
 package workload

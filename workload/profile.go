@@ -75,8 +75,8 @@ const (
 )
 
 // Start starts, on rec, every client of profile p against lab: the
-// monitor, the lag sampler, the heartbeat, the writer, the probes and the
-// sessions, each row tagged with rec's run id. With the userspace netem
+// monitor, the lag sampler, the heartbeat, the writer and its in-flight
+// reader, the probes and the sessions, each row tagged with rec's run id. With the userspace netem
 // backend, stop also records how faithfully each link was held meanwhile
 // (results.LinkFidelity). The tables must exist (Prepare). The workload
 // outlives ctx's cancellation; the returned stop ends it, is idempotent
@@ -88,18 +88,32 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 	runID := rec.History().Meta.ID // the history is still empty: cheap
 	timeout := ClientTimeout(lab.Topology(), p.ClientRegion)
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	ws := []*Workload{
-		StartMonitor(wctx, lab, rec),
-		StartLagSampler(wctx, lab, rec),
-		StartHeartbeat(wctx, lab, rec),
-		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes, Region: p.ClientRegion, OpTimeout: timeout}),
+	var ws []*Workload
+	if isMariaDB(lab) {
+		ws = append(ws, startMariaDBMonitor(wctx, lab, rec)...)
+		ws = append(ws, startMariaDBLagSampler(wctx, lab, rec)...)
+		rec.SetResolution(results.MetricLagHeartbeatSeconds, HeartbeatPeriod)
+		ws = append(ws, startMariaDBHeartbeat(wctx, lab, rec, &heartbeats{})...)
+	} else {
+		ws = append(ws, StartMonitor(wctx, lab, rec), StartLagSampler(wctx, lab, rec), StartHeartbeat(wctx, lab, rec))
 	}
+	in := &inflight{}
+	ws = append(ws,
+		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes, Region: p.ClientRegion, OpTimeout: timeout, inflight: in}),
+		startInflightReader(wctx, lab, rec, runID, in, timeout))
 	if p.PrimaryWriterRate > 0 && p.ClientRegion != "" {
 		ws = append(ws, StartWriter(wctx, lab, rec, WriterConfig{Rate: p.PrimaryWriterRate, Run: runID, Process: PrimaryWriterProcess, FirstKey: PrimaryWriterFirstKey}))
 	}
 	probes := StartProbes(wctx, lab, rec, ProbeRequest{Period: p.ProbePeriod, Run: runID})
-	ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, Region: p.ClientRegion, OpTimeout: timeout}))
-	if lab.Topology().Replication.Mode != topologies.Async {
+	// The read-your-writes sessions track PostgreSQL's LSNs; MariaDB's
+	// (MASTER_GTID_WAIT) are not built yet.
+	sessions := !isMariaDB(lab)
+	if !sessions {
+		p.Sessions = nil
+	} else {
+		ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, Region: p.ClientRegion, OpTimeout: timeout}))
+	}
+	if sessions && lab.Topology().Replication.Mode != topologies.Async {
 		// Reads pinned to the synchronous standby: what sync
 		// (remote_apply) promises and semi-sync (remote_write) does not.
 		ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, PinSync: true, Region: p.ClientRegion, OpTimeout: timeout,

@@ -31,6 +31,9 @@ func ReadBack(ctx context.Context, lab *harness.Lab, rec *results.Recorder) (res
 }
 
 func readBackOnce(ctx context.Context, lab *harness.Lab, run string) (results.FinalState, error) {
+	if isMariaDB(lab) {
+		return readBackMariaDB(ctx, lab, run)
+	}
 	leader, err := lab.Leader(ctx)
 	if err != nil {
 		return results.FinalState{}, err

@@ -191,7 +191,8 @@ func startStrategySession(ctx context.Context, lab *harness.Lab, rec *results.Re
 	// balances per connection). replayed is rconn's replay position as
 	// last seen; a new connection may reach another replica, so it starts
 	// again from unknown.
-	var wconn, rconn *pgx.Conn
+	var wconn client
+	var rconn *pgx.Conn
 	var replayed uint64
 	type written struct {
 		key    int64
@@ -207,7 +208,7 @@ func startStrategySession(ctx context.Context, lab *harness.Lab, rec *results.Re
 			wconn, end = writeOnce(ctx, lab, wconn, wcfg, key)
 			acked := time.Now()
 			if end.Outcome == results.OK {
-				end.LSN, _ = afterCommit(ctx, wconn, cfg.OpTimeout)
+				end.LSN, _ = afterCommit(ctx, pgConnOf(wconn), cfg.OpTimeout)
 			}
 			p.End(end)
 			key++
@@ -235,7 +236,9 @@ func startStrategySession(ctx context.Context, lab *harness.Lab, rec *results.Re
 		}
 		var end results.OpEnd
 		if rt == routeLeader {
-			wconn, end = readOnce(ctx, lab, wconn, harness.EndpointRW, cfg, last.key)
+			var c *pgx.Conn
+			c, end = readOnce(ctx, lab, pgConnOf(wconn), harness.EndpointRW, cfg, last.key)
+			wconn = asClient(lab, c)
 		} else {
 			fresh := rconn == nil
 			rconn, end = readOnce(ctx, lab, rconn, harness.EndpointRO, cfg, last.key)
@@ -252,7 +255,7 @@ func startStrategySession(ctx context.Context, lab *harness.Lab, rec *results.Re
 		}
 		r.End(end)
 	}, func() {
-		closeConn(ctx, wconn)
+		closeClient(ctx, wconn)
 		closeConn(ctx, rconn)
 	})
 }

@@ -20,6 +20,9 @@ CREATE INDEX IF NOT EXISTS replab_writes_run_id ON replab_writes (run, id);
 // Prepare creates the workload's tables through the read-write
 // endpoint.
 func Prepare(ctx context.Context, lab *harness.Lab) error {
+	if isMariaDB(lab) {
+		return prepareMariaDB(ctx, lab)
+	}
 	c, err := lab.Connect(ctx, harness.EndpointRW)
 	if err != nil {
 		return fmt.Errorf("prepare workload: %w", err)

@@ -72,7 +72,7 @@ func StartSession(ctx context.Context, lab *harness.Lab, rec *results.Recorder, 
 		return startStrategySession(ctx, lab, rec, cfg)
 	}
 	wcfg := WriterConfig{Process: cfg.Process, Target: harness.EndpointRW, Region: cfg.Region, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite, Run: cfg.Run}
-	var wconn *pgx.Conn
+	var wconn client
 	rconns := map[string]*pgx.Conn{} // by read target: harness.EndpointRO or a node
 	key := cfg.FirstKey
 	return startPeriodic(ctx, time.Duration(float64(time.Second)/cfg.Rate), func(ctx context.Context) {
@@ -81,7 +81,7 @@ func StartSession(ctx context.Context, lab *harness.Lab, rec *results.Recorder, 
 		wconn, end = writeOnce(ctx, lab, wconn, wcfg, key)
 		var sync string
 		if end.Outcome == results.OK {
-			end.LSN, sync = afterCommit(ctx, wconn, cfg.OpTimeout)
+			end.LSN, sync = afterCommit(ctx, pgConnOf(wconn), cfg.OpTimeout)
 		}
 		p.End(end)
 		if end.Outcome != results.OK {
@@ -107,7 +107,7 @@ func StartSession(ctx context.Context, lab *harness.Lab, rec *results.Recorder, 
 		}
 		key++
 	}, func() {
-		closeConn(ctx, wconn)
+		closeClient(ctx, wconn)
 		for _, c := range rconns {
 			closeConn(ctx, c)
 		}

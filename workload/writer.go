@@ -2,11 +2,7 @@ package workload
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
@@ -48,6 +44,8 @@ type WriterConfig struct {
 	// into replab_payload with every write, in the same statement.
 	PayloadBytes int
 	payload      []byte
+	// inflight, when set, is told each key before it is written.
+	inflight *inflight
 }
 
 // StartWriter inserts sequential ids at a steady rate, recording each write
@@ -77,9 +75,12 @@ func StartWriter(ctx context.Context, lab *harness.Lab, rec *results.Recorder, c
 		cfg.Kind = results.OpWrite
 	}
 	cfg.payload = newPayload(cfg.PayloadBytes)
-	var conn *pgx.Conn
+	var conn client
 	key := cfg.FirstKey
 	return startPeriodic(ctx, time.Duration(float64(time.Second)/cfg.Rate), func(ctx context.Context) {
+		if cfg.inflight != nil {
+			cfg.inflight.key.Store(key)
+		}
 		p := rec.Begin(results.OpStart{Kind: cfg.Kind, Process: cfg.Process, Target: cfg.Target, Key: key})
 		var end results.OpEnd
 		conn, end = writeOnce(ctx, lab, conn, cfg, key)
@@ -87,7 +88,7 @@ func StartWriter(ctx context.Context, lab *harness.Lab, rec *results.Recorder, c
 		key++
 	}, func() {
 		if conn != nil {
-			_ = conn.Close(context.WithoutCancel(ctx))
+			conn.close(ctx)
 		}
 	})
 }
@@ -95,7 +96,7 @@ func StartWriter(ctx context.Context, lab *harness.Lab, rec *results.Recorder, c
 // writeOnce performs one insert, reconnecting first if needed, and
 // classifies the outcome. A write sent to a node (not an endpoint) is
 // attributed to that node whatever its outcome.
-func writeOnce(ctx context.Context, lab *harness.Lab, conn *pgx.Conn, cfg WriterConfig, key int64) (*pgx.Conn, results.OpEnd) {
+func writeOnce(ctx context.Context, lab *harness.Lab, conn client, cfg WriterConfig, key int64) (client, results.OpEnd) {
 	var member string
 	if cfg.Target != harness.EndpointRW && cfg.Target != harness.EndpointRO {
 		member = cfg.Target
@@ -104,47 +105,22 @@ func writeOnce(ctx context.Context, lab *harness.Lab, conn *pgx.Conn, cfg Writer
 	defer cancel()
 	if conn == nil {
 		cctx, ccancel := context.WithTimeout(octx, cfg.ConnectTimeout)
-		c, err := lab.Connect(cctx, endpointIn(lab, cfg.Target, cfg.Region))
+		c, err := dialClient(cctx, lab, endpointIn(lab, cfg.Target, cfg.Region))
 		ccancel()
 		if err != nil {
 			return nil, results.OpEnd{Outcome: results.Failed, Member: member, Err: err}
 		}
 		conn = c
 	}
-	var addr string
-	args := []any{key, cfg.Process, cfg.Run}
-	if cfg.payload != nil {
-		args = append(args, cfg.payload)
-	}
-	err := conn.QueryRow(octx, insertSQL(cfg.payload != nil), args...).Scan(&addr)
+	served, err := conn.insert(octx, key, cfg.Process, cfg.Run, cfg.payload)
 	if err == nil {
-		return conn, results.OpEnd{Outcome: results.OK, Member: lab.NodeByIP(addr)}
+		return conn, results.OpEnd{Outcome: results.OK, Member: served}
 	}
-	var pgErr *pgconn.PgError
-	if !cfg.KeepOnServerError || !errors.As(err, &pgErr) {
-		_ = conn.Close(context.WithoutCancel(ctx))
+	if !cfg.KeepOnServerError || !serverError(err) {
+		conn.close(ctx)
 		conn = nil
 	}
 	return conn, results.OpEnd{Outcome: classify(err), Member: member, Err: err}
-}
-
-// classify decides whether a failed write may have committed. A server
-// error (read-only, shutting down) or a statement never sent certainly did
-// not; a connection lost or timed out after sending might have.
-func classify(err error) results.Outcome {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		// 57P01 admin_shutdown and 57P02 crash_shutdown can arrive after
-		// the commit record was written: unknown.
-		if pgErr.Code == "57P01" || pgErr.Code == "57P02" {
-			return results.Unknown
-		}
-		return results.Failed
-	}
-	if pgconn.SafeToRetry(err) {
-		return results.Failed
-	}
-	return results.Unknown
 }
 
 // endpointIn is what a client in region connects to for target: the
