@@ -53,6 +53,7 @@ func Catalog() []Scenario {
 		RYWScenario(RYWSpec{}),
 		FollowerWorkScenario(FollowerWorkSpec{}),
 		RegionOutageScenario(), RegionOutageAt(FarRTT), RegionPartitionScenario(), RegionalLatencyScenario(), RegionalReadsScenario(), CascadeScenario(),
+		MariaDBRPOScenario(""),
 	}
 }
 

@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 
@@ -32,6 +33,10 @@ type RPORequest struct {
 	Rate float64
 	// LabOptions provision the trial's lab (see Request.LabOptions).
 	LabOptions []harness.Option
+	// Topology is the trial's lab (default topologies.Default()). On a
+	// MariaDB topology the trial is MariaDBRPOScenario: replab's runbook
+	// promotes, and Slow is refused.
+	Topology *topologies.Topology
 }
 
 // RPOResult is what one trial measured.
@@ -54,8 +59,12 @@ type RPOResult struct {
 	Acked, AckedDuringCut int
 	// UnknownFound and UnknownAbsent split writes of unknown outcome.
 	UnknownFound, UnknownAbsent int
-	History                     results.History
-	Verdict                     results.Verdict
+	// Phantom are rows another session read while their write was in
+	// flight and that were gone after the failover (results.PhantomReads);
+	// PhantomUnacked those never acknowledged to their writer.
+	Phantom, PhantomUnacked int
+	History                 results.History
+	Verdict                 results.Verdict
 }
 
 func (r *RPORequest) defaults() {
@@ -70,14 +79,25 @@ func (r *RPORequest) defaults() {
 	}
 }
 
-// RPO runs one trial of RPOScenario on the default topology in the given
-// mode, through Execute, and reports it in the terms `replab rpo` prints.
+// RPO runs one trial of RPOScenario (MariaDBRPOScenario on a MariaDB
+// topology) in the given mode, through Execute, and reports it in the
+// terms `replab rpo` prints.
 func RPO(ctx context.Context, req RPORequest) (RPOResult, error) {
 	req.defaults()
+	topo := req.Topology
+	if topo == nil {
+		topo = topologies.Default()
+	}
 	sc := RPOScenario(RPOSpec{Mode: req.Mode, Slow: req.Slow})
+	if topo.Engine.Kind == topologies.EngineMariaDB {
+		if !req.Slow.IsZero() {
+			return RPOResult{Mode: req.Mode}, errors.New("rpo: slowed links are not built for MariaDB labs yet; cut them instead")
+		}
+		sc = MariaDBRPOScenario(req.Mode)
+	}
 	sc.Profile = workload.Steady
 	sc.Profile.WriteRate = req.Rate
-	res, err := Execute(ctx, Request{Scenario: sc, Topology: topologies.Default(), OutDir: req.OutDir, Log: req.Log.With("mode", string(req.Mode)), LabOptions: req.LabOptions})
+	res, err := Execute(ctx, Request{Scenario: sc, Topology: topo, OutDir: req.OutDir, Log: req.Log.With("mode", string(req.Mode)), LabOptions: req.LabOptions})
 	out := RPOResult{Mode: req.Mode, Fault: "partition", RunID: res.RunID, Dir: res.Dir, NewLeader: res.Leader, History: res.History, Verdict: res.Verdict}
 	if !req.Slow.IsZero() {
 		out.Fault = "slow-links"
@@ -89,5 +109,7 @@ func RPO(ctx context.Context, req RPORequest) (RPOResult, error) {
 	lw := results.LostWrites(res.History)
 	out.Lost, out.Acked = len(lw.Lost), lw.Acknowledged
 	out.UnknownFound, out.UnknownAbsent = len(lw.UnknownFound), len(lw.UnknownAbsent)
+	ph := results.PhantomReads(res.History)
+	out.Phantom, out.PhantomUnacked = len(ph.Keys), ph.Unacknowledged
 	return out, err
 }

@@ -45,17 +45,22 @@ func execute(args ...string) error {
 	return root.Execute()
 }
 
-// TestPatroniScenariosRefuseMariaDB: a Patroni scenario, or verify, on a
-// MariaDB topology is bad input naming the engine, before anything is
-// started (Docker is pointed nowhere).
-func TestPatroniScenariosRefuseMariaDB(t *testing.T) {
+// TestScenariosRefuseAnotherEngine: a Patroni scenario on a MariaDB
+// topology, a MariaDB one on a PostgreSQL topology, or a verify on a
+// MariaDB topology of only Patroni scenarios, is bad input naming the
+// engine, before anything is started (Docker is pointed nowhere).
+func TestScenariosRefuseAnotherEngine(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	t.Setenv("REPLAB_DOCKER_HOSTS", "")
-	for _, args := range [][]string{{"run", "leader-kill", "-f", "mariadb"}, {"verify", "-f", "mariadb"}} {
+	for _, args := range [][]string{
+		{"run", "leader-kill", "-f", "mariadb"},
+		{"run", "rpo-cut-mariadb"},
+		{"verify", "-f", "mariadb", "--scenarios", "leader-kill,switchover"},
+	} {
 		err := execute(args...)
 		var bi badInput
-		if !errors.As(err, &bi) || !strings.Contains(err.Error(), "engine") || !strings.Contains(err.Error(), "mariadb") {
-			t.Errorf("%v: %v, want bad input naming engine mariadb", args, err)
+		if !errors.As(err, &bi) || !strings.Contains(err.Error(), "engine") {
+			t.Errorf("%v: %v, want bad input naming the engine", args, err)
 		}
 	}
 }
