@@ -74,3 +74,44 @@ var _ = Describe("what each replication mode loses when the leader dies", Label(
 		}, SpecTimeout(4*time.Minute))
 	})
 })
+
+// The same trial on MariaDB, where replab's runbook detects the dead
+// primary and promotes the replica that received the most. Async loses
+// what no replica received; AFTER_SYNC makes the writer wait before the
+// commit is visible and loses nothing; AFTER_COMMIT makes it wait after,
+// so another session reads rows that the failover then loses.
+var _ = Describe("what each MariaDB replication mode loses when the primary dies", Label(TierSmoke, EngineMariaDB, FaultKill, FaultPartition, TopologyMariaDB), func() {
+	trial := func(ctx SpecContext, mode topologies.ReplicationMode) experiment.RPOResult {
+		GinkgoHelper()
+		topo, err := topologies.Builtin("mariadb")
+		Expect(err).NotTo(HaveOccurred())
+		res, err := experiment.RPO(ctx, experiment.RPORequest{Mode: mode, Topology: topo, Log: asserts.Logger(), OutDir: asserts.ResultsRoot(), LabOptions: asserts.LabOptions()})
+		Expect(err).NotTo(HaveOccurred())
+		AddReportEntry("results", res.Dir)
+		AddReportEntry("rpo mariadb "+string(mode), fmt.Sprintf("acked %d (%d during the cut), lost %d, unknown %d found / %d absent, phantom reads %d (%d unacknowledged), new primary %q",
+			res.Acked, res.AckedDuringCut, res.Lost, res.UnknownFound, res.UnknownAbsent, res.Phantom, res.PhantomUnacked, res.NewLeader))
+		Expect(res.NewLeader).NotTo(BeEmpty(), "replab's runbook promotes a replica")
+		return res
+	}
+
+	It("async acknowledges writes no replica has, and loses them", func(ctx SpecContext) {
+		res := trial(ctx, topologies.Async)
+		Expect(res.AckedDuringCut).To(BeNumerically(">", 0), "async must keep acknowledging while the replicas are cut off")
+		Expect(res.Lost).To(BeNumerically(">=", res.AckedDuringCut), "every write acknowledged during the cut is lost")
+	}, SpecTimeout(4*time.Minute))
+
+	It("semi-sync AFTER_SYNC loses nothing, and shows no session a row it then loses", func(ctx SpecContext) {
+		res := trial(ctx, topologies.SemiSync)
+		Expect(res.AckedDuringCut).To(BeZero())
+		Expect(res.Lost).To(BeZero())
+		Expect(res.Phantom).To(BeZero())
+	}, SpecTimeout(4*time.Minute))
+
+	It("semi-sync AFTER_COMMIT loses no acknowledged write, but another session read rows the failover lost", func(ctx SpecContext) {
+		res := trial(ctx, topologies.SemiSyncAfterCommit)
+		Expect(res.AckedDuringCut).To(BeZero())
+		Expect(res.Lost).To(BeZero())
+		Expect(res.Phantom).To(BeNumerically(">", 0), "AFTER_COMMIT makes a commit visible before a replica has it")
+		Expect(res.PhantomUnacked).To(Equal(res.Phantom), "those rows were never acknowledged to their writer")
+	}, SpecTimeout(4*time.Minute))
+})
