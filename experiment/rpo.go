@@ -63,8 +63,11 @@ type RPOResult struct {
 	// flight and that were gone after the failover (results.PhantomReads);
 	// PhantomUnacked those never acknowledged to their writer.
 	Phantom, PhantomUnacked int
-	History                 results.History
-	Verdict                 results.Verdict
+	// Steady is the writer's commit latency before the fault: what the
+	// mode costs every write while nothing is wrong.
+	Steady  results.Latency
+	History results.History
+	Verdict results.Verdict
 }
 
 func (r *RPORequest) defaults() {
@@ -109,6 +112,9 @@ func RPO(ctx context.Context, req RPORequest) (RPOResult, error) {
 	lw := results.LostWrites(res.History)
 	out.Lost, out.Acked = len(lw.Lost), lw.Acknowledged
 	out.UnknownFound, out.UnknownAbsent = len(lw.UnknownFound), len(lw.UnknownAbsent)
+	if fs := results.Faults(res.History); len(fs) > 0 {
+		out.Steady = results.WriteLatency(res.History, "writer-0", results.Window{To: fs[0].Injected})
+	}
 	ph := results.PhantomReads(res.History)
 	out.Phantom, out.PhantomUnacked = len(ph.Keys), ph.Unacknowledged
 	return out, err
