@@ -13,7 +13,7 @@ import (
 	"github.com/replab/replab/topologies"
 )
 
-var _ = Describe("leader loss", Ordered, Label(TierSmoke, FaultKill, TopologySingle, CheckClock), func() {
+var _ = Describe("leader loss", Ordered, Label(TierSmoke, EnginePostgres, FaultKill, TopologySingle, CheckClock), func() {
 	var (
 		res   experiment.Result
 		clock *asserts.ClockWriter

@@ -14,12 +14,6 @@ import (
 	"github.com/replab/replab/topologies"
 )
 
-// Engine labels select the specs of one database engine.
-const (
-	EngineMariaDB   = "engine:mariadb"
-	TopologyMariaDB = "topology:mariadb"
-)
-
 var _ = Describe("a MariaDB lab", Ordered, Label(TierSmoke, EngineMariaDB, TopologyMariaDB), func() {
 	var (
 		lab     *harness.Lab

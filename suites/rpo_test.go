@@ -17,7 +17,7 @@ import (
 // its followers for two seconds, then the leader dies. Async acknowledges
 // what no follower has and loses it; semi-sync and sync make the client
 // wait instead.
-var _ = Describe("what each replication mode loses when the leader dies", Label(TierSmoke, FaultKill, FaultPartition, TopologySingle), func() {
+var _ = Describe("what each replication mode loses when the leader dies", Label(TierSmoke, EnginePostgres, FaultKill, FaultPartition, TopologySingle), func() {
 	trialWith := func(ctx SpecContext, mode topologies.ReplicationMode, slow netem.Impairment) experiment.RPOResult {
 		GinkgoHelper()
 		res, err := experiment.RPO(ctx, experiment.RPORequest{Mode: mode, Slow: slow, Log: asserts.Logger(), OutDir: asserts.ResultsRoot(), LabOptions: asserts.LabOptions()})

@@ -39,6 +39,11 @@ const (
 	// CheckClock marks specs that check replab's figures against an
 	// independent writer's clock.
 	CheckClock = "check:clock"
+	// Engine labels select one database engine's specs; the lost-writes
+	// and failover specs exist for both.
+	EnginePostgres  = "engine:postgres"
+	EngineMariaDB   = "engine:mariadb"
+	TopologyMariaDB = "topology:mariadb"
 )
 
 // NetemLabel labels the specs whose figures depend on how faithfully the
