@@ -54,8 +54,33 @@ func mariadbFailover(fault string) Step {
 		if err != nil {
 			return err
 		}
-		r.Leader = p.New
+		r.Leader, r.promotedAt = p.New, p.Received[p.New]
 		r.figure("promoted", p.New+" (received "+p.Received[p.New]+")")
+		return nil
+	}}
+}
+
+// MeasureErrant names the count of transactions the old primary came
+// back with that the new one never received.
+const MeasureErrant = "errant transactions on the old primary"
+
+// mariadbRejoin is a step that rejoins the primary struck by fault, now
+// running again, to the new primary, or leaves it out and counts its
+// errant transactions (harness.RejoinMariaDB).
+func mariadbRejoin(fault string) Step {
+	return Step{Text: "rejoin the old primary, or count what it holds that the new one lacks", do: func(ctx context.Context, r *Run) error {
+		a, err := r.Fault(fault)
+		if err != nil {
+			return err
+		}
+		begin := r.Rec.Now()
+		rj, err := r.Lab.RejoinMariaDB(ctx, a.Target, r.Leader, r.promotedAt)
+		r.Rec.EventSpan(results.Event{Kind: results.EventFailoverStep, Node: a.Target, Detail: "rejoin: " + rj.String()}, begin, r.Rec.Now())
+		if err != nil {
+			return err
+		}
+		r.figure(MeasureErrant, strconv.FormatInt(rj.Errant, 10))
+		r.figure("old primary", rj.String())
 		return nil
 	}}
 }
@@ -116,6 +141,8 @@ func MariaDBRPOScenario(mode topologies.ReplicationMode) Scenario {
 			Heal(fault),
 			mariadbFailover("kill"),
 			Await(WritesAfter("kill"), WaitTimeout, ""),
+			Heal("kill"),
+			mariadbRejoin("kill"),
 		},
 	}
 	if mode != "" {

@@ -63,6 +63,9 @@ type RPOResult struct {
 	// flight and that were gone after the failover (results.PhantomReads);
 	// PhantomUnacked those never acknowledged to their writer.
 	Phantom, PhantomUnacked int
+	// Errant counts the transactions a MariaDB primary came back with
+	// that its successor never received (-1: not measured).
+	Errant int
 	// Steady is the writer's commit latency before the fault: what the
 	// mode costs every write while nothing is wrong.
 	Steady  results.Latency
@@ -109,6 +112,10 @@ func RPO(ctx context.Context, req RPORequest) (RPOResult, error) {
 		out.OldLeader = a.Target
 	}
 	out.AckedDuringCut, _ = strconv.Atoi(res.Measured(MeasureAckedDuringFault))
+	out.Errant = -1
+	if v, err := strconv.Atoi(res.Measured(MeasureErrant)); err == nil {
+		out.Errant = v
+	}
 	lw := results.LostWrites(res.History)
 	out.Lost, out.Acked = len(lw.Lost), lw.Acknowledged
 	out.UnknownFound, out.UnknownAbsent = len(lw.UnknownFound), len(lw.UnknownAbsent)

@@ -72,9 +72,12 @@ type Run struct {
 	Topology *topologies.Topology
 	Log      *slog.Logger
 	// Leader is set by NewLeaderAfter.
-	Leader   string
-	faults   map[string]*chaos.Active
-	measures []Figure
+	Leader string
+	// promotedAt is where replab's MariaDB runbook promoted Leader (what
+	// it had received of the old primary), for the old primary's rejoin.
+	promotedAt string
+	faults     map[string]*chaos.Active
+	measures   []Figure
 }
 
 // Execute runs a scenario from start to end: it checks the topology's fit,
@@ -218,7 +221,8 @@ const RejoinWait = time.Minute
 const rejoinSettle = time.Second
 
 // awaitRejoins waits up to RejoinWait, with the workload running, until
-// every follower that answers streams from its upstream, has done so for
+// every follower that answers streams from its upstream (a MariaDB node
+// left detached is not trying to), has done so for
 // rejoinSettle, and no rejoin is under way; it logs who it waits for
 // every 10s. Right after a failover the followers have not reconnected
 // yet (PostgreSQL retries every wal_retrieve_retry_interval) and their
@@ -234,7 +238,7 @@ func awaitRejoins(ctx context.Context, r *Run, targets results.Targets) error {
 			who = append(who, "members ("+err.Error()+")")
 		}
 		for _, m := range ms {
-			if (m.Role == harness.RoleReplica || m.Role == harness.RoleStandbyLeader) && m.State != "streaming" && m.State != "unreachable" && m.State != "stopped" {
+			if (m.Role == harness.RoleReplica || m.Role == harness.RoleStandbyLeader) && m.State != "streaming" && m.State != "unreachable" && m.State != "stopped" && m.State != harness.StateDetached {
 				who = append(who, m.Name+" "+m.State)
 			}
 		}

@@ -21,6 +21,10 @@ type MariaDBState struct {
 	SemiSync bool `json:"semi_sync"`
 }
 
+// StateDetached is the state of a MariaDB node that is read-only and
+// replicates from nobody.
+const StateDetached = "detached"
+
 // mariadbMembers reads every node of a MariaDB lab at once. A node not
 // read-only leads; a replica streams while both its threads run.
 func (l *Lab) mariadbMembers(ctx context.Context) []Member {
@@ -65,6 +69,10 @@ func (l *Lab) mariadbMember(ctx context.Context, n member) Member {
 		m.Role, m.State = RoleLeader, "running"
 	case st.Replica != nil && st.Replica.Streaming():
 		m.Role, m.State = RoleReplica, "streaming"
+	case st.Replica == nil:
+		// Read-only and replicating from nobody: a former primary left
+		// out (RejoinMariaDB), which waiting will not change.
+		m.Role, m.State = RoleReplica, StateDetached
 	default:
 		m.Role, m.State = RoleReplica, "running"
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -75,13 +76,17 @@ func newRPOCmd() *cobra.Command {
 				}
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ENGINE\tMODE\tFAULT\tWRITE P50/P99 BEFORE\tACKED\tACKED DURING FAULT\tLOST\tUNKNOWN FOUND/ABSENT\tPHANTOM READS (UNACKED)\tNEW LEADER\tRESULTS")
+			fmt.Fprintln(tw, "ENGINE\tMODE\tFAULT\tWRITE P50/P99 BEFORE\tACKED\tACKED DURING FAULT\tLOST\tUNKNOWN FOUND/ABSENT\tPHANTOM READS (UNACKED)\tERRANT ON OLD PRIMARY\tNEW LEADER\tRESULTS")
 			for _, r := range rows {
 				lat := "-"
 				if r.Steady.Known() {
 					lat = results.FormatDuration(r.Steady.P50) + "/" + results.FormatDuration(r.Steady.P99)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d/%d\t%d (%d)\t%s\t%s\n", topo.Engine.Kind, r.Mode, r.Fault, lat, r.Acked, r.AckedDuringCut, r.Lost, r.UnknownFound, r.UnknownAbsent, r.Phantom, r.PhantomUnacked, dash(r.NewLeader), r.Dir)
+				errant := "-"
+				if r.Errant >= 0 {
+					errant = strconv.Itoa(r.Errant)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d/%d\t%d (%d)\t%s\t%s\t%s\n", topo.Engine.Kind, r.Mode, r.Fault, lat, r.Acked, r.AckedDuringCut, r.Lost, r.UnknownFound, r.UnknownAbsent, r.Phantom, r.PhantomUnacked, errant, dash(r.NewLeader), r.Dir)
 			}
 			return tw.Flush()
 		},
