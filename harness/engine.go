@@ -53,7 +53,8 @@ type Credentials struct {
 	Checker   string `json:"checker,omitempty"`
 	CheckPass string `json:"checker_password,omitempty"`
 	// App is the clients' account on a MariaDB lab: every privilege on
-	// replab's database and none global, so read_only binds it. MariaDB
+	// replab's database and, globally, only SLAVE MONITOR, so read_only
+	// binds it. MariaDB
 	// 10.11 lets an account with ALL ON *.* (READ_ONLY ADMIN) write on a
 	// read-only node, which would make a demoted primary look fenced to
 	// a check of @@read_only and still take the writer's rows.

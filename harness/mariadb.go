@@ -155,6 +155,9 @@ func mariadbInitSQL(c Credentials) []byte {
 	if c.App != "" {
 		stmt("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s'", c.App, c.AppPass)
 		stmt("GRANT ALL PRIVILEGES ON %s.* TO '%s'@'%%'", MariaDBDatabase, c.App)
+		// SHOW SLAVE STATUS, for the heartbeat to tell a replica from a
+		// detached node; it does not lift read_only.
+		stmt("GRANT SLAVE MONITOR ON *.* TO '%s'@'%%'", c.App)
 	}
 	return []byte(b.String())
 }

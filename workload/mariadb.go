@@ -202,8 +202,8 @@ func startSQLPeriodic(ctx context.Context, lab *harness.Lab, period, timeout tim
 }
 
 // startMariaDBHeartbeat is StartHeartbeat's MariaDB form: the same
-// sequence through rw, read on every node, a node with read_only ON
-// counted as a follower.
+// sequence through rw, read on every node; a read-only node that
+// replicates (SHOW SLAVE STATUS has a row) is a follower.
 func startMariaDBHeartbeat(ctx context.Context, lab *harness.Lab, rec *results.Recorder, hb *heartbeats) []*Workload {
 	var seq int64
 	ws := []*Workload{startSQLPeriodic(ctx, lab, HeartbeatPeriod, time.Second, harness.EndpointRW, false, func(ctx context.Context, db *sql.DB) error {
@@ -215,14 +215,23 @@ func startMariaDBHeartbeat(ctx context.Context, lab *harness.Lab, rec *results.R
 		return nil
 	})}
 	for _, n := range lab.Topology().Nodes() {
+		var replicates bool
+		var checked time.Time
 		ws = append(ws, startSQLPeriodic(ctx, lab, HeartbeatPoll, HeartbeatPoll*5, n.Name, false, func(ctx context.Context, db *sql.DB) error {
+			if time.Since(checked) >= replicaCheckPeriod {
+				_, ok, err := harness.ReadReplicaStatus(ctx, db)
+				if err != nil {
+					return err
+				}
+				replicates, checked = ok, time.Now()
+			}
 			at := rec.Now()
 			var ro int
 			var seen int64
 			if err := db.QueryRowContext(ctx, "SELECT @@global.read_only, seq FROM replab_heartbeat WHERE id = 1").Scan(&ro, &seen); err != nil {
 				return err
 			}
-			if ro == 1 {
+			if ro == 1 && replicates {
 				rec.Sample(results.Sample{Metric: results.MetricLagHeartbeatSeconds, Node: n.Name, Value: hb.staleness(seen, at).Seconds()})
 			}
 			return nil
@@ -230,6 +239,12 @@ func startMariaDBHeartbeat(ctx context.Context, lab *harness.Lab, rec *results.R
 	}
 	return ws
 }
+
+// replicaCheckPeriod is how often the heartbeat reader asks a node
+// whether it replicates from anyone: a read-only node that does not (a
+// former primary left detached) is no follower, and its staleness no
+// replication lag.
+const replicaCheckPeriod = time.Second
 
 // MariaDBLagPeriod is how often the MariaDB lag sampler reads each
 // replica's SHOW SLAVE STATUS (a heavier statement than PostgreSQL's view).

@@ -8,3 +8,4 @@ GRANT SLAVE MONITOR ON *.* TO 'replab_check'@'%';
 CREATE DATABASE IF NOT EXISTS replab;
 CREATE USER IF NOT EXISTS 'replab_app'@'%' IDENTIFIED BY 'ap';
 GRANT ALL PRIVILEGES ON replab.* TO 'replab_app'@'%';
+GRANT SLAVE MONITOR ON *.* TO 'replab_app'@'%';
