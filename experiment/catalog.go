@@ -53,7 +53,7 @@ func Catalog() []Scenario {
 		RYWScenario(RYWSpec{}),
 		FollowerWorkScenario(FollowerWorkSpec{}),
 		RegionOutageScenario(), RegionOutageAt(FarRTT), RegionPartitionScenario(), RegionalLatencyScenario(), RegionalReadsScenario(), CascadeScenario(),
-		MariaDBRPOScenario(""),
+		MariaDBRPOScenario(""), WriteLatencyScenario(LatencySpec{Engine: topologies.EngineMariaDB}),
 	}
 }
 

@@ -63,6 +63,13 @@ const (
 // (LatencyRTTs, RemoteSyncRTT, LatencySettle, LatencyWindow,
 // LatencyRounds). A negative Remote leaves the remote rows out.
 type LatencySpec struct {
+	// Engine is the engine the grid runs on (default postgres); on
+	// mariadb the modes switch with SET GLOBAL (harness.SetMariaDBMode)
+	// and there are no remote rows.
+	Engine topologies.EngineKind
+	// Modes take turns at each round trip (default LatencyModes; on
+	// MariaDB its three).
+	Modes          []topologies.ReplicationMode
 	RTTs           []time.Duration
 	Remote         time.Duration
 	Settle, Window time.Duration
@@ -123,6 +130,16 @@ func WriteLatencyScenario(spec LatencySpec) Scenario {
 	if spec.RTTs == nil {
 		spec.RTTs = LatencyRTTs
 	}
+	spec.Engine = cmp.Or(spec.Engine, topologies.EnginePostgres)
+	if spec.Modes == nil {
+		spec.Modes = LatencyModes
+		if spec.Engine == topologies.EngineMariaDB {
+			spec.Modes = topologies.EngineModes(topologies.EngineMariaDB)
+		}
+	}
+	if spec.Engine == topologies.EngineMariaDB {
+		spec.Remote = -1 // no synchronous standby to single out
+	}
 	spec.Remote = cmp.Or(spec.Remote, RemoteSyncRTT)
 	spec.Settle = cmp.Or(spec.Settle, LatencySettle)
 	spec.Window = cmp.Or(spec.Window, LatencyWindow)
@@ -149,7 +166,7 @@ func WriteLatencyScenario(spec LatencySpec) Scenario {
 			}))
 		}
 		for range spec.Rounds {
-			for _, m := range LatencyModes {
+			for _, m := range spec.Modes {
 				steps = append(steps, window(rtt, false, m)...)
 			}
 		}
@@ -201,14 +218,22 @@ func WriteLatencyScenario(spec LatencySpec) Scenario {
 				g.cells[i].Latency = results.WriteLatency(h, steadyWriter, g.cells[i].windows...)
 			}
 			backend, _ := r.Lab.WAN().Backend()
-			return r.Rec.RecordTable(LatencyTable(g.cells, latencySettings(r.Topology, backend, spec)))
+			settings := latencySettings(r.Topology, backend, spec)
+			if spec.Engine == topologies.EngineMariaDB {
+				settings = mariadbLatencySettings(r.Topology, backend, spec)
+			}
+			return r.Rec.RecordTable(LatencyTable(g.cells, settings))
 		}),
 	)
-	summary := fmt.Sprintf("commit latency p50/p95/p99 per mode (async, semi-sync, sync) at %s intra-region RTT", rttList(spec.RTTs))
+	var modes []string
+	for _, m := range spec.Modes {
+		modes = append(modes, string(m))
+	}
+	summary := fmt.Sprintf("commit latency p50/p95/p99 per mode (%s) at %s intra-region RTT", strings.Join(modes, ", "), rttList(spec.RTTs))
 	if spec.Remote > 0 {
 		summary += fmt.Sprintf(" and with the sync standby %s away", RTTLabel(spec.Remote))
 	}
-	return Scenario{
+	sc := Scenario{
 		Name:    "write-latency",
 		Netem:   true,
 		Summary: summary + ", beside the usual +1–2ms / +10–50ms claim",
@@ -216,6 +241,11 @@ func WriteLatencyScenario(spec LatencySpec) Scenario {
 		Profile: LatencyProfile,
 		Steps:   restoringMode(steps),
 	}
+	if spec.Engine == topologies.EngineMariaDB {
+		sc.Name, sc.Summary = "write-latency-mariadb", "MariaDB: "+summary+", beside the usual +1–2ms claim for semi-sync"
+		sc.Needs.Engines = []topologies.EngineKind{topologies.EngineMariaDB}
+	}
+	return sc
 }
 
 // writerTimeout bounds one write of the steady writer (workload's
@@ -235,6 +265,9 @@ var LatencyProfile = workload.Profile{Name: "latency", WriteRate: workload.Stead
 // them (harness.SynchronousCommit).
 func setMode(m topologies.ReplicationMode) Step {
 	return Do("switch to "+string(m), func(ctx context.Context, r *Run) error {
+		if r.Topology.Engine.Kind == topologies.EngineMariaDB {
+			return r.Lab.SetMariaDBMode(ctx, m)
+		}
 		if err := r.Lab.SetDynamicConfig(ctx, modePatch(m, syncNodeCount(r.Topology))); err != nil {
 			return fmt.Errorf("switch to %s: %w", m, err)
 		}
@@ -263,6 +296,17 @@ func syncNodeCount(t *topologies.Topology) int { return max(t.Replication.SyncSt
 // none is named. A failed query is polled again.
 func modeInEffect(m topologies.ReplicationMode, standby *string) Condition {
 	return Condition{Detail: "the leader running " + string(m), Until: func(ctx context.Context, r *Run) (bool, error) {
+		if r.Topology.Engine.Kind == topologies.EngineMariaDB {
+			// Any replica of the primary region may acknowledge: there is
+			// no one synchronous standby to name.
+			// A failed read is a "not yet": the lab may be between states.
+			_, ok, _ := r.Lab.MariaDBModeInEffect(ctx, m)
+			*standby = ""
+			if ok && m != topologies.Async {
+				*standby = "any replica"
+			}
+			return ok, nil
+		}
 		leader, err := r.Lab.LeaderName(ctx)
 		if err != nil {
 			return false, nil
@@ -322,6 +366,9 @@ func measureLatency(g *latencyGrid, rtt time.Duration, remote bool, m topologies
 			return nil
 		}
 		c.Standby = addDistinct(c.Standby, ",", standby)
+		if r.Topology.Engine.Kind == topologies.EngineMariaDB {
+			return nil // any replica acknowledges: none to have moved
+		}
 		if ms, err := r.Lab.Members(ctx); err == nil {
 			if now := strings.Join(harness.SyncStandbys(ms), ","); now != standby {
 				c.Caveat = addDistinct(c.Caveat, "; ", "moved to "+orDash(now))
@@ -363,7 +410,7 @@ func restoringMode(steps []Step) []Step {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ModeSwitchTimeout)
 			defer cancel()
 			m := r.Topology.Replication.Mode
-			if rerr := r.Lab.SetDynamicConfig(rctx, modePatch(m, syncNodeCount(r.Topology))); rerr != nil {
+			if rerr := setMode(m).do(rctx, r); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("restore replication mode %s: %w", m, rerr))
 			}
 			return err
@@ -492,6 +539,22 @@ func latencySettings(t *topologies.Topology, backend string, spec LatencySpec) m
 		s["synchronous_commit ("+string(m)+")"] = harness.SynchronousCommit(m)
 	}
 	return s
+}
+
+// mariadbLatencySettings are latencySettings on MariaDB: the semi-sync
+// variables each mode sets.
+func mariadbLatencySettings(t *topologies.Topology, backend string, spec LatencySpec) map[string]string {
+	return map[string]string{
+		"rpl_semi_sync_master_enabled":                   "OFF in async, ON in the semi-sync modes (SET GLOBAL on the primary)",
+		"rpl_semi_sync_master_wait_point (semi-sync)":    "AFTER_SYNC",
+		"rpl_semi_sync_master_wait_point (after-commit)": "AFTER_COMMIT",
+		"rpl_semi_sync_master_timeout":                   t.MariaDB.SemiSyncTimeout.String(),
+		"sync_binlog, innodb_flush_log_at_trx_commit":    "1, 1",
+		"rpl_semi_sync_slave_enabled (primary region)":   "ON",
+		"network.backend":                                backend,
+		"windows":                                        fmt.Sprintf("%d per cell, modes in turn, %s each after %s to settle", spec.Rounds, spec.Window, spec.Settle),
+		"workload":                                       fmt.Sprintf("writer %g/s, one write at a time; probes every %s", LatencyProfile.WriteRate, LatencyProfile.ProbePeriod),
+	}
 }
 
 // RTTLabel is how the latency table names a round trip: "0ms", "2ms".
