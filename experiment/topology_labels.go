@@ -12,15 +12,29 @@ const (
 	LabelParameters    = "postgresql.parameters"
 	LabelRoles         = "node.roles"
 	LabelNoLoadBalance = "node.noloadbalance"
+	// LabelEngine and, on MariaDB, LabelSemiSync: which engine ran, and
+	// its semi-sync wait point and the timeout after which the primary
+	// falls back to async.
+	LabelEngine   = "engine"
+	LabelSemiSync = "mariadb.semi_sync"
 )
 
 // TopologyLabels are the run metadata labels stating what the topology
-// adds to replab's defaults and a run's figures are made of: its
-// PostgreSQL parameters ("work_mem=16MB, ..."), its node roles
+// adds to replab's defaults and a run's figures are made of: a MariaDB
+// lab's engine and semi-sync settings, its PostgreSQL parameters ("work_mem=16MB, ..."), its node roles
 // ("lab-3=backup") and the nodes kept out of the ro endpoint. A setting
 // the topology does not declare has no label.
 func TopologyLabels(t *topologies.Topology) map[string]string {
 	out := map[string]string{}
+	if t.Engine.Kind == topologies.EngineMariaDB {
+		out[LabelEngine] = string(t.Engine.Kind)
+		switch t.Replication.Mode {
+		case topologies.SemiSync:
+			out[LabelSemiSync] = "rpl_semi_sync_master_wait_point=AFTER_SYNC, rpl_semi_sync_master_timeout=" + t.MariaDB.SemiSyncTimeout.String()
+		case topologies.SemiSyncAfterCommit:
+			out[LabelSemiSync] = "rpl_semi_sync_master_wait_point=AFTER_COMMIT, rpl_semi_sync_master_timeout=" + t.MariaDB.SemiSyncTimeout.String()
+		}
+	}
 	if ps := t.PostgreSQL.Parameters; len(ps) > 0 {
 		out[LabelParameters] = topologies.ParametersText(ps)
 	}
