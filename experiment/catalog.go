@@ -53,7 +53,7 @@ func Catalog() []Scenario {
 		RYWScenario(RYWSpec{}),
 		FollowerWorkScenario(FollowerWorkSpec{}),
 		RegionOutageScenario(), RegionOutageAt(FarRTT), RegionPartitionScenario(), RegionalLatencyScenario(), RegionalReadsScenario(), CascadeScenario(),
-		MariaDBRPOScenario(""), WriteLatencyScenario(LatencySpec{Engine: topologies.EngineMariaDB}),
+		MariaDBRPOScenario(""), WriteLatencyScenario(LatencySpec{Engine: topologies.EngineMariaDB}), RYWScenario(RYWSpec{Engine: topologies.EngineMariaDB}),
 	}
 }
 

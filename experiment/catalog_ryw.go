@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/replab/replab/chaos"
@@ -40,6 +41,10 @@ type RYWSpec struct {
 	// Region, when set, is the sessions' region (regional-reads): the
 	// table says so, and that no link was slowed.
 	Region string
+	// Engine is the engine it runs on (default postgres). On MariaDB the
+	// position a session tracks is its write's GTID, asked of the replica
+	// with MASTER_GTID_WAIT(gtid, 0).
+	Engine topologies.EngineKind
 }
 
 func (spec RYWSpec) withDefaults() RYWSpec {
@@ -81,7 +86,7 @@ func RYWScenario(spec RYWSpec) Scenario {
 	profile := workload.Steady
 	profile.Name = "read-your-writes"
 	profile.Sessions = spec.Sessions()
-	return Scenario{
+	sc := Scenario{
 		Name:  "read-your-writes",
 		Netem: true,
 		Summary: fmt.Sprintf("four read-your-writes strategies side by side (any replica, leader for %s after a write, LSN tracking, sticky), "+
@@ -98,6 +103,12 @@ func RYWScenario(spec RYWSpec) Scenario {
 			RYWTable(spec),
 		},
 	}
+	if spec.Engine == topologies.EngineMariaDB {
+		sc.Name = "read-your-writes-mariadb"
+		sc.Summary = "MariaDB: " + strings.Replace(sc.Summary, "LSN tracking", "GTID tracking with MASTER_GTID_WAIT", 1)
+		sc.Needs.Engines = []topologies.EngineKind{topologies.EngineMariaDB}
+	}
+	return sc
 }
 
 // RYWTable records the strategies' table from the run's history so far
@@ -109,7 +120,11 @@ func RYWTable(spec RYWSpec) Step {
 		figures := results.ReadStrategies(r.Rec.History(), spec.Processes())
 		rows := make([][]string, len(figures))
 		for i, f := range figures {
-			rows[i] = rywRow(sessions[i].Strategy.String(), f)
+			name := sessions[i].Strategy.String()
+			if spec.Engine == topologies.EngineMariaDB && sessions[i].Strategy.Kind == workload.ReadLSN {
+				name = "GTID tracking (MASTER_GTID_WAIT(gtid, 0) on the replica, else the primary)"
+			}
+			rows[i] = rywRow(name, f)
 		}
 		t := r.Topology
 		settings := map[string]string{
@@ -124,6 +139,10 @@ func RYWTable(spec RYWSpec) Step {
 			delete(settings, "slow-links")
 			settings["sessions in"] = spec.Region + ", through its endpoint"
 			title += " from " + spec.Region
+		}
+		if spec.Engine == topologies.EngineMariaDB {
+			settings["position tracked"] = "the write's GTID (@@last_gtid in the writing session), asked of the replica with MASTER_GTID_WAIT(gtid, 0); bytes behind are unknown"
+			title += " (MariaDB)"
 		}
 		return r.Rec.RecordTable(results.Table{
 			Title: title,

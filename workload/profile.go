@@ -105,11 +105,11 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 		ws = append(ws, StartWriter(wctx, lab, rec, WriterConfig{Rate: p.PrimaryWriterRate, Run: runID, Process: PrimaryWriterProcess, FirstKey: PrimaryWriterFirstKey}))
 	}
 	probes := StartProbes(wctx, lab, rec, ProbeRequest{Period: p.ProbePeriod, Run: runID})
-	// The read-your-writes sessions track PostgreSQL's LSNs; MariaDB's
-	// (MASTER_GTID_WAIT) are not built yet.
+	// The default read-your-writes sessions track PostgreSQL's LSNs; on
+	// MariaDB only the strategy sessions run (startStrategySessionMariaDB).
 	sessions := !isMariaDB(lab)
 	if !sessions {
-		p.Sessions = nil
+		p.Sessions = slices.DeleteFunc(slices.Clone(p.Sessions), func(sc SessionConfig) bool { return sc.Strategy == nil })
 	} else {
 		ws = append(ws, StartSession(wctx, lab, rec, SessionConfig{Rate: p.SessionRate, Run: runID, Region: p.ClientRegion, OpTimeout: timeout}))
 	}

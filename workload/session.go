@@ -69,6 +69,9 @@ func StartSession(ctx context.Context, lab *harness.Lab, rec *results.Recorder, 
 		cfg.OpTimeout = time.Second
 	}
 	if cfg.Strategy != nil {
+		if isMariaDB(lab) {
+			return startStrategySessionMariaDB(ctx, lab, rec, cfg)
+		}
 		return startStrategySession(ctx, lab, rec, cfg)
 	}
 	wcfg := WriterConfig{Process: cfg.Process, Target: harness.EndpointRW, Region: cfg.Region, OpTimeout: cfg.OpTimeout, ConnectTimeout: cfg.OpTimeout, Kind: results.OpWrite, Run: cfg.Run}
