@@ -312,18 +312,22 @@ func fromWALSender(metric string) bool {
 
 // reconnect is a follower's wait for its upstream, lost at elected (a new
 // leader's election, or the old one's loss): its first sample above
-// threshold within ReconnectWindow of the later of elected and the heal,
-// until its first sample back at or under threshold after that. ok is
-// false when it never fell behind, or caught up before the heal.
+// threshold after the later of elected and the heal's end, and within
+// ReconnectWindow of it, until its first sample back at or under
+// threshold after that. ok is false when it never fell behind after the
+// heal. Only samples after the heal count: a follower of a leader
+// restarted in place may catch up once while the fault lasts and fall
+// behind again once the leader commits again, still reconnecting.
 func (rs rejoinScan) reconnect(f FaultWindow, node string, elected time.Duration) (Rejoin, bool) {
 	r := Rejoin{Node: node, Fault: f.Index, From: f.End, To: rs.runEnd, Reconnect: true}
 	behind := time.Duration(-1)
+	from := max(elected, f.End, f.HealEnd)
 	for _, s := range rs.samples {
-		if s.Metric != rs.metric || s.Node != node || s.At < elected {
+		if s.Metric != rs.metric || s.Node != node || s.At < from {
 			continue
 		}
 		if behind < 0 {
-			if s.At > max(elected, f.End)+ReconnectWindow {
+			if s.At > from+ReconnectWindow {
 				return r, false
 			}
 			if secondsDur(s.Value) > rs.threshold {

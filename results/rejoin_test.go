@@ -249,3 +249,40 @@ func TestRejoinsOfAFollowerPromotedAfterTheHealEndWhenItLeads(t *testing.T) {
 		t.Errorf("pending without the promotion = %+v, want n3's", p)
 	}
 }
+
+// TestRejoinsCoverAFollowerOfALeaderRestartedInPlace: the leader is
+// killed and restarted in place (it keeps its key: no election). A far
+// follower catches up once while the fault lasts, then falls behind again
+// when the leader commits again, until it reconnects: that second episode
+// is its reconnect, not steady lag (crash-schedule on three-region). The
+// same episode starting past ReconnectWindow is steady lag, and judged.
+func TestRejoinsCoverAFollowerOfALeaderRestartedInPlace(t *testing.T) {
+	build := func(after float64) History {
+		b := newHB()
+		b.event(0, EventLeaderChanged, "n1", "initial")
+		b.h.Events = append(b.h.Events, EventRecord{At: ms(16000), End: ms(16000), Kind: EventFaultInjected, Node: "n1", Detail: "kill"})
+		b.h.Events = append(b.h.Events, EventRecord{At: ms(16000), End: ms(19000), Kind: EventFaultHealed, Node: "n1", Detail: "kill"})
+		for t := 0.0; t < 40000; t += 100 {
+			v := 0.05
+			switch {
+			case t >= 16600 && t < 18900: // behind during the fault, caught up before its heal
+				v = (t - 16500) / 1000
+			case t >= 19000+after && t < 19000+after+1500: // behind again once writes resume
+				v = (t - 19000 - after + 1000) / 1000
+			}
+			b.sample(t, MetricLagHeartbeatSeconds, "n3", v)
+		}
+		return b.h
+	}
+	h := build(5400)
+	if c := checkLag(h, 2*time.Second); c.Status != StatusPass {
+		t.Errorf("lag: %s %s (%s), want pass: n3 reconnecting after the restart", c.Status, c.Measured, c.Detail)
+	}
+	rj := Rejoins(h, MetricLagHeartbeatSeconds, 2*time.Second)
+	if len(rj) != 1 || rj[0].Node != "n3" || !rj[0].Reconnect || !rj[0].Done {
+		t.Errorf("rejoins = %+v, want n3's reconnect after the heal", rj)
+	}
+	if c := checkLag(build(ReconnectWindow.Seconds()*1000+2000), 2*time.Second); c.Status != StatusFail {
+		t.Errorf("lag with the episode past ReconnectWindow: %s %s, want fail", c.Status, c.Measured)
+	}
+}
