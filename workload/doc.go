@@ -7,7 +7,7 @@
 // run's one clock.
 //
 //	runner ──▶ workload.Start(lab, rec, profile) ──▶ pgx / Patroni REST / etcd (through harness.Lab)
-//	                  │                         └──▶ database/sql on a MariaDB lab (mariadb.go)
+//	                  │                         └──▶ database/sql on a MariaDB lab (mariadb_*.go)
 //	                  └──────────────────────────────▶ results.Recorder
 //
 // The writer and the probes write through a client (client.go), one per
