@@ -7,9 +7,18 @@ import (
 	"time"
 
 	"github.com/replab/replab/chaos"
+	"github.com/replab/replab/harness"
 	"github.com/replab/replab/results"
 	"github.com/replab/replab/topologies"
 )
+
+// Promoter is who promotes a replica when a MariaDB primary is declared
+// dead: replab's runbook (*harness.Lab) by default, or a failover manager
+// that reports the same steps. Its steps become the run's failover.step
+// events.
+type Promoter interface {
+	PromoteMariaDB(ctx context.Context, old string) (harness.MariaDBPromotion, error)
+}
 
 // MariaDB has no failover manager in this lab (harness.PromoteMariaDB):
 // the scenario detects the dead primary and promotes, as a runbook does,
@@ -43,7 +52,7 @@ func mariadbFailover(fault string) Step {
 		r.Rec.EventSpan(results.Event{Kind: results.EventFailoverStep, Node: old,
 			Detail: fmt.Sprintf("detect: %d failed checks in a row, %s apart", DetectFailures, DetectInterval)}, begin, r.Rec.Now())
 		start := r.Rec.Now()
-		p, err := r.Lab.PromoteMariaDB(ctx, old)
+		p, err := r.Promoter.PromoteMariaDB(ctx, old)
 		for _, s := range p.Steps {
 			detail := s.Name
 			if s.Detail != "" {

@@ -38,6 +38,9 @@ type Request struct {
 	// runs on (harness.WithEngine), whether it holds it alone
 	// (harness.WithExclusiveEngine). Unused with Lab.
 	LabOptions []harness.Option
+	// Promoter fails a MariaDB primary over in the scenarios that need
+	// one (default: replab's runbook, harness.Lab.PromoteMariaDB).
+	Promoter Promoter
 }
 
 // Figure is a named measurement a scenario's Measure step took; it is
@@ -73,8 +76,10 @@ type Run struct {
 	Log      *slog.Logger
 	// Leader is set by NewLeaderAfter.
 	Leader string
-	// promotedAt is where replab's MariaDB runbook promoted Leader (what
-	// it had received of the old primary), for the old primary's rejoin.
+	// Promoter fails a MariaDB primary over (Request.Promoter).
+	Promoter Promoter
+	// promotedAt is where the MariaDB promotion promoted Leader (what it
+	// had received of the old primary), for the old primary's rejoin.
 	promotedAt string
 	faults     map[string]*chaos.Active
 	measures   []Figure
@@ -151,7 +156,10 @@ func Execute(ctx context.Context, req Request) (res Result, err error) {
 		Mode: string(topo.Replication.Mode), Labels: labels,
 	})
 	cluster := ClusterOf(lab)
-	r := &Run{Lab: lab, Rec: rec, Inj: chaos.NewInjector(cluster, rec), Topology: topo, Log: log, faults: map[string]*chaos.Active{}}
+	r := &Run{Lab: lab, Rec: rec, Inj: chaos.NewInjector(cluster, rec), Topology: topo, Log: log, Promoter: req.Promoter, faults: map[string]*chaos.Active{}}
+	if r.Promoter == nil {
+		r.Promoter = lab
+	}
 	stop := workload.Start(ctx, lab, rec, profile)
 	log.Info("workload running", "profile", profile.Name, "rate", profile.WriteRate, "client_region", cmp.Or(profile.ClientRegion, topo.PrimaryRegion))
 
