@@ -44,7 +44,8 @@ type WriterConfig struct {
 	// into replab_payload with every write, in the same statement.
 	PayloadBytes int
 	payload      []byte
-	// inflight, when set, is told each key before it is written.
+	// inflight, when set, is told each key before it is written, and
+	// each key whose write ended with an unknown outcome.
 	inflight *inflight
 }
 
@@ -85,6 +86,9 @@ func StartWriter(ctx context.Context, lab *harness.Lab, rec *results.Recorder, c
 		var end results.OpEnd
 		conn, end = writeOnce(ctx, lab, conn, cfg, key)
 		p.End(end)
+		if cfg.inflight != nil && end.Outcome == results.Unknown {
+			cfg.inflight.unknown(key)
+		}
 		key++
 	}, func() {
 		if conn != nil {
