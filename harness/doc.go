@@ -42,7 +42,15 @@
 // containers, endpoints, WAN and cleanup are the same.
 //
 //	mariadb.go           node configuration, accounts, HAProxy's external check
-//	mariadb_ready.go     Lab.SQL, attaching replicas, readiness
+//	mariadb_ready.go     Lab.SQL and Lab.AppSQL, attaching replicas, readiness
 //	mariadb_members.go   Members for MariaDB: read_only, GTID, replica threads
 //	mariadb_promote.go   replab's promotion runbook (PromoteMariaDB)
+//	mariadb_rejoin.go    a former primary rejoined, or its errant transactions counted
+//	mariadb_mode.go      the replication mode switched at runtime (SET GLOBAL)
+//
+// # Endpoints
+//
+// Both engines' endpoints are HAProxy's rw and ro routes (haproxyConfig);
+// haproxy_stats.go reads which servers each route sends to (Lab.Routes),
+// and a lab is ready only once every route has checked every server.
 package harness
