@@ -97,7 +97,15 @@ func TestSlowKillGivesTrueRTO(t *testing.T) {
 	if !last.Present {
 		t.Fatal("no last ok write before the fault")
 	}
-	if gap := f.Fault.Injected - last.At; gap < 0 || gap > 2*period {
-		t.Errorf("last ok write %s before the fault's begin, want within two writer periods (%s)", gap, 2*period)
+	// The last ok write is the last write that completed before the
+	// fault's begin: no other write of the writer completed in between.
+	// (How long before depends on scheduling on a loaded machine.)
+	if gap := f.Fault.Injected - last.At; gap < 0 {
+		t.Errorf("last ok write %s after the fault's begin", -gap)
+	}
+	for _, o := range rec.History().Ops {
+		if o.Process == "writer-0" && o.Complete > last.At && o.Complete < f.Fault.Injected {
+			t.Errorf("write %d completed (%s) at %s, between the last ok write (%s) and the fault's begin (%s)", o.Key, o.Outcome, o.Complete, last.At, f.Fault.Injected)
+		}
 	}
 }
