@@ -14,7 +14,7 @@ const BulkPayloadBytes = 8 << 10
 // a rate-limited follower link and to keep a follower's replay busy. The
 // writer's rows, ids and outcomes are recorded as Steady's are, so every
 // checker judges a bulk run alike.
-var Bulk = Profile{Name: "bulk", WriteRate: 100, SessionRate: 10, ProbePeriod: ProbePeriod, PayloadBytes: BulkPayloadBytes}
+var Bulk = Profile{Name: "bulk", WriteRate: 100, SessionRate: 10, ProbePeriod: ProbePeriod, ReaderPeriod: ReaderPeriod, PayloadBytes: BulkPayloadBytes}
 
 // payloadSQL holds the writer's payloads, apart from replab_writes so that
 // a profile without payload writes exactly the rows it always wrote. The

@@ -28,6 +28,9 @@ type Profile struct {
 	// ProbePeriod is the spacing of the direct writes to every member
 	// that split-brain is judged by.
 	ProbePeriod time.Duration
+	// ReaderPeriod is the in-flight reader's (phantom reads); 0 runs
+	// none, for profiles that keep the leader's load down.
+	ReaderPeriod time.Duration
 	// ClientRegion places the writer and the sessions (those of Sessions
 	// without a Region of their own too) in a region: they connect
 	// through that region's endpoint (a topology's regions.NAME.endpoint),
@@ -55,7 +58,7 @@ type Profile struct {
 // Steady is the default profile: 100 writes/s through the read-write
 // endpoint, 10 read-your-writes pairs/s, a probe of every member every
 // 100ms.
-var Steady = Profile{Name: "steady", WriteRate: 100, SessionRate: 10, ProbePeriod: ProbePeriod}
+var Steady = Profile{Name: "steady", WriteRate: 100, SessionRate: 10, ProbePeriod: ProbePeriod, ReaderPeriod: ReaderPeriod}
 
 // Profiles lists the named profiles.
 func Profiles() []Profile { return []Profile{Steady, Bulk} }
@@ -76,7 +79,7 @@ const (
 
 // Start starts, on rec, every client of profile p against lab: the
 // monitor, the lag sampler, the heartbeat, the writer and its in-flight
-// reader, the probes and the sessions, each row tagged with rec's run id. With the userspace netem
+// reader (with a ReaderPeriod), the probes and the sessions, each row tagged with rec's run id. With the userspace netem
 // backend, stop also records how faithfully each link was held meanwhile
 // (results.LinkFidelity). The tables must exist (Prepare). The workload
 // outlives ctx's cancellation; the returned stop ends it, is idempotent
@@ -97,10 +100,12 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 	} else {
 		ws = append(ws, StartMonitor(wctx, lab, rec), StartLagSampler(wctx, lab, rec), StartHeartbeat(wctx, lab, rec))
 	}
-	in := &inflight{}
-	ws = append(ws,
-		StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes, Region: p.ClientRegion, OpTimeout: timeout, inflight: in}),
-		startInflightReader(wctx, lab, rec, runID, in, timeout))
+	var in *inflight
+	if p.ReaderPeriod > 0 {
+		in = &inflight{}
+		ws = append(ws, startInflightReader(wctx, lab, rec, runID, in, p.ReaderPeriod, timeout))
+	}
+	ws = append(ws, StartWriter(wctx, lab, rec, WriterConfig{Rate: p.WriteRate, Run: runID, PayloadBytes: p.PayloadBytes, Region: p.ClientRegion, OpTimeout: timeout, inflight: in}))
 	if p.PrimaryWriterRate > 0 && p.ClientRegion != "" {
 		ws = append(ws, StartWriter(wctx, lab, rec, WriterConfig{Rate: p.PrimaryWriterRate, Run: runID, Process: PrimaryWriterProcess, FirstKey: PrimaryWriterFirstKey}))
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/replab/replab/results"
 )
 
-// The in-flight reader's cadence, and how it follows writes of unknown
-// outcome: each is read again every ReaderPeriod, up to doubtReads times,
-// and at most maxDoubts at once.
+// The in-flight reader's default cadence (Profile.ReaderPeriod), and how
+// it follows writes of unknown outcome: each is read again every period,
+// up to doubtReads times, and at most maxDoubts at once.
 const (
 	ReaderPeriod = 20 * time.Millisecond
 	doubtReads   = 50
@@ -71,7 +71,7 @@ func (in *inflight) seen(key int64) {
 	}
 }
 
-// startInflightReader reads, every ReaderPeriod through the read-write
+// startInflightReader reads, every period through the read-write
 // endpoint, whether the row the writer is committing right now is already
 // visible to another session, and one row whose write ended with an
 // unknown outcome: results.OpRead, process results.InflightReaderProcess,
@@ -81,7 +81,7 @@ func (in *inflight) seen(key int64) {
 // allows (the commit is visible before a replica acknowledged it), and
 // PostgreSQL after a cancelled wait for its synchronous standby (the
 // commit is visible once the wait is given up).
-func startInflightReader(ctx context.Context, lab *harness.Lab, rec *results.Recorder, run string, in *inflight, timeout time.Duration) *Workload {
+func startInflightReader(ctx context.Context, lab *harness.Lab, rec *results.Recorder, run string, in *inflight, period, timeout time.Duration) *Workload {
 	var conn client
 	read := func(ctx context.Context, key int64) bool {
 		p := rec.Begin(results.OpStart{Kind: results.OpRead, Process: results.InflightReaderProcess, Target: harness.EndpointRW, Key: key})
@@ -105,7 +105,7 @@ func startInflightReader(ctx context.Context, lab *harness.Lab, rec *results.Rec
 		p.End(results.OpEnd{Outcome: results.OK, Found: ok, Member: member})
 		return ok
 	}
-	return startPeriodic(ctx, ReaderPeriod, func(ctx context.Context) {
+	return startPeriodic(ctx, period, func(ctx context.Context) {
 		if key := in.key.Load(); key != 0 {
 			read(ctx, key)
 		}
