@@ -79,8 +79,9 @@ const (
 
 // Start starts, on rec, every client of profile p against lab: the
 // monitor, the lag sampler, the heartbeat, the writer and its in-flight
-// reader (with a ReaderPeriod), the probes and the sessions, each row tagged with rec's run id. With the userspace netem
-// backend, stop also records how faithfully each link was held meanwhile
+// reader (with a ReaderPeriod), the probes and the sessions, each row
+// tagged with rec's run id. With the userspace netem backend, stop also
+// records how faithfully each link was held meanwhile
 // (results.LinkFidelity). The tables must exist (Prepare). The workload
 // outlives ctx's cancellation; the returned stop ends it, is idempotent
 // and waits for the last operations.
