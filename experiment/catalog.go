@@ -171,31 +171,11 @@ func RPOScenario(spec RPOSpec) Scenario {
 		Summary: summary,
 		Needs:   Needs{Candidates: 2},
 		Netem:   !spec.Slow.IsZero(),
-		Steps: []Step{
-			Sleep("warm up", RPOWarmup),
-			Inject(fault, mk),
-			Sleep("hold the leader apart", RPOCut),
-			Inject("kill", func(r *Run) chaos.Fault { return chaos.Kill(TargetOf(r, fault)) }),
-			Measure(MeasureAckedDuringFault, func(_ context.Context, r *Run) string {
-				cut, _ := r.Fault(fault)
-				kill, _ := r.Fault("kill")
-				// From when the cut was wholly in effect (its end stamp)
-				// to the kill's begin: writes no follower can have
-				// received. Writes acknowledged while it went in are not
-				// counted.
-				return strconv.Itoa(r.Rec.AckedWrites(cut.InjectEnd) - r.Rec.AckedWrites(kill.Injected))
-			}),
-			// The killed leader's kernel still holds the WAL it had sent
-			// into its sockets, and goes on sending it until the engine
-			// tears its network namespace down: a heal before that lets
-			// the backlog out at full speed, as no power loss would.
-			Await(HostStopped("kill"), WaitTimeout, ""),
-			Sleep("let the engine release the dead leader's network", NetnsRelease),
-			Heal(fault),
-			{Text: "await a promotion (none is a finding in semi-sync and sync)", do: awaitPromotion},
+		Steps: append(separateAndKill(fault, mk, "leader"),
+			Step{Text: "await a promotion (none is a finding in semi-sync and sync)", do: awaitPromotion},
 			Heal("kill"),
 			Await(WritesAfter("kill"), WaitTimeout, ""),
-		},
+		),
 	}
 	if spec.Mode != "" {
 		sc.Name += "-" + string(spec.Mode)
@@ -208,6 +188,38 @@ func RPOScenario(spec RPOSpec) Scenario {
 		}
 	}
 	return sc
+}
+
+// separateAndKill is the RPO trials' fault: the workload runs RPOWarmup,
+// fault (made by mk) keeps the leader's changes from its followers for
+// RPOCut, the leader is SIGKILLed ("kill") and the writes acknowledged in
+// between are counted (MeasureAckedDuringFault); once the engine has
+// released the dead leader's network, fault is healed. leader names the
+// leader in the steps' texts ("leader", "primary"). What comes after, the
+// promotion, is the engine's.
+func separateAndKill(fault string, mk func(*Run) chaos.Fault, leader string) []Step {
+	return []Step{
+		Sleep("warm up", RPOWarmup),
+		Inject(fault, mk),
+		Sleep("hold the "+leader+" apart", RPOCut),
+		Inject("kill", func(r *Run) chaos.Fault { return chaos.Kill(TargetOf(r, fault)) }),
+		Measure(MeasureAckedDuringFault, func(_ context.Context, r *Run) string {
+			cut, _ := r.Fault(fault)
+			kill, _ := r.Fault("kill")
+			// From when the cut was wholly in effect (its end stamp)
+			// to the kill's begin: writes no follower can have
+			// received. Writes acknowledged while it went in are not
+			// counted.
+			return strconv.Itoa(r.Rec.AckedWrites(cut.InjectEnd) - r.Rec.AckedWrites(kill.Injected))
+		}),
+		// The killed leader's kernel still holds the changes it had sent
+		// into its sockets, and goes on sending them until the engine
+		// tears its network namespace down: a heal before that lets the
+		// backlog out at full speed, as no power loss would.
+		Await(HostStopped("kill"), WaitTimeout, ""),
+		Sleep("let the engine release the dead "+leader+"'s network", NetnsRelease),
+		Heal(fault),
+	}
 }
 
 // NetnsRelease is how long after the engine reports a killed container

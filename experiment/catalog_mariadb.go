@@ -135,24 +135,12 @@ func MariaDBRPOScenario(mode topologies.ReplicationMode) Scenario {
 		Name:    "rpo-cut-mariadb",
 		Summary: "MariaDB: cut the primary from its replicas for 2s, SIGKILL it, promote the most advanced replica: acknowledged writes lost, per mode",
 		Needs:   Needs{Candidates: 2, Engines: []topologies.EngineKind{topologies.EngineMariaDB}},
-		Steps: []Step{
-			Sleep("warm up", RPOWarmup),
-			Inject(fault, func(*Run) chaos.Fault { return chaos.Partition(chaos.Leader, chaos.Followers) }),
-			Sleep("hold the primary apart", RPOCut),
-			Inject("kill", func(r *Run) chaos.Fault { return chaos.Kill(TargetOf(r, fault)) }),
-			Measure(MeasureAckedDuringFault, func(_ context.Context, r *Run) string {
-				cut, _ := r.Fault(fault)
-				kill, _ := r.Fault("kill")
-				return strconv.Itoa(r.Rec.AckedWrites(cut.InjectEnd) - r.Rec.AckedWrites(kill.Injected))
-			}),
-			Await(HostStopped("kill"), WaitTimeout, ""),
-			Sleep("let the engine release the dead primary's network", NetnsRelease),
-			Heal(fault),
+		Steps: append(separateAndKill(fault, func(*Run) chaos.Fault { return chaos.Partition(chaos.Leader, chaos.Followers) }, "primary"),
 			mariadbFailover("kill"),
 			Await(WritesAfter("kill"), WaitTimeout, ""),
 			Heal("kill"),
 			mariadbRejoin("kill"),
-		},
+		),
 	}
 	if mode != "" {
 		sc.Name += "-" + string(mode)
