@@ -63,21 +63,22 @@ func (h *heartbeats) staleness(seen int64, at time.Duration) time.Duration {
 // a node in recovery yields a results.MetricLagHeartbeatSeconds sample
 // (see heartbeats.staleness). A node that cannot be read yields no sample:
 // dead members are the availability checker's business. The tables must
-// exist (Prepare).
+// exist (Prepare). On a MariaDB lab the same runs in MySQL's protocol
+// (startMariaDBHeartbeat).
 func StartHeartbeat(ctx context.Context, lab *harness.Lab, rec *results.Recorder) *Workload {
 	// A sample is an age counted in heartbeats: it cannot resolve less
 	// than one period.
 	rec.SetResolution(results.MetricLagHeartbeatSeconds, HeartbeatPeriod)
 	hb := &heartbeats{}
-	return startWorkload(ctx, func(ctx context.Context) {
+	return startGroup(ctx, func(ctx context.Context) []*Workload {
+		if isMariaDB(lab) {
+			return startMariaDBHeartbeat(ctx, lab, rec, hb)
+		}
 		ws := []*Workload{startHeartbeatWriter(ctx, lab, rec, hb)}
 		for _, n := range lab.Topology().Nodes() {
 			ws = append(ws, startHeartbeatReader(ctx, lab, rec, hb, n.Name))
 		}
-		<-ctx.Done()
-		for _, w := range ws {
-			w.Stop()
-		}
+		return ws
 	})
 }
 

@@ -15,8 +15,12 @@ const LagPeriod = 100 * time.Millisecond
 
 // StartLagSampler records, every LagPeriod, each follower's write, flush and
 // replay lag (seconds) and byte lag as the current leader's
-// pg_stat_replication reports them.
+// pg_stat_replication reports them; on a MariaDB lab, each replica's
+// SHOW SLAVE STATUS (startMariaDBLagSampler).
 func StartLagSampler(ctx context.Context, lab *harness.Lab, rec *results.Recorder) *Workload {
+	if isMariaDB(lab) {
+		return startGroup(ctx, func(ctx context.Context) []*Workload { return startMariaDBLagSampler(ctx, lab, rec) })
+	}
 	return startConnPeriodic(ctx, lab, LagPeriod, LagPeriod*5, harness.EndpointRW, func(ctx context.Context, conn *pgx.Conn) error {
 		rows, err := conn.Query(ctx, `SELECT application_name,
 			extract(epoch FROM write_lag)::float8,

@@ -31,6 +31,17 @@ func startWorkload(ctx context.Context, run func(context.Context)) *Workload {
 	return w
 }
 
+// startGroup runs the workloads start starts as one: Stop stops them all.
+func startGroup(ctx context.Context, start func(context.Context) []*Workload) *Workload {
+	return startWorkload(ctx, func(ctx context.Context) {
+		ws := start(ctx)
+		<-ctx.Done()
+		for _, w := range ws {
+			w.Stop()
+		}
+	})
+}
+
 // startPeriodic runs step every period until the workload stops, then
 // cleanup (which may be nil).
 func startPeriodic(ctx context.Context, period time.Duration, step func(context.Context), cleanup func()) *Workload {

@@ -19,8 +19,12 @@ const MonitorPeriod = 50 * time.Millisecond
 // clock: the DCS leader key disappearing (leader.key_gone), a new holder of
 // the key (leader.changed), a member finishing promotion (leader.promoted,
 // from its Patroni REST API) and timeline switches. Each event carries
-// MonitorPeriod as its resolution.
+// MonitorPeriod as its resolution. On a MariaDB lab it watches read_only
+// instead (startMariaDBMonitor).
 func StartMonitor(ctx context.Context, lab *harness.Lab, rec *results.Recorder) *Workload {
+	if isMariaDB(lab) {
+		return startGroup(ctx, func(ctx context.Context) []*Workload { return startMariaDBMonitor(ctx, lab, rec) })
+	}
 	var (
 		keyHolder = "?" // unknown until the first read
 		leaders   = map[string]bool{}

@@ -92,15 +92,7 @@ func Start(ctx context.Context, lab *harness.Lab, rec *results.Recorder, p Profi
 	runID := rec.History().Meta.ID // the history is still empty: cheap
 	timeout := ClientTimeout(lab.Topology(), p.ClientRegion)
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var ws []*Workload
-	if isMariaDB(lab) {
-		ws = append(ws, startMariaDBMonitor(wctx, lab, rec)...)
-		ws = append(ws, startMariaDBLagSampler(wctx, lab, rec)...)
-		rec.SetResolution(results.MetricLagHeartbeatSeconds, HeartbeatPeriod)
-		ws = append(ws, startMariaDBHeartbeat(wctx, lab, rec, &heartbeats{})...)
-	} else {
-		ws = append(ws, StartMonitor(wctx, lab, rec), StartLagSampler(wctx, lab, rec), StartHeartbeat(wctx, lab, rec))
-	}
+	ws := []*Workload{StartMonitor(wctx, lab, rec), StartLagSampler(wctx, lab, rec), StartHeartbeat(wctx, lab, rec)}
 	var in *inflight
 	if p.ReaderPeriod > 0 {
 		in = &inflight{}
