@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -43,14 +44,14 @@ func (l *Lab) RejoinMariaDB(ctx context.Context, node, primary, fork string) (Ma
 	if !l.isMariaDB() {
 		return r, errors.New("rejoin: not a MariaDB lab")
 	}
-	if err := l.waitAnswers(ctx, node, rejoinAnswer); err != nil {
-		return r, fmt.Errorf("rejoin %s: %w", node, err)
-	}
 	db, err := l.SQL(node)
 	if err != nil {
 		return r, err
 	}
 	defer db.Close()
+	if err := waitAnswers(ctx, db, rejoinAnswer); err != nil {
+		return r, fmt.Errorf("rejoin %s: %w", node, err)
+	}
 	var ro int
 	if err := db.QueryRowContext(ctx, "SELECT @@global.read_only, @@global.gtid_binlog_pos").Scan(&ro, &r.Own); err != nil {
 		return r, fmt.Errorf("rejoin %s: %w", node, err)
@@ -85,13 +86,8 @@ func (r MariaDBRejoin) String() string {
 	return fmt.Sprintf("%s left out: %d errant transactions (it had %s, %s was promoted at %s); rebuild it from %s", r.Node, r.Errant, dash(r.Own), r.Primary, dash(r.Fork), r.Primary)
 }
 
-// waitAnswers waits until node answers SQL, up to timeout.
-func (l *Lab) waitAnswers(ctx context.Context, node string, timeout time.Duration) error {
-	db, err := l.SQL(node)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+// waitAnswers waits until db's node answers, up to timeout.
+func waitAnswers(ctx context.Context, db *sql.DB, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -101,7 +97,7 @@ func (l *Lab) waitAnswers(ctx context.Context, node string, timeout time.Duratio
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("wait for %s to answer: %w", node, errors.Join(err, ctx.Err()))
+			return fmt.Errorf("wait for an answer: %w", errors.Join(err, ctx.Err()))
 		}
 		select {
 		case <-ctx.Done():
