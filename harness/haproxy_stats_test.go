@@ -10,15 +10,7 @@ import (
 // after it started (every server counted up before its first check) and a
 // second later.
 func TestParseRoutes(t *testing.T) {
-	f, err := os.Open("testdata/haproxy-stats-settled.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	got, err := parseRoutes(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := routesIn(t, "testdata/haproxy-stats-settled.csv")
 	var up []string
 	for _, s := range got {
 		if s.Up() {
@@ -37,15 +29,7 @@ func TestParseRoutes(t *testing.T) {
 }
 
 func TestUnsettledRoutesCatchesServersNotYetChecked(t *testing.T) {
-	f, err := os.Open("testdata/haproxy-stats-starting.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	got, err := parseRoutes(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := routesIn(t, "testdata/haproxy-stats-starting.csv")
 	bad := strings.Join(unsettledRoutes(got), "; ")
 	for _, want := range []string{"rw/mdb-3 UP 1/2 (check INI)", "ro/mdb-1 UP 1/2", "rw routes to 2 servers"} {
 		if !strings.Contains(bad, want) {
@@ -65,4 +49,19 @@ func TestParseRoutesRefusesAPageWithoutItsColumns(t *testing.T) {
 	if _, err := parseRoutes(strings.NewReader("# pxname,svname\nrw,a\n")); err == nil || !strings.Contains(err.Error(), "no status column") {
 		t.Errorf("err = %v, want no status column", err)
 	}
+}
+
+// routesIn parses a saved statistics page.
+func routesIn(t *testing.T, file string) []RouteServer {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := parseRoutes(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
