@@ -99,7 +99,8 @@ type Alternative struct {
 }
 
 // Recipe returns replab's built-in node image recipe: Debian bookworm with
-// PostgreSQL 15, Patroni 3.0, etcd 3.4, HAProxy 2.6, MariaDB 10.11 and the network tools
+// PostgreSQL 15, Patroni 3.0, pg_auto_failover 2.0, repmgr 5.3, etcd 3.4,
+// HAProxy 2.6, MariaDB 10.11 and the network tools
 // the harness uses, trimmed of documentation, translations, apt caches,
 // Debian's pre-created cluster and PostgreSQL's LLVM JIT (150 MB that a
 // failover lab does not need; PostgreSQL disables JIT quietly without it).
@@ -127,6 +128,13 @@ func Recipe() Spec {
 			// and rsync, which a lab does not use.
 			"mariadb-server-core",
 			"mariadb-client-core",
+			// The other PostgreSQL failover managers a topology may
+			// choose instead of Patroni (topologies.Manager):
+			// pg_auto_failover 2.0 (extension and pg_autoctl) and
+			// repmgr 5.3 (repmgr, repmgrd).
+			"postgresql-15-auto-failover",
+			"pg-auto-failover-cli",
+			"postgresql-15-repmgr",
 		},
 		Trim: []string{
 			"/usr/share/doc/*",
