@@ -21,6 +21,9 @@ var patroniOnly = []struct{ key, why string }{
 	{"patroni", "no Patroni runs with MariaDB: replab promotes a replica itself"},
 	{"postgresql", "these are PostgreSQL parameters"},
 	{"standby_cluster", "a standby cluster is Patroni's"},
+	{"manager", "MariaDB has no failover manager to choose: replab promotes a replica itself"},
+	{"pg_auto_failover", "pg_auto_failover manages PostgreSQL"},
+	{"repmgr", "repmgr manages PostgreSQL"},
 }
 
 // mariadbEngine resolves engine.version and engine.image for mariadb.

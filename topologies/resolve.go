@@ -104,9 +104,15 @@ func resolve(doc *document, rep *report) *Topology {
 		r.mariadb()
 	} else {
 		r.notMariaDB()
+		r.manager()
+		r.notPatroniOnly()
 		r.dcs()
 		r.standby()
 		r.patroni()
+		r.t.patroniDCS = r.t.DCS
+		if r.t.Manager != ManagerPatroni {
+			r.t.DCS = DCS{}
+		}
 	}
 	r.replication()
 	if r.t.Engine.Kind != EngineMariaDB {

@@ -110,6 +110,7 @@ func TestValidFiles(t *testing.T) {
 			path := filepath.Join("testdata", "valid", tt.file)
 			got := mustParseFile(t, path)
 			tt.want.Source = path
+			withManagerDefaults(&tt.want)
 			if !reflect.DeepEqual(*got, tt.want) {
 				t.Errorf("resolved topology differs\ngot:  %s\nwant: %s", dump(got), dump(&tt.want))
 			}
@@ -535,5 +536,24 @@ network: {links: [{between: [a, b], rtt: 20ms}]}
 	}
 	if n, _ := topo.Node("b-1"); !n.Failover || !n.NoSync {
 		t.Errorf("b-1 %+v: want a candidate that is never a synchronous standby", n)
+	}
+}
+
+// withManagerDefaults fills what every PostgreSQL topology resolves
+// without a manager key or block: Patroni, and the other managers' own
+// defaults with pg_auto_failover's monitor in the primary region.
+func withManagerDefaults(t *Topology) {
+	if t.Manager == "" {
+		t.Manager = ManagerPatroni
+	}
+	if t.PGAutoFailover == (PGAutoFailover{}) {
+		t.PGAutoFailover = PGAutoFailoverDefaults
+		t.PGAutoFailover.Region = t.PrimaryRegion
+	}
+	if t.Repmgr == (Repmgr{}) {
+		t.Repmgr = RepmgrDefaults
+	}
+	if t.patroniDCS.Kind == "" {
+		t.patroniDCS = t.DCS
 	}
 }

@@ -14,12 +14,20 @@ type Topology struct {
 	Description string
 	// Source names where the topology came from: a file path, or
 	// "embedded:<name>.yaml" for a built-in one.
-	Source      string
-	Engine      Engine
-	DCS         DCS
-	Patroni     Patroni
-	Replication Replication
-	PostgreSQL  PostgreSQL
+	Source string
+	Engine Engine
+	// Manager is the PostgreSQL failover manager (default patroni);
+	// empty for mariadb, which has none.
+	Manager ManagerKind
+	// DCS is Patroni's etcd: zero Members under another manager.
+	DCS     DCS
+	Patroni Patroni
+	// PGAutoFailover and Repmgr are those managers' settings, resolved
+	// whatever Manager is (Topology.WithManager switches).
+	PGAutoFailover PGAutoFailover
+	Repmgr         Repmgr
+	Replication    Replication
+	PostgreSQL     PostgreSQL
 	// PrimaryRegion is where the leader lives: the region of the failover
 	// candidates. Nodes in other regions replicate asynchronously and carry
 	// Patroni's nosync tag.
@@ -37,6 +45,9 @@ type Topology struct {
 	// loading (an even etcd member count, an SLA target below Patroni's
 	// ttl). Nil when there are none. Show them to the user.
 	Warnings Errors
+	// patroniDCS is the DCS as resolved, kept for WithManager when
+	// another manager cleared DCS.
+	patroniDCS DCS
 }
 
 // EngineKind names the database engine.

@@ -80,16 +80,19 @@ func (Setting) BoolsAllowed() bool { return true }
 
 // File is a whole topology file.
 type File struct {
-	Name          string            `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,minLength=1,maxLength=32" jsonschema_description:"Lab name: 1 to 32 characters from a-z, 0-9 and -, not starting or ending with -. Prefixes every container and network."`
-	Description   string            `yaml:"description" jsonschema_description:"One line for humans, shown in reports."`
-	Engine        Engine            `yaml:"engine" jsonschema_description:"Database engine and node image. Default: postgres 15 on replab's own image."`
-	DCS           DCS               `yaml:"dcs" jsonschema_description:"Consensus store Patroni uses. Default: 3 etcd members in the primary region."`
-	Patroni       Patroni           `yaml:"patroni" jsonschema_description:"Patroni timing. Defaults (ttl 20s, loop_wait 1s, retry_timeout 3s) are the fastest Patroni 3.2+ accepts."`
-	Replication   Replication       `yaml:"replication" jsonschema_description:"Commit acknowledgement policy. Default: semi-sync with 1 synchronous standby."`
-	PostgreSQL    PostgreSQL        `yaml:"postgresql" jsonschema_description:"PostgreSQL settings passed through to every node, after replab's own."`
-	PrimaryRegion string            `yaml:"primary_region" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region of the leader and of every failover candidate. Default: the region whose nodes are failover candidates."`
-	Regions       map[string]Region `yaml:"regions" jsonschema:"required" jsonschema_description:"Regions by name, in the order they are created. Each is a LAN of nodes; links between regions are declared under network.links."`
-	Network       Network           `yaml:"network" jsonschema_description:"The WAN between regions and how impairments are applied."`
+	Name           string            `yaml:"name" jsonschema:"required,pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$,minLength=1,maxLength=32" jsonschema_description:"Lab name: 1 to 32 characters from a-z, 0-9 and -, not starting or ending with -. Prefixes every container and network."`
+	Description    string            `yaml:"description" jsonschema_description:"One line for humans, shown in reports."`
+	Engine         Engine            `yaml:"engine" jsonschema_description:"Database engine and node image. Default: postgres 15 on replab's own image."`
+	Manager        string            `yaml:"manager" jsonschema:"enum=patroni,enum=pg_auto_failover,enum=repmgr,default=patroni" jsonschema_description:"PostgreSQL failover manager: patroni (with etcd), pg_auto_failover (a monitor node and a keeper per node) or repmgr (repmgrd per node, optional witness; no consensus store). The blocks of the managers not chosen are validated and unused, so one file serves replab compare."`
+	PGAutoFailover PGAutoFailover    `yaml:"pg_auto_failover" jsonschema_description:"pg_auto_failover's monitor placement and timings (manager pg_auto_failover). Absent keys take pg_auto_failover 2.0's own defaults."`
+	Repmgr         Repmgr            `yaml:"repmgr" jsonschema_description:"repmgr's witness and repmgrd timings (manager repmgr). Absent keys take repmgr 5.3's own defaults."`
+	DCS            DCS               `yaml:"dcs" jsonschema_description:"Consensus store Patroni uses. Default: 3 etcd members in the primary region."`
+	Patroni        Patroni           `yaml:"patroni" jsonschema_description:"Patroni timing. Defaults (ttl 20s, loop_wait 1s, retry_timeout 3s) are the fastest Patroni 3.2+ accepts."`
+	Replication    Replication       `yaml:"replication" jsonschema_description:"Commit acknowledgement policy. Default: semi-sync with 1 synchronous standby."`
+	PostgreSQL     PostgreSQL        `yaml:"postgresql" jsonschema_description:"PostgreSQL settings passed through to every node, after replab's own."`
+	PrimaryRegion  string            `yaml:"primary_region" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region of the leader and of every failover candidate. Default: the region whose nodes are failover candidates."`
+	Regions        map[string]Region `yaml:"regions" jsonschema:"required" jsonschema_description:"Regions by name, in the order they are created. Each is a LAN of nodes; links between regions are declared under network.links."`
+	Network        Network           `yaml:"network" jsonschema_description:"The WAN between regions and how impairments are applied."`
 	// StandbyCluster is a second Patroni cluster for disaster recovery.
 	// MariaDB holds the MariaDB engine's settings.
 	MariaDB        MariaDB        `yaml:"mariadb" jsonschema_description:"MariaDB settings (engine kind mariadb only)."`
@@ -122,6 +125,25 @@ type DCS struct {
 	Region  string `yaml:"region" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region the etcd members run in. Default: the primary region."`
 	// Regions stretches the DCS over regions.
 	Regions []string `yaml:"regions" jsonschema:"minItems=1,maxItems=7" jsonschema_description:"Regions the etcd members are spread over, one member per region in turn (etcd-1 in the first, etcd-2 in the second, ...): a DCS stretched over regions, whose quorum survives the loss of one of three. Members defaults to the list's length. Exclusive with region. Lets failover candidates live outside the primary region."`
+}
+
+// PGAutoFailover holds pg_auto_failover's settings.
+type PGAutoFailover struct {
+	Region                  string   `yaml:"region" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region the monitor runs in. Default: the primary region."`
+	HealthCheckPeriod       Duration `yaml:"health_check_period" jsonschema:"default=5s" jsonschema_description:"pgautofailover.health_check_period: how often the monitor checks each node. Default 5s. At least 1ms."`
+	HealthCheckTimeout      Duration `yaml:"health_check_timeout" jsonschema:"default=5s" jsonschema_description:"pgautofailover.health_check_timeout: the connect timeout of one check. Default 5s. At least 1ms."`
+	HealthCheckMaxRetries   int      `yaml:"health_check_max_retries" jsonschema:"minimum=0,default=2" jsonschema_description:"pgautofailover.health_check_max_retries: failed checks retried before a node is marked bad. Default 2."`
+	HealthCheckRetryDelay   Duration `yaml:"health_check_retry_delay" jsonschema:"default=2s" jsonschema_description:"pgautofailover.health_check_retry_delay: pause between retries. Default 2s. At least 1ms."`
+	UnhealthyTimeout        Duration `yaml:"node_considered_unhealthy_timeout" jsonschema:"default=20s" jsonschema_description:"pgautofailover.node_considered_unhealthy_timeout: how long a node must have been silent (no keeper report) and failing checks before the monitor fails it over. Default 20s. At least 1ms."`
+	NetworkPartitionTimeout Duration `yaml:"network_partition_timeout" jsonschema:"default=20s" jsonschema_description:"The keeper's timeout.network_partition_timeout: a primary that reaches neither the monitor nor any standby for this long demotes itself. Default 20s. Whole seconds, at least 1s."`
+}
+
+// Repmgr holds repmgr's settings.
+type Repmgr struct {
+	Witness           string   `yaml:"witness" jsonschema:"pattern=^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" jsonschema_description:"Region of a witness node (its own PostgreSQL, no data): with it, the standbys of the primary's region promote only when the witness cannot see the primary either. Default: no witness."`
+	ReconnectAttempts int      `yaml:"reconnect_attempts" jsonschema:"minimum=0,default=6" jsonschema_description:"repmgrd's reconnect_attempts: tries to reach a lost primary before failing over. Default 6."`
+	ReconnectInterval Duration `yaml:"reconnect_interval" jsonschema:"default=10s" jsonschema_description:"repmgrd's reconnect_interval: pause between those tries. Default 10s. Whole seconds, at least 1s."`
+	MonitorInterval   Duration `yaml:"monitor_interval" jsonschema:"default=2s" jsonschema_description:"repmgrd's monitor_interval_secs: how often it checks its upstream. Default 2s. Whole seconds, at least 1s."`
 }
 
 // Patroni holds Patroni's timing knobs.
