@@ -71,12 +71,16 @@ const (
 	RoleNode  = "node"
 	RoleEtcd  = "etcd"
 	RoleProxy = "proxy"
+	// RoleMonitor is pg_auto_failover's monitor, RoleWitness repmgr's
+	// witness: with etcd, the coordinators a leader can be cut from.
+	RoleMonitor = "monitor"
+	RoleWitness = "witness"
 )
 
 // Host is one container of the lab.
 type Host struct {
 	Name   string
-	Role   string // RoleNode, RoleEtcd or RoleProxy
+	Role   string // RoleNode, RoleEtcd, RoleMonitor, RoleWitness or RoleProxy
 	Region string
 	IP     string
 }

@@ -162,7 +162,7 @@ func Isolate(s Selector) Fault { return partitionFault{name: "isolate", a: s, b:
 // CutFromDCS cuts the selected hosts off from the etcd members only: they
 // still reach their replicas and the proxy. A leader cut off this way can
 // no longer renew its lock, and Patroni must demote it within the TTL.
-func CutFromDCS(s Selector) Fault { return partitionFault{name: "cut-dcs", a: s, b: EtcdMembers} }
+func CutFromDCS(s Selector) Fault { return partitionFault{name: "cut-dcs", a: s, b: Coordinator} }
 
 // IsolateFromDCS is CutFromDCS, under the name the architecture sketch uses.
 func IsolateFromDCS(s Selector) Fault { return CutFromDCS(s) }

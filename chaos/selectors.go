@@ -215,6 +215,30 @@ func (etcdSelector) String() string { return "the etcd members" }
 // EtcdMembers selects every member of the DCS.
 var EtcdMembers Selector = etcdSelector{}
 
+type coordinatorSelector struct{}
+
+func (coordinatorSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {
+	hs, err := hosts(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, h := range hs {
+		if h.Role == RoleEtcd || h.Role == RoleMonitor || h.Role == RoleWitness {
+			out = append(out, h.Name)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("resolve the coordinator: %w (no etcd, monitor or witness: a repmgr lab without repmgr.witness has none)", ErrNoTarget)
+	}
+	return out, nil
+}
+func (coordinatorSelector) String() string { return "the coordinator" }
+
+// Coordinator selects what decides or witnesses who leads: the etcd
+// members under Patroni, pg_auto_failover's monitor, repmgr's witness.
+var Coordinator Selector = coordinatorSelector{}
+
 type restSelector struct{}
 
 func (restSelector) Resolve(ctx context.Context, c Cluster, except []string) ([]string, error) {
@@ -234,6 +258,32 @@ func (restSelector) Resolve(ctx context.Context, c Cluster, except []string) ([]
 	return out, nil
 }
 func (restSelector) String() string { return "the rest" }
+
+type peersSelector struct{}
+
+func (peersSelector) Resolve(ctx context.Context, c Cluster, except []string) ([]string, error) {
+	hs, err := hosts(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, h := range hs {
+		if h.Role != RoleProxy && !slices.Contains(except, h.Name) {
+			out = append(out, h.Name)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("resolve the peers: %w", ErrNoTarget)
+	}
+	return out, nil
+}
+func (peersSelector) String() string { return "the peers" }
+
+// Peers selects every database node and coordinator (etcd, monitor,
+// witness) the other side of a partition did not, but not the proxies:
+// Partition(Leader, Peers) cuts the leader from the cluster and leaves it
+// its clients, who see whether it goes on taking writes.
+var Peers Selector = peersSelector{}
 
 // Rest selects every host (nodes, etcd, proxy) the other side of a
 // partition did not: Partition(Node("a"), Rest) isolates a.

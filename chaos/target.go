@@ -22,12 +22,13 @@ func (e *TargetError) Error() string {
 	if r, ok := strings.CutPrefix(e.Arg, "site:"); ok {
 		return fmt.Sprintf("unknown region %q (regions: %s)", r, strings.Join(e.Regions, ", "))
 	}
-	return fmt.Sprintf("unknown target %q: use leader, sync, follower, etcd, leader-region, rest, region:NAME or site:NAME (%s) or a host (%s)",
+	return fmt.Sprintf("unknown target %q: use leader, sync, follower, etcd, coordinator, leader-region, rest, region:NAME or site:NAME (%s) or a host (%s)",
 		e.Arg, strings.Join(e.Regions, ", "), strings.Join(e.Hosts, ", "))
 }
 
 // ParseTarget turns the target grammar into a selector: leader, sync,
-// follower (AnyFollower(seed)), etcd, leader-region, rest, region:NAME
+// follower (AnyFollower(seed)), etcd, coordinator (etcd, monitor or
+// witness), leader-region, rest, region:NAME
 // (its database nodes), site:NAME (every container of the region),
 // node:NAME or a plain host NAME. Region and host names are checked
 // against hosts (the lab's, now) so a typo fails before anything is
@@ -43,6 +44,8 @@ func ParseTarget(arg string, hosts []Host, seed uint64) (Selector, error) {
 		return AnyFollower(seed), nil
 	case "etcd":
 		return EtcdMembers, nil
+	case "coordinator", "dcs":
+		return Coordinator, nil
 	case "leader-region":
 		return LeaderRegion, nil
 	case "rest":

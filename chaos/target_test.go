@@ -43,9 +43,9 @@ func TestParseTargetUnknown(t *testing.T) {
 		// etcd's region holds no database node: not a region to select.
 		"region:ap-southeast": `unknown region "ap-southeast" (regions: us-east, eu-west)`,
 		"site:ap-southeast":   `unknown region "ap-southeast" (regions: us-east, eu-west)`,
-		"use-9":               `unknown target "use-9": use leader, sync, follower, etcd, leader-region, rest, region:NAME or site:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
-		"node:use-9":          `unknown target "node:use-9": use leader, sync, follower, etcd, leader-region, rest, region:NAME or site:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
-		"":                    `unknown target "": use leader, sync, follower, etcd, leader-region, rest, region:NAME or site:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
+		"use-9":               `unknown target "use-9": use leader, sync, follower, etcd, coordinator, leader-region, rest, region:NAME or site:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
+		"node:use-9":          `unknown target "node:use-9": use leader, sync, follower, etcd, coordinator, leader-region, rest, region:NAME or site:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
+		"":                    `unknown target "": use leader, sync, follower, etcd, coordinator, leader-region, rest, region:NAME or site:NAME (us-east, eu-west) or a host (etcd-1, use-1, euw-1, haproxy)`,
 	} {
 		s, err := ParseTarget(arg, targetHosts, 7)
 		var te *TargetError
