@@ -24,7 +24,7 @@ const (
 // Host is one container of the lab as chaos and netem see it.
 type Host struct {
 	Name   string // node name, etcd-N, or haproxy
-	Role   string // RoleEtcd, RoleNode or RoleProxy
+	Role   string // RoleEtcd, RoleMonitor, RoleWitness, RoleNode or RoleProxy
 	Region string
 	IP     string // address on the lab network, fixed for the lab's life
 }
@@ -35,6 +35,9 @@ func (l *Lab) Hosts() []Host {
 	var out []Host
 	for _, e := range append(append([]member{}, l.plan.Etcd...), l.plan.StandbyEtcd...) {
 		out = append(out, Host{Name: e.Name, Role: RoleEtcd, Region: e.Region, IP: e.IP.String()})
+	}
+	for _, c := range l.plan.Coordinator {
+		out = append(out, Host{Name: c.Name, Role: c.Name, Region: c.Region, IP: c.IP.String()})
 	}
 	for _, n := range l.plan.Nodes {
 		out = append(out, Host{Name: n.Name, Role: RoleNode, Region: n.Region, IP: n.IP.String()})

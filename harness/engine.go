@@ -86,6 +86,11 @@ type plan struct {
 	PGTemplate string
 	// Engine is the topology's engine kind.
 	Engine topologies.EngineKind
+	// Manager is the PostgreSQL failover manager; "" on MariaDB.
+	Manager topologies.ManagerKind
+	// Coordinator is pg_auto_failover's monitor or repmgr's witness
+	// (coordinator); empty under Patroni, whose coordinator is Etcd.
+	Coordinator []member
 }
 
 type member struct {
@@ -119,7 +124,8 @@ func newPlan(labID string, t *topologies.Topology, subnet netip.Prefix) (plan, e
 	if subnet.Bits() > 24 {
 		return plan{}, fmt.Errorf("plan lab %s: subnet %s too small, want a /24 or larger", labID, subnet)
 	}
-	p := plan{LabID: labID, Scope: t.Name, Subnet: subnet, Gateway: nth(1), Engine: t.Engine.Kind}
+	p := plan{LabID: labID, Scope: t.Name, Subnet: subnet, Gateway: nth(1), Engine: t.Engine.Kind, Manager: t.Manager}
+	p.Coordinator = coordinator(t, func(i int) member { return member{IP: nth(i)} })
 	endpoints := t.EndpointRegions()
 	if len(endpoints) > maxProxies {
 		return plan{}, fmt.Errorf("plan lab %s: %d regions with an endpoint, at most %d fit", labID, len(endpoints), maxProxies)
@@ -302,10 +308,10 @@ type patroniFile struct {
 	Tags      map[string]any    `yaml:"tags"`
 }
 
-// patroniConfig renders patroni.yml for one node. It is pure and
-// golden-tested.
-func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]byte, error) {
-	syncMode := t.Replication.Mode != topologies.Async
+// pgParameters are the PostgreSQL parameters every node gets, whichever
+// manager runs it: replab's own, then the topology's, which override
+// them (validation refuses the ones replab and the managers own).
+func pgParameters(t *topologies.Topology) map[string]any {
 	params := map[string]any{
 		"synchronous_commit":    synchronousCommit(t.Replication.Mode),
 		"wal_level":             "replica",
@@ -326,6 +332,14 @@ func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]b
 	for _, p := range t.PostgreSQL.Parameters {
 		params[p.Name] = p.Value
 	}
+	return params
+}
+
+// patroniConfig renders patroni.yml for one node. It is pure and
+// golden-tested.
+func patroniConfig(t *topologies.Topology, p plan, n member, c Credentials) ([]byte, error) {
+	syncMode := t.Replication.Mode != topologies.Async
+	params := pgParameters(t)
 	dcs := map[string]any{
 		"ttl":                     seconds(t.Patroni.TTL),
 		"loop_wait":               seconds(t.Patroni.LoopWait),
@@ -501,8 +515,9 @@ fi`
 func haproxyConfig(p plan, proxy member) []byte {
 	var b strings.Builder
 	global := ""
-	if p.Engine == topologies.EngineMariaDB {
-		// The MariaDB check is a script HAProxy forks (mariadbCheckScript).
+	if p.Engine == topologies.EngineMariaDB || p.Manager != topologies.ManagerPatroni {
+		// The MariaDB check, and PostgreSQL's without Patroni's REST API,
+		// are scripts HAProxy forks (mariadbCheckScript, pgCheckScript).
 		global = "    external-check\n    insecure-fork-wanted\n"
 	}
 	fmt.Fprintf(&b, `global
@@ -525,9 +540,12 @@ listen stats
 
 `, global, portStats)
 	section := func(name string, port int, check string, nodes []member, backup func(member) bool) {
-		if p.Engine == topologies.EngineMariaDB {
+		switch {
+		case p.Engine == topologies.EngineMariaDB:
 			fmt.Fprintf(&b, "listen %s\n    bind *:%d\n    option external-check\n    external-check path \"/usr/bin:/bin\"\n    external-check command %s\n", name, port, mariadbCheckPath)
-		} else {
+		case p.Manager != topologies.ManagerPatroni:
+			fmt.Fprintf(&b, "listen %s\n    bind *:%d\n    option external-check\n    external-check path \"/usr/lib/postgresql/15/bin:/usr/bin:/bin\"\n    external-check command %s\n", name, port, pgCheckPath)
+		default:
 			fmt.Fprintf(&b, "listen %s\n    bind *:%d\n    option httpchk OPTIONS %s\n    http-check expect status 200\n", name, port, check)
 		}
 		if name == "ro" {
@@ -535,9 +553,12 @@ listen stats
 		}
 		b.WriteString("    default-server " + HAProxyChecks + " on-marked-down shutdown-sessions\n")
 		for _, n := range nodes {
-			if p.Engine == topologies.EngineMariaDB {
+			switch {
+			case p.Engine == topologies.EngineMariaDB:
 				fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check", n.Name, n.IP, portMariaDB)
-			} else {
+			case p.Manager != topologies.ManagerPatroni:
+				fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check", n.Name, n.IP, portPostgres)
+			default:
 				fmt.Fprintf(&b, "    server %s %s:%d maxconn 200 check port %d", n.Name, n.IP, portPostgres, portPatroni)
 			}
 			if backup(n) {

@@ -50,6 +50,9 @@ type Lab struct {
 
 	mu sync.RWMutex // guards ports and ids
 
+	// status keeps the connections sqlStatus asks nodes through.
+	status statusConns
+
 	timings Timings
 	// heldGates are the nodes whose Patroni starts only once a leader
 	// accepts writes (WAN.bootstrapGates); waitReady opens them.
@@ -243,7 +246,7 @@ func Up(ctx context.Context, t *topologies.Topology, opts ...Option) (lab *Lab, 
 	if err := l.WAN().apply(ctx); err != nil {
 		return nil, err
 	}
-	if l.WAN().hasLinks() && !l.isMariaDB() {
+	if l.WAN().hasLinks() && l.isPatroni() {
 		ectx, ecancel := context.WithTimeout(ctx, o.readyTimeout)
 		err := l.waitEtcdDecided(ectx)
 		ecancel()
@@ -372,6 +375,7 @@ type containerSpec struct {
 	role     string
 	cmd      []string
 	user     string
+	env      []string // added to the image's environment
 	ports    []int
 	files    []testcontainers.ContainerFile
 	tmpfs    map[string]string
@@ -401,6 +405,10 @@ func (l *Lab) specs() ([]containerSpec, error) {
 			out = append(out, l.mariadbNodeSpec(n, i+1))
 			continue
 		}
+		if !l.isPatroni() {
+			out = append(out, l.managedNodeSpec(n, i+1))
+			continue
+		}
 		cfg, err := patroniConfig(l.topo, l.plan, n, l.creds)
 		if err != nil {
 			return nil, err
@@ -418,12 +426,20 @@ func (l *Lab) specs() ([]containerSpec, error) {
 			netAdmin: true, volume: pgHome,
 		})
 	}
+	for _, c := range l.plan.Coordinator {
+		out = append(out, l.coordinatorSpec(c))
+	}
 	// HAProxy needs NET_ADMIN only when there is a WAN to shape: its
 	// health checks to replicas abroad cross it too.
 	for _, p := range l.plan.Proxies {
 		files := []testcontainers.ContainerFile{{Reader: bytes.NewReader(haproxyConfig(l.plan, p)), ContainerFilePath: haproxyConfigPath, FileMode: 0o644}}
-		if l.isMariaDB() {
+		switch {
+		case l.isMariaDB():
 			files = append(files, l.mariadbProxyFiles()...)
+		case !l.isPatroni():
+			files = append(files,
+				testcontainers.ContainerFile{Reader: bytes.NewReader(pgCheckScript()), ContainerFilePath: pgCheckPath, FileMode: 0o755},
+				testcontainers.ContainerFile{Reader: bytes.NewReader(pgCheckPassFile(l.creds)), ContainerFilePath: pgCheckPass, FileMode: 0o600})
 		}
 		out = append(out, containerSpec{
 			m: p, role: "proxy", cmd: []string{"haproxy", "-W", "-db", "-f", haproxyConfigPath},
@@ -549,7 +565,7 @@ func (l *Lab) run(ctx context.Context, netName string, labels map[string]string,
 		ConfigModifier: func(c *container.Config) {
 			c.Hostname = s.m.Name
 			c.User = s.user
-			c.Env = append(c.Env, "LANG=C.UTF-8")
+			c.Env = append(append(c.Env, "LANG=C.UTF-8"), s.env...)
 		},
 		HostConfigModifier: func(h *container.HostConfig) {
 			init := true
@@ -660,7 +676,10 @@ func (l *Lab) Image() string { return l.image }
 
 // Close releases the Docker client without touching the lab (for handles
 // from Attach that only looked).
-func (l *Lab) Close() { _ = l.cli.Close() }
+func (l *Lab) Close() {
+	l.status.closeAll()
+	_ = l.cli.Close()
+}
 
 // Down removes every container, volume and network of the lab. It is idempotent and
 // treats not-found as success; it runs even when ctx is already cancelled
@@ -675,6 +694,7 @@ func (l *Lab) Down(ctx context.Context) error {
 			removeState(l.id)
 		}
 		l.log.Info("lab removed", "took", time.Since(start).Round(time.Millisecond))
+		l.status.closeAll()
 		_ = l.cli.Close()
 		if l.releaseEngine != nil {
 			l.releaseEngine()

@@ -73,6 +73,9 @@ type patroniStatus struct {
 }
 
 func (l *Lab) patroni(ctx context.Context, node string) (patroniStatus, error) {
+	if !l.isPatroni() {
+		return l.sqlStatus(ctx, node)
+	}
 	var st patroniStatus
 	port := l.hostPort(node, portPatroni)
 	if port == 0 {
@@ -252,17 +255,18 @@ func (l *Lab) replication(ctx context.Context, node string) (map[string]replicat
 		return nil, err
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	rows, err := c.Query(cctx, `SELECT application_name, coalesce(state, ''), coalesce(sync_state, ''), coalesce(replay_lsn::text, '') FROM pg_stat_replication`)
+	rows, err := c.Query(cctx, `SELECT application_name, coalesce(host(client_addr), ''), coalesce(state, ''), coalesce(sync_state, ''), coalesce(replay_lsn::text, '') FROM pg_stat_replication`)
 	if err != nil {
 		return nil, fmt.Errorf("read pg_stat_replication on %s: %w", node, err)
 	}
 	out := map[string]replicationRow{}
 	for rows.Next() {
 		var r replicationRow
-		var replay string
-		if err := rows.Scan(&r.app, &r.state, &r.syncState, &replay); err != nil {
+		var replay, addr string
+		if err := rows.Scan(&r.app, &addr, &r.state, &r.syncState, &replay); err != nil {
 			return nil, fmt.Errorf("read pg_stat_replication on %s: %w", node, err)
 		}
+		r.app = l.standbyName(r.app, addr)
 		r.replay = ParseLSN(replay)
 		out[r.app] = r
 	}

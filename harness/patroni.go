@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/replab/replab/topologies"
 )
 
 // LeaderKey reads Patroni's leader key from etcd's v3 JSON gateway on the
@@ -26,6 +28,12 @@ import (
 // counts, and the old primary's DCS, restarted to be rebuilt as its
 // standby, holds its dead leader's key until the rebuild rewrites it.
 func (l *Lab) LeaderKey(ctx context.Context) (string, error) {
+	switch l.manager() {
+	case topologies.ManagerPGAutoFailover:
+		return l.monitorPrimary(ctx)
+	case topologies.ManagerRepmgr:
+		return "", ErrNoLeaderKey
+	}
 	if len(l.plan.StandbyEtcd) == 0 {
 		v, _, err := l.etcdGet(ctx, l.plan.Etcd, dcsNamespace+l.plan.Scope+"/leader")
 		if err != nil {

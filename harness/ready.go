@@ -13,6 +13,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/replab/replab/topologies"
 )
 
 func newHTTPClient() *http.Client { return &http.Client{Timeout: 700 * time.Millisecond} }
@@ -127,7 +129,7 @@ func (p *readyProbe) replicas(ctx context.Context, node string) (rows map[string
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	q, err := c.Query(cctx, `SELECT NOT pg_is_in_recovery(), coalesce(application_name, ''), coalesce(state, ''), coalesce(sync_state, '') FROM (SELECT 1) one LEFT JOIN pg_stat_replication ON true`)
+	q, err := c.Query(cctx, `SELECT NOT pg_is_in_recovery(), coalesce(application_name, ''), coalesce(host(client_addr), ''), coalesce(state, ''), coalesce(sync_state, '') FROM (SELECT 1) one LEFT JOIN pg_stat_replication ON true`)
 	if err != nil {
 		p.drop(ctx, node)
 		return nil, false, fmt.Errorf("read pg_stat_replication on %s: %w", node, err)
@@ -135,13 +137,14 @@ func (p *readyProbe) replicas(ctx context.Context, node string) (rows map[string
 	rows = map[string]replicationRow{}
 	for q.Next() {
 		var r replicationRow
-		if err := q.Scan(&primary, &r.app, &r.state, &r.syncState); err != nil {
+		var addr string
+		if err := q.Scan(&primary, &r.app, &addr, &r.state, &r.syncState); err != nil {
 			q.Close()
 			p.drop(ctx, node)
 			return nil, false, fmt.Errorf("read pg_stat_replication on %s: %w", node, err)
 		}
 		if r.app != "" {
-			rows[r.app] = r
+			rows[p.l.standbyName(r.app, addr)] = r
 		}
 	}
 	if err := q.Err(); err != nil {
@@ -154,6 +157,9 @@ func (p *readyProbe) replicas(ctx context.Context, node string) (rows map[string
 func (p *readyProbe) observe(ctx context.Context) readiness {
 	var r readiness
 	leader, err := p.l.LeaderKey(ctx)
+	if errors.Is(err, ErrNoLeaderKey) {
+		leader, err = p.l.sqlLeader(ctx), nil
+	}
 	if err != nil {
 		r.missing = append(r.missing, "etcd: "+err.Error())
 		return r
@@ -279,6 +285,13 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error
 		}
 		if l.timings.Streaming != 0 && standbyReady && proxyUp {
 			r.missing = l.routesSettled(ctx)
+			if l.manager() == topologies.ManagerPGAutoFailover {
+				missing, err := l.pgafSettle(ctx)
+				if err != nil {
+					return err
+				}
+				r.missing = append(r.missing, missing...)
+			}
 			for _, region := range l.EndpointRegions() {
 				rw := l.sqlOK(ctx, l.EndpointIn(EndpointRW, region), "SELECT 1 WHERE NOT pg_is_in_recovery()")
 				ro := wantReplicas == 0 || l.sqlOK(ctx, l.EndpointIn(EndpointRO, region), "SELECT 1 WHERE pg_is_in_recovery()")
@@ -318,7 +331,7 @@ func (l *Lab) explain(ctx context.Context, err error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var b strings.Builder
-	shown := l.plan.Nodes
+	shown := append(append([]member(nil), l.plan.Coordinator...), l.plan.Nodes...)
 	if len(l.plan.Etcd) > 0 {
 		shown = append([]member{l.plan.Etcd[0]}, shown...)
 	}

@@ -21,7 +21,7 @@ const DefaultName = "single-region"
 // positions: "embedded:single-region.yaml".
 const builtinPrefix = "embedded:"
 
-//go:embed dr.yaml mariadb.yaml single.yaml single-region.yaml stretched.yaml three-region.yaml
+//go:embed dr.yaml managers.yaml mariadb.yaml single.yaml single-region.yaml stretched.yaml three-region.yaml
 var builtins embed.FS
 
 //go:embed schema.json

@@ -39,6 +39,7 @@ type PGAutoFailover struct {
 	HealthCheckMaxRetries   int
 	HealthCheckRetryDelay   time.Duration
 	UnhealthyTimeout        time.Duration
+	PrimaryDemoteTimeout    time.Duration
 	NetworkPartitionTimeout time.Duration
 }
 
@@ -62,6 +63,7 @@ var (
 		HealthCheckMaxRetries:   2,
 		HealthCheckRetryDelay:   2 * time.Second,
 		UnhealthyTimeout:        20 * time.Second,
+		PrimaryDemoteTimeout:    30 * time.Second,
 		NetworkPartitionTimeout: 20 * time.Second,
 	}
 	// RepmgrDefaults are repmgr 5.3's (repmgr.conf.sample), no witness.
@@ -102,7 +104,15 @@ func (r *resolver) manager() {
 	a.HealthCheckTimeout = r.positive("pg_auto_failover.health_check_timeout", p.HealthCheckTimeout, d.HealthCheckTimeout, time.Millisecond)
 	a.HealthCheckRetryDelay = r.positive("pg_auto_failover.health_check_retry_delay", p.HealthCheckRetryDelay, d.HealthCheckRetryDelay, time.Millisecond)
 	a.UnhealthyTimeout = r.positive("pg_auto_failover.node_considered_unhealthy_timeout", p.UnhealthyTimeout, d.UnhealthyTimeout, time.Millisecond)
+	a.PrimaryDemoteTimeout = r.positive("pg_auto_failover.primary_demote_timeout", p.PrimaryDemoteTimeout, d.PrimaryDemoteTimeout, time.Millisecond)
 	a.NetworkPartitionTimeout = r.positive("pg_auto_failover.network_partition_timeout", p.NetworkPartitionTimeout, d.NetworkPartitionTimeout, time.Second)
+	if a.PrimaryDemoteTimeout <= a.NetworkPartitionTimeout {
+		path := "pg_auto_failover.primary_demote_timeout"
+		if !r.doc.has(path) {
+			path = "pg_auto_failover.network_partition_timeout"
+		}
+		r.errorf(path, "primary_demote_timeout %s must exceed network_partition_timeout %s: the monitor would let a new primary take writes before a primary cut off from everyone has demoted itself (split-brain); raise primary_demote_timeout or lower network_partition_timeout", a.PrimaryDemoteTimeout, a.NetworkPartitionTimeout)
+	}
 	a.HealthCheckMaxRetries = d.HealthCheckMaxRetries
 	if r.doc.has("pg_auto_failover.health_check_max_retries") {
 		a.HealthCheckMaxRetries = r.count("pg_auto_failover.health_check_max_retries", p.HealthCheckMaxRetries)
@@ -210,6 +220,7 @@ func (t *Topology) ManagerSettings() map[string]string {
 		s["pg_auto_failover.health_check_max_retries"] = fmt.Sprint(a.HealthCheckMaxRetries)
 		s["pg_auto_failover.health_check_retry_delay"] = a.HealthCheckRetryDelay.String()
 		s["pg_auto_failover.node_considered_unhealthy_timeout"] = a.UnhealthyTimeout.String()
+		s["pg_auto_failover.primary_demote_timeout"] = a.PrimaryDemoteTimeout.String()
 		s["pg_auto_failover.network_partition_timeout"] = a.NetworkPartitionTimeout.String()
 	case ManagerRepmgr:
 		g := t.Repmgr

@@ -170,7 +170,7 @@ func TestWarningsAccompanyErrors(t *testing.T) {
 
 func TestBuiltins(t *testing.T) {
 	names := BuiltinNames()
-	if !slices.Equal(names, []string{"dr", "mariadb", "single", "single-region", "stretched", "three-region"}) {
+	if !slices.Equal(names, []string{"dr", "managers", "mariadb", "single", "single-region", "stretched", "three-region"}) {
 		t.Fatalf("BuiltinNames() = %v", names)
 	}
 	for _, name := range names {
@@ -195,7 +195,7 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("embedded %s differs from %s.yaml", name, name)
 		}
 	}
-	if _, err := Builtin("nope"); !errors.Is(err, ErrUnknownBuiltin) || !strings.Contains(err.Error(), "dr, mariadb, single, single-region, stretched, three-region") {
+	if _, err := Builtin("nope"); !errors.Is(err, ErrUnknownBuiltin) || !strings.Contains(err.Error(), "dr, managers, mariadb, single, single-region, stretched, three-region") {
 		t.Errorf("Builtin(nope) = %v, want ErrUnknownBuiltin listing the names", err)
 	}
 	if _, err := Builtin("../single-region"); !errors.Is(err, ErrUnknownBuiltin) {

@@ -135,6 +135,7 @@ type PGAutoFailover struct {
 	HealthCheckMaxRetries   int      `yaml:"health_check_max_retries" jsonschema:"minimum=0,default=2" jsonschema_description:"pgautofailover.health_check_max_retries: failed checks retried before a node is marked bad. Default 2."`
 	HealthCheckRetryDelay   Duration `yaml:"health_check_retry_delay" jsonschema:"default=2s" jsonschema_description:"pgautofailover.health_check_retry_delay: pause between retries. Default 2s. At least 1ms."`
 	UnhealthyTimeout        Duration `yaml:"node_considered_unhealthy_timeout" jsonschema:"default=20s" jsonschema_description:"pgautofailover.node_considered_unhealthy_timeout: how long a node must have been silent (no keeper report) and failing checks before the monitor fails it over. Default 20s. At least 1ms."`
+	PrimaryDemoteTimeout    Duration `yaml:"primary_demote_timeout" jsonschema:"default=30s" jsonschema_description:"pgautofailover.primary_demote_timeout: how long the monitor waits for a primary it failed over to confirm its demotion before the new primary takes writes; a dead primary never confirms, so a crash costs all of it. Default 30s. More than network_partition_timeout."`
 	NetworkPartitionTimeout Duration `yaml:"network_partition_timeout" jsonschema:"default=20s" jsonschema_description:"The keeper's timeout.network_partition_timeout: a primary that reaches neither the monitor nor any standby for this long demotes itself. Default 20s. Whole seconds, at least 1s."`
 }
 
