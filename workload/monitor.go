@@ -2,6 +2,7 @@ package workload
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -21,6 +22,11 @@ const MonitorPeriod = 50 * time.Millisecond
 // from its Patroni REST API) and timeline switches. Each event carries
 // MonitorPeriod as its resolution. On a MariaDB lab it watches read_only
 // instead (startMariaDBMonitor).
+//
+// The leader key is Patroni's etcd key, or pg_auto_failover's monitor
+// assigning a node the primary's goal state. repmgr keeps none
+// (harness.ErrNoLeaderKey): a node that turns writable is then promoted
+// and leads at once, and leader.key_gone never happens.
 func StartMonitor(ctx context.Context, lab *harness.Lab, rec *results.Recorder) *Workload {
 	if isMariaDB(lab) {
 		return startGroup(ctx, func(ctx context.Context) []*Workload { return startMariaDBMonitor(ctx, lab, rec) })
@@ -30,9 +36,12 @@ func StartMonitor(ctx context.Context, lab *harness.Lab, rec *results.Recorder) 
 		leaders   = map[string]bool{}
 		timeline  = 0
 		mu        sync.Mutex
+		noKey     = false
+		led       = false // a leader was seen (noKey only)
 	)
 	return startPeriodic(ctx, MonitorPeriod, func(ctx context.Context) {
 		holder, err := lab.LeaderKey(ctx)
+		noKey = errors.Is(err, harness.ErrNoLeaderKey)
 		if err == nil && holder != keyHolder {
 			switch {
 			case holder == "":
@@ -55,6 +64,14 @@ func StartMonitor(ctx context.Context, lab *harness.Lab, rec *results.Recorder) 
 				isLeader := err == nil && st.Role == harness.RoleLeader && st.State == "running"
 				if isLeader && !leaders[n.Name] {
 					rec.Event(results.Event{Kind: results.EventPromoted, Node: n.Name, Detail: "timeline " + strconv.Itoa(st.Timeline), Resolution: MonitorPeriod})
+					if noKey {
+						detail := "no leader key: leads once writable"
+						if !led {
+							detail = "initial"
+						}
+						led = true
+						rec.Event(results.Event{Kind: results.EventLeaderChanged, Node: n.Name, Detail: detail, Resolution: MonitorPeriod})
+					}
 				}
 				if isLeader && st.Timeline > timeline {
 					if timeline != 0 {
