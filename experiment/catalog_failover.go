@@ -269,11 +269,11 @@ func claimPlace(d time.Duration) string {
 
 // failoverSettings are the settings a failover time is made of.
 func failoverSettings(t *topologies.Topology) map[string]string {
-	return map[string]string{
-		"patroni.ttl":           t.Patroni.TTL.String(),
-		"patroni.loop_wait":     t.Patroni.LoopWait.String(),
-		"patroni.retry_timeout": t.Patroni.RetryTimeout.String(),
-		"replication.mode":      string(t.Replication.Mode),
-		"haproxy.checks":        harness.HAProxyChecks,
+	s := t.ManagerSettings()
+	if s == nil {
+		s = map[string]string{}
 	}
+	s["replication.mode"] = string(t.Replication.Mode)
+	s["haproxy.checks"] = harness.HAProxyChecks
+	return s
 }
