@@ -6,7 +6,9 @@ import (
 )
 
 // Switchovers is what a planned switchover needs: the failover manager's
-// own operation (Patroni's POST /switchover). harness.Lab satisfies it.
+// own operation (Patroni's POST /switchover, pg_auto_failover's
+// perform_promotion, repmgr's promote and rejoin). harness.Lab satisfies
+// it.
 type Switchovers interface {
 	// Switchover hands leadership from leader to candidate (empty: the
 	// manager picks) and returns once the manager reports the outcome;
@@ -51,7 +53,7 @@ func (f switchoverFault) Inject(ctx context.Context, c Cluster) (string, Heal, e
 		}
 		candidate = to[0]
 	}
-	noteHow(ctx, "Patroni REST POST /switchover: begun within [begin, request written]")
+	noteHow(ctx, "the manager's switchover request: begun within [begin, request sent]")
 	markBegin(ctx)
 	if err := s.Switchover(ctx, leader, candidate, func() { markEnd(ctx) }); err != nil {
 		markEnd(ctx)

@@ -95,7 +95,7 @@ func LeaderKillScenario(spec LeaderKillSpec) Scenario {
 	return Scenario{
 		Name:    "leader-kill",
 		Summary: "SIGKILL the leader under load: failover time and its phases, lost writes, the old leader's rejoin",
-		Needs:   Needs{Candidates: 2},
+		Needs:   Needs{Candidates: 2, Managers: topologies.ManagerKinds()},
 		Steps: []Step{
 			Sleep("warm up", spec.Warmup-quietBeforeFault),
 			Measure(MeasureSyncStandbys, func(ctx context.Context, r *Run) string { return membersFigure(ctx, r, harness.SyncStandbys) }),

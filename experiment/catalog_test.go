@@ -189,3 +189,28 @@ func TestRegionOutageAtShapesACopy(t *testing.T) {
 		t.Errorf("name %q", sc.Name)
 	}
 }
+
+func TestNeedsCheckTheManager(t *testing.T) {
+	topo, err := topologies.Builtin("managers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repmgr, err := topo.WithManager(topologies.ManagerRepmgr, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SwitchoverScenario().Needs.Check(repmgr); err == nil || !strings.Contains(err.Error(), "manager") {
+		t.Errorf("Patroni's switchover scenario on repmgr: %v, want refused naming the manager", err)
+	}
+	if err := LeaderKillScenario(LeaderKillSpec{}).Needs.Check(repmgr); err != nil {
+		t.Errorf("leader-kill on repmgr: %v", err)
+	}
+	for _, sc := range CompareScenarios() {
+		if err := sc.Needs.Check(repmgr); err != nil {
+			t.Errorf("%s on repmgr: %v", sc.Name, err)
+		}
+	}
+	if b := ManagerBound(repmgr); b != time.Second+2*time.Second {
+		t.Errorf("repmgr bound at the file's settings = %s, want monitor_interval + 2 × reconnect_interval = 3s", b)
+	}
+}

@@ -74,12 +74,12 @@ func CompareScenarios() []Scenario {
 func CompareScenario(name string) (Scenario, error) {
 	var names []string
 	for _, s := range CompareScenarios() {
-		if s.Name == name {
+		if s.Name == name || s.Name == "compare-"+name {
 			return s, nil
 		}
-		names = append(names, s.Name)
+		names = append(names, strings.TrimPrefix(s.Name, "compare-"))
 	}
-	return Scenario{}, fmt.Errorf("unknown comparison scenario %q (scenarios: %s)", name, strings.Join(names, ", "))
+	return Scenario{}, fmt.Errorf("unknown comparison scenario %q (scenarios: %s)", strings.TrimPrefix(name, "compare-"), strings.Join(names, ", "))
 }
 
 // managerFaultScenario injects a fault on the leader, waits for the
@@ -91,7 +91,7 @@ func managerFaultScenario(name, what string, fault func(*Run) chaos.Fault) Scena
 	return Scenario{
 		Name:    "compare-" + name,
 		Summary: what + ": what the manager did, how long writes stopped, lost writes, split-brain, the old leader's rejoin",
-		Needs:   Needs{Candidates: 2},
+		Needs:   Needs{Candidates: 2, Managers: topologies.ManagerKinds()},
 		Steps: []Step{
 			Sleep("warm up", FailoverWarmup),
 			Inject("fault", fault),
@@ -114,13 +114,14 @@ func managerFaultScenario(name, what string, fault func(*Run) chaos.Fault) Scena
 				}
 				return nil
 			}},
-			Measure("leaders before the heal", leadersFigure),
+			Measure(results.FigureLeadersAtBound, leadersFigure),
 			Heal("fault"),
 			{Text: "await one leader and every other node streaming", do: func(ctx context.Context, r *Run) error {
 				bound := ManagerBound(r.Topology) + CompareSlack
 				return Await(converged("fault"), bound, "the cluster did not converge on one leader with every other node streaming").do(ctx, r)
 			}},
 			Measure("leaders after the heal", leadersFigure),
+			{Text: "restart a former leader left as a second primary", do: restartSecondPrimary},
 		},
 	}
 }
@@ -131,7 +132,7 @@ func managerSwitchoverScenario() Scenario {
 	return Scenario{
 		Name:    "compare-switchover",
 		Summary: "planned switchover by the manager's own command: the write gap, and no acknowledged write lost",
-		Needs:   Needs{Candidates: 2},
+		Needs:   Needs{Candidates: 2, Managers: topologies.ManagerKinds()},
 		Steps: []Step{
 			Sleep("warm up", FailoverWarmup),
 			Inject("fault", func(*Run) chaos.Fault { return chaos.Switchover(nil) }),
@@ -142,6 +143,40 @@ func managerSwitchoverScenario() Scenario {
 			}},
 		},
 	}
+}
+
+// restartSecondPrimary is the operator's move when the fault's target
+// still accepts writes beside another leader once the manager's bound
+// has passed after the heal (repmgr fences nothing): restart it. A
+// restarted node's entrypoint finds the other primary and rejoins it
+// (harness/scripts/repmgr-node.sh), and what the target acknowledged
+// meanwhile is rewound away: the comparison's lost writes. The restart
+// is a fault of its own ("operator"), so the runner heals and reports it.
+func restartSecondPrimary(ctx context.Context, r *Run) error {
+	a, err := r.Fault("fault")
+	if err != nil {
+		return err
+	}
+	ms, err := r.Lab.Members(ctx)
+	if err != nil {
+		return nil // the next await sees it
+	}
+	var leaders []string
+	for _, m := range ms {
+		if m.Role == harness.RoleLeader {
+			leaders = append(leaders, m.Name)
+		}
+	}
+	target := targets(a)[0]
+	if len(leaders) < 2 || !slices.Contains(leaders, target) {
+		return nil
+	}
+	note := fmt.Sprintf("%s still a primary beside %s after the heal: replab restarted it to rejoin", target, strings.Join(slices.DeleteFunc(leaders, func(s string) bool { return s == target }), ", "))
+	r.Rec.Event(results.Event{Kind: results.EventNote, Detail: note})
+	if err := Inject("operator", func(*Run) chaos.Fault { return chaos.Restart(chaos.Node(target)) }).do(ctx, r); err != nil {
+		return err
+	}
+	return Await(converged("fault"), ManagerBound(r.Topology)+CompareSlack, "the restarted former leader did not rejoin").do(ctx, r)
 }
 
 // converged is exactly one leader, every other node streaming; the
@@ -258,7 +293,7 @@ func Compare(ctx context.Context, req CompareRequest) (CompareResult, error) {
 	}
 	var scs []Scenario
 	for _, n := range req.Scenarios {
-		s, err := CompareScenario("compare-" + strings.TrimPrefix(n, "compare-"))
+		s, err := CompareScenario(n)
 		if err != nil {
 			return res, fmt.Errorf("compare managers: %w", err)
 		}

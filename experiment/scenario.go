@@ -73,6 +73,10 @@ type Needs struct {
 	// Engines lists the engines it runs on (empty: postgres only, with
 	// Patroni and etcd).
 	Engines []topologies.EngineKind
+	// Managers lists the PostgreSQL failover managers it runs under
+	// (empty: Patroni only: most of the catalog acts through Patroni's
+	// REST API, its dynamic configuration or its TTL).
+	Managers []topologies.ManagerKind
 }
 
 // String says what the scenario needs, for `replab scenarios`.
@@ -137,6 +141,13 @@ func (n Needs) Check(t *topologies.Topology) error {
 	if !slices.Contains(engines, t.Engine.Kind) {
 		// Nothing else it needs means anything on another engine.
 		return fmt.Errorf("topology %s cannot run it: it runs on engine %v, the topology's is %s", t.Name, engines, t.Engine.Kind)
+	}
+	managers := n.Managers
+	if len(managers) == 0 {
+		managers = []topologies.ManagerKind{topologies.ManagerPatroni}
+	}
+	if t.Engine.Kind == topologies.EnginePostgres && !slices.Contains(managers, t.Manager) {
+		return fmt.Errorf("topology %s cannot run it: it runs under manager %v, the topology's is %s", t.Name, managers, t.Manager)
 	}
 	if len(regions) < n.Regions {
 		why = append(why, fmt.Sprintf("it needs %d regions with database nodes, the topology has %d", n.Regions, len(regions)))

@@ -72,7 +72,7 @@ type Timings struct {
 	Network    time.Duration `json:"network"`     // lab network created
 	Containers time.Duration `json:"containers"`  // every container started
 	WAN        time.Duration `json:"wan"`         // WAN applied, Patroni released
-	Etcd       time.Duration `json:"etcd"`        // etcd answers with a quorum
+	Etcd       time.Duration `json:"etcd"`        // etcd answers with a quorum (pg_auto_failover: the monitor answers; repmgr: a node does)
 	Leader     time.Duration `json:"leader"`      // a leader accepts writes
 	Streaming  time.Duration `json:"streaming"`   // every replica streams
 	Endpoints  time.Duration `json:"endpoints"`   // HAProxy rw and ro answer

@@ -57,6 +57,18 @@ func coordinator(t *topologies.Topology, at func(int) member) []member {
 	return nil
 }
 
+// coordinatorAnswers is the progress line for readiness's first phase
+// (Timings.Etcd): what answered.
+func (l *Lab) coordinatorAnswers() string {
+	switch l.manager() {
+	case topologies.ManagerPGAutoFailover:
+		return "the monitor answers"
+	case topologies.ManagerRepmgr:
+		return "a node answers"
+	}
+	return "etcd has a quorum"
+}
+
 // sqlStatus is what a node managed by pg_auto_failover or repmgr says of
 // itself over SQL: the part of Patroni's GET /patroni replab reads.
 const sqlStatusQuery = `SELECT NOT pg_is_in_recovery(),

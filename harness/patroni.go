@@ -107,10 +107,19 @@ func (l *Lab) NodeByIP(ip string) string {
 // Switchover asks Patroni for a planned switchover from leader to
 // candidate (empty: Patroni picks a healthy one; in synchronous mode only
 // a synchronous standby qualifies) through the leader's REST API (POST
-// /switchover), and returns once Patroni reports the outcome. sent, when
+// /switchover), and returns once Patroni reports the outcome. Under
+// pg_auto_failover the monitor is asked (pgafSwitchover); repmgr's own
+// switchover needs SSH between nodes, so replab runs its steps
+// (repmgrSwitchover). sent, when
 // not nil, is called as soon as the request is written: the switchover's
 // begin is bounded by the call and sent, not by the reply.
 func (l *Lab) Switchover(ctx context.Context, leader, candidate string, sent func()) error {
+	switch l.manager() {
+	case topologies.ManagerPGAutoFailover:
+		return l.pgafSwitchover(ctx, leader, candidate, sent)
+	case topologies.ManagerRepmgr:
+		return l.repmgrSwitchover(ctx, leader, candidate, sent)
+	}
 	body, err := json.Marshal(map[string]string{"leader": leader, "candidate": candidate})
 	if err != nil {
 		return fmt.Errorf("switchover %s: %w", leader, err)

@@ -171,3 +171,27 @@ func (l *Lab) setPGAFSyncStandbys(ctx context.Context) error {
 		return nil
 	})
 }
+
+// pgafSwitchover asks the monitor for a planned switchover, as pg_autoctl
+// perform switchover and perform promotion do: perform_promotion names
+// the candidate, perform_failover lets the monitor choose. The monitor
+// answers once it has assigned the new goal states; the nodes carry them
+// out after, so it returns then and callers wait for the new leader.
+func (l *Lab) pgafSwitchover(ctx context.Context, leader, candidate string, sent func()) error {
+	err := l.onMonitor(ctx, func(ctx context.Context, c *pgx.Conn) error {
+		var err error
+		if candidate == "" {
+			_, err = c.Exec(ctx, "SELECT pgautofailover.perform_failover($1, 0)", pgafFormation)
+		} else {
+			_, err = c.Exec(ctx, "SELECT pgautofailover.perform_promotion($1, $2)", pgafFormation, candidate)
+		}
+		return err
+	})
+	if sent != nil {
+		sent()
+	}
+	if err != nil {
+		return fmt.Errorf("switchover %s→%s: the monitor refused: %w", leader, orAny(candidate), err)
+	}
+	return nil
+}

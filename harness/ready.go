@@ -251,7 +251,7 @@ func (l *Lab) waitReady(ctx context.Context, start time.Time, proxy *wave) error
 		}
 		if r.etcd && l.timings.Etcd == 0 {
 			l.timings.Etcd = time.Since(start)
-			l.log.Info("etcd has a quorum", "at", l.timings.Etcd.Round(time.Millisecond))
+			l.log.Info(l.coordinatorAnswers(), "at", l.timings.Etcd.Round(time.Millisecond))
 		}
 		if r.writable && l.timings.Leader == 0 {
 			l.timings.Leader = time.Since(start)

@@ -37,8 +37,9 @@ type ManagerTrial struct {
 	SplitBrain    time.Duration `json:"split_brain_ns"`
 	AfterElection int           `json:"after_election"`
 	// Rejoined says the fault's target streamed from the new leader
-	// again; Rejoin is how long after the heal (or, for a fault without
-	// one, its begin) it first did.
+	// again; Rejoin is how long after the heal (or, when it streamed
+	// before any heal, as after a switchover, after the fault's begin)
+	// it first did.
 	Rejoined bool          `json:"rejoined"`
 	Rejoin   time.Duration `json:"rejoin_ns"`
 	// Notes are the run's findings in words: awaits that timed out as an
@@ -58,12 +59,14 @@ func ManagerTrialOf(h History) ManagerTrial {
 		t.Outage, t.Recovered, t.RTO, t.RTOUncertainty = fr.Outage, fr.Recovered, fr.RTO, fr.RTOUncertainty
 		target, _, _ := strings.Cut(f.Node, "<->")
 		target, _, _ = strings.Cut(target, ",")
-		from := f.Injected
-		if f.EndReason == "healed" {
-			from = f.End
-		}
+		// From the heal, or from the injection for a fault with nothing
+		// to heal (a switchover's no-op heal comes after the rejoin).
 		for _, e := range sortedEvents(h) {
-			if e.Kind == EventStreaming && e.Node == target && e.At >= from {
+			if e.Kind == EventStreaming && e.Node == target && e.At >= f.Injected {
+				from := f.Injected
+				if f.EndReason == "healed" && f.End <= e.At {
+					from = f.End
+				}
 				t.Rejoined, t.Rejoin = true, e.At-from
 				break
 			}
@@ -73,12 +76,51 @@ func ManagerTrialOf(h History) ManagerTrial {
 	t.Lost, t.LostKnown = len(lw.Lost), lw.FinalRecorded
 	sb := SplitBrain(h)
 	t.SplitBrain, t.AfterElection = sb.Overlap, len(sb.AfterElection)
+	if len(fs) > 0 {
+		target, _, _ := strings.Cut(fs[0].Node, "<->")
+		target, _, _ = strings.Cut(target, ",")
+		for _, f := range h.Figures {
+			if f.Name == FigureLeadersAtBound {
+				t.Notes = append(t.Notes, leadersOutcome(f.Value, target))
+			}
+		}
+	}
 	for _, e := range sortedEvents(h) {
 		if e.Kind == EventNote && e.Detail != "" {
 			t.Notes = append(t.Notes, e.Detail)
 		}
 	}
 	return t
+}
+
+// FigureLeadersAtBound names the figure a comparison scenario records
+// once the manager's bound has passed with its fault still on: the
+// members accepting writes then, comma-separated, or "none".
+const FigureLeadersAtBound = "leaders before the heal"
+
+// leadersOutcome says in words what the manager did with the fault's
+// target by its bound, from FigureLeadersAtBound's value.
+func leadersOutcome(value, target string) string {
+	var leaders []string
+	for _, l := range strings.Split(value, ",") {
+		if l = strings.TrimSpace(l); l != "" && l != "none" && !strings.HasPrefix(l, "unknown") {
+			leaders = append(leaders, l)
+		}
+	}
+	old := slices.Contains(leaders, target)
+	switch {
+	case strings.HasPrefix(value, "unknown"):
+		return "leaders at the bound unknown"
+	case len(leaders) == 0:
+		return "no leader at the bound"
+	case old && len(leaders) == 1:
+		return "the old leader kept leading"
+	case old:
+		return "two primaries at the bound"
+	case len(leaders) == 1:
+		return "failed over by the bound"
+	}
+	return fmt.Sprintf("%d leaders at the bound", len(leaders))
 }
 
 // ManagerCell summarises one cell's trials.

@@ -57,3 +57,17 @@ func TestCompareManagersTable(t *testing.T) {
 		}
 	}
 }
+
+func TestLeadersOutcome(t *testing.T) {
+	for value, want := range map[string]string{
+		"mgr-1":        "the old leader kept leading",
+		"mgr-1, mgr-2": "two primaries at the bound",
+		"mgr-2":        "failed over by the bound",
+		"none":         "no leader at the bound",
+		"unknown: x":   "leaders at the bound unknown",
+	} {
+		if got := leadersOutcome(value, "mgr-1"); got != want {
+			t.Errorf("leadersOutcome(%q) = %q, want %q", value, got, want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/replab/replab/harness"
+	"github.com/replab/replab/topologies"
 )
 
 // Labels that select specs (ginkgo --label-filter).
@@ -44,7 +45,16 @@ const (
 	EnginePostgres  = "engine:postgres"
 	EngineMariaDB   = "engine:mariadb"
 	TopologyMariaDB = "topology:mariadb"
+	// TierManagers marks the failover managers' side-by-side specs (the
+	// faults of replab compare, per manager); TopologyManagers their
+	// topology, the built-in managers.
+	TierManagers     = "tier:managers"
+	TopologyManagers = "topology:managers"
 )
+
+// ManagerLabel selects one failover manager's specs: manager:patroni,
+// manager:pg_auto_failover, manager:repmgr.
+func ManagerLabel(m topologies.ManagerKind) string { return "manager:" + string(m) }
 
 // NetemLabel labels the specs whose figures depend on how faithfully the
 // WAN is emulated with the backend network.backend: auto chooses on this

@@ -12,6 +12,9 @@ func (t *Topology) Shape() string {
 	if t.Engine.Kind == EngineMariaDB {
 		return t.mariadbShape()
 	}
+	if t.Manager != "" && t.Manager != ManagerPatroni {
+		return t.managedShape()
+	}
 	if len(t.Regions) == 1 {
 		return fmt.Sprintf("one region (%s): %d nodes and %d etcd members on one LAN, no WAN", t.PrimaryRegion, len(t.Nodes()), t.DCS.Members)
 	}
@@ -57,6 +60,22 @@ func (t *Topology) Shape() string {
 	}
 	return fmt.Sprintf("primary region with remote replicas: etcd (%d members in %s), failover candidates in %s, async replicas elsewhere, %s; %s",
 		t.DCS.Members, t.DCS.Region, strings.Join(candRegions, ", "), endpoints, loss)
+}
+
+// managedShape is Shape under pg_auto_failover or repmgr: no DCS, and
+// what decides a failover.
+func (t *Topology) managedShape() string {
+	who := fmt.Sprintf("pg_auto_failover's monitor in %s decides failovers", t.PGAutoFailover.Region)
+	if t.Manager == ManagerRepmgr {
+		who = "repmgrd on the standbys decides failovers, no witness"
+		if t.Repmgr.Witness != "" {
+			who = fmt.Sprintf("repmgrd on the standbys decides failovers, asking a witness in %s", t.Repmgr.Witness)
+		}
+	}
+	if len(t.Regions) == 1 {
+		return fmt.Sprintf("one region (%s): %d nodes on one LAN, no WAN; %s", t.PrimaryRegion, len(t.Nodes()), who)
+	}
+	return fmt.Sprintf("primary region with remote replicas: %d nodes, candidates in %s, async replicas elsewhere; %s", len(t.Nodes()), t.PrimaryRegion, who)
 }
 
 // mariadbShape is Shape for the mariadb engine: no DCS; replab promotes

@@ -66,7 +66,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newUpCmd(), newStatusCmd(), newDownCmd(), newGCCmd(), newValidateCmd(),
 		newImagesCmd(), newLabCmd(), newCheckCmd(), newReportCmd(), newNetemCmd(), newChaosCmd(), newRPOCmd(),
-		newScenariosCmd(), newRunCmd(), newVerifyCmd(), newDRCmd(), newPromoteCmd(),
+		newScenariosCmd(), newRunCmd(), newVerifyCmd(), newDRCmd(), newPromoteCmd(), newCompareCmd(),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return badInput{fmt.Errorf("%w (see %s --help)", err, c.CommandPath())}

@@ -76,6 +76,10 @@ else
 	rm -f "$PGDATA/postmaster.pid"
 	if [ "$ROLE" = witness ]; then
 		pgstart
+		# Its copy of the metadata may name a primary that is gone.
+		if other=$(other_primary); then
+			repmgr -f $CONF -h "${other%% *}" -U repmgr -d repmgr witness register --force || log "witness register --force failed"
+		fi
 	elif other=$(other_primary); then
 		set -- $other
 		if [ -f "$PGDATA/standby.signal" ]; then
@@ -89,6 +93,9 @@ else
 				# crash recovery in single-user mode accepts no client.
 				postgres --single -D "$PGDATA" -c listen_addresses='' postgres </dev/null >>"$PGLOG" 2>&1 || die "crash recovery failed"
 			fi
+			# pg_rewind reads the source's timeline from its control
+			# file, which a fresh promotion updates only at its checkpoint.
+			psql "host=$1 user=repmgr dbname=repmgr connect_timeout=2" -XAtqc CHECKPOINT || log "CHECKPOINT on $1 failed"
 			if ! repmgr -f $CONF node rejoin -d "host=$1 user=repmgr dbname=repmgr connect_timeout=2" --force-rewind \
 				--config-files=postgresql.conf,pg_hba.conf; then
 				# What Patroni does when a rewind fails: a new copy.
@@ -100,7 +107,20 @@ else
 				repmgr -f $CONF standby register --force --upstream-node-id="$2" || die "repmgr standby register failed"
 			fi
 		fi
+	elif [ -f "$PGDATA/standby.signal" ]; then
+		pgstart
 	else
+		# A former primary that sees no other: it starts as the primary
+		# only once half its peers answer, so that a node cut off from
+		# them does not come back as a primary of its own.
+		need=$(( $(echo $PEERS | wc -w) / 2 ))
+		for _ in $(seq 1 60); do
+			got=0
+			for h in $PEERS; do [ "$h" != "$MY_IP" ] && [ -n "$(rq "$h" 'SELECT 1')" ] && got=$((got + 1)); done
+			[ "$got" -ge "$need" ] && break
+			sleep 0.5
+		done
+		[ "$got" -ge "$need" ] || die "a former primary with $got of $need peers answering and no primary among them: not starting"
 		pgstart
 	fi
 fi

@@ -52,10 +52,23 @@ func CatalogTopology() string {
 	return ref
 }
 
+// ExecuteOn is Execute on a topology the spec built (a built-in one under
+// another manager: topologies.Topology.WithManager).
+func ExecuteOn(ctx context.Context, t *topologies.Topology, sc experiment.Scenario) experiment.Result {
+	GinkgoHelper()
+	return executeOn(ctx, t, sc, false)
+}
+
 func execute(ctx context.Context, name string, sc experiment.Scenario, keep bool) experiment.Result {
 	GinkgoHelper()
 	t, err := topologies.Load(name)
 	Expect(err).NotTo(HaveOccurred(), "load topology %s", name)
+	return executeOn(ctx, t, sc, keep)
+}
+
+func executeOn(ctx context.Context, t *topologies.Topology, sc experiment.Scenario, keep bool) experiment.Result {
+	GinkgoHelper()
+	name := t.Name
 	shaped := *t
 	if sc.Shape != nil {
 		sc.Shape(&shaped)

@@ -1,0 +1,85 @@
+package suites
+
+import (
+	"fmt"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/replab/replab/experiment"
+	"github.com/replab/replab/results"
+	"github.com/replab/replab/suites/asserts"
+	"github.com/replab/replab/topologies"
+)
+
+// The faults of replab compare against each failover manager, on the
+// built-in managers topology at its tuned settings. What each manager
+// does is asserted as each documents it (docs/managers.md): every one
+// replaces a killed leader and loses no acknowledged write in semi-sync;
+// what they do with a leader cut off differs, and that difference is the
+// point of running them side by side.
+var _ = Describe("failover managers side by side", Label(TopologyManagers), func() {
+	base, err := topologies.Builtin("managers")
+	if err != nil {
+		panic(err)
+	}
+	trial := func(ctx SpecContext, m topologies.ManagerKind, scenario string) results.ManagerTrial {
+		GinkgoHelper()
+		t, err := base.WithManager(m, false)
+		Expect(err).NotTo(HaveOccurred())
+		sc, err := experiment.CompareScenario(scenario)
+		Expect(err).NotTo(HaveOccurred())
+		res := asserts.ExecuteOn(ctx, t, sc)
+		tr := results.ManagerTrialOf(res.History)
+		AddReportEntry("trial", fmt.Sprintf("%s %s: outage %v, RTO %s, lost %d, split-brain %s, writes by a former leader %d, rejoin %s (%v); notes: %s",
+			m, scenario, tr.Outage, tr.RTO, tr.Lost, tr.SplitBrain, tr.AfterElection, tr.Rejoin, tr.Rejoined, strings.Join(tr.Notes, "; ")))
+		Expect(tr.LostKnown).To(BeTrue(), "the run read its writes back")
+		return tr
+	}
+
+	for _, m := range topologies.ManagerKinds() {
+		tier := TierManagers
+		if m != topologies.ManagerPatroni {
+			// Patroni's leader kill is the smoke tier's already
+			// (failover_test.go); the others' join it.
+			tier = TierSmoke
+		}
+		Context(string(m), Label(ManagerLabel(m), EnginePostgres), func() {
+			It("replaces a killed leader, loses no acknowledged write, and the old leader rejoins", Label(tier, FaultKill, ScenarioLabel("compare-leader-kill")), func(ctx SpecContext) {
+				tr := trial(ctx, m, "leader-kill")
+				Expect(tr.Recovered).To(BeTrue(), "writes resumed on a new leader")
+				Expect(tr.Lost).To(BeZero())
+				Expect(tr.AfterElection).To(BeZero())
+				Expect(tr.Rejoined).To(BeTrue(), "the old leader streams from the new one")
+			}, SpecTimeout(asserts.ScenarioTimeout))
+
+			It("hands over in a planned switchover without losing a write", Label(TierManagers, ScenarioLabel("compare-switchover")), func(ctx SpecContext) {
+				tr := trial(ctx, m, "switchover")
+				Expect(tr.Lost).To(BeZero())
+				Expect(tr.SplitBrain).To(BeZero())
+				Expect(tr.Rejoined).To(BeTrue(), "the old leader streams from the new one")
+			}, SpecTimeout(asserts.ScenarioTimeout))
+
+			It("a leader cut from its peers: no acknowledged write lost unless the manager fences nothing", Label(TierManagers, FaultPartition, ScenarioLabel("compare-leader-partition")), func(ctx SpecContext) {
+				tr := trial(ctx, m, "leader-partition")
+				if m == topologies.ManagerRepmgr {
+					// repmgr has no consensus and no fencing: the cut-off
+					// primary keeps its clients while a standby is
+					// promoted, and what it acknowledged is rewound away.
+					Expect(tr.SplitBrain).To(BeNumerically(">", 0), "two primaries took writes at once")
+					Expect(tr.Notes).To(ContainElement(ContainSubstring("still a primary")))
+					return
+				}
+				Expect(tr.AfterElection).To(BeZero(), "no write acknowledged by the old leader after the election")
+				Expect(tr.Lost).To(BeZero())
+			}, SpecTimeout(asserts.ScenarioTimeout))
+
+			It("a leader cut from its coordinator", Label(TierManagers, FaultDCS, ScenarioLabel("compare-cut-coordinator")), func(ctx SpecContext) {
+				tr := trial(ctx, m, "cut-coordinator")
+				Expect(tr.Lost).To(BeZero())
+				Expect(tr.AfterElection).To(BeZero(), "no write acknowledged by the old leader after the election")
+			}, SpecTimeout(asserts.ScenarioTimeout))
+		})
+	}
+})
