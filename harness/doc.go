@@ -1,7 +1,8 @@
 // Package harness owns everything that talks to Docker: the node image, the
 // lab network, containers (etcd, PostgreSQL+Patroni or MariaDB nodes, HAProxy), engine
 // configuration, the lab's own views of itself (members, Patroni state, the
-// DCS leader key), cleanup and garbage collection. The clients that make a
+// DCS leader key; pg_auto_failover's and repmgr's equivalents), cleanup and
+// garbage collection. The clients that make a
 // run's history live in package workload, which reaches the lab through
 // harness's exported methods.
 //
@@ -47,6 +48,19 @@
 //	mariadb_promote.go   replab's promotion runbook (PromoteMariaDB)
 //	mariadb_rejoin.go    a former primary rejoined, or its errant transactions counted
 //	mariadb_mode.go      the replication mode switched at runtime (SET GLOBAL)
+//
+// # Failover managers
+//
+// A PostgreSQL topology's manager may be pg_auto_failover or repmgr
+// instead of Patroni (docs/managers.md). Their nodes run an entrypoint
+// script of the manager (scripts/), their status is read over SQL
+// instead of Patroni's REST API, and HAProxy's check asks the node.
+//
+//	manager.go           which manager, the coordinator's plan, status over SQL, HAProxy's check
+//	managed.go           a managed node's container: settings, client authentication
+//	manager_scripts.go   the entrypoints (scripts/pgaf-node.sh, scripts/repmgr-node.sh)
+//	pgautofailover.go    the monitor: its settings, its primary (the leader key), readiness, switchover
+//	repmgr.go            repmgr.conf, the switchover runbook without SSH
 //
 // # Endpoints
 //

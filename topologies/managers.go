@@ -165,12 +165,18 @@ func (r *resolver) count(path string, n int) int {
 }
 
 // notPatroniOnly refuses what only Patroni's lab provisions when another
-// manager runs: a standby cluster is a second Patroni cluster.
+// manager runs: a standby cluster is a second Patroni cluster, and the
+// image contract covers PostgreSQL with Patroni.
 func (r *resolver) notPatroniOnly() {
-	if r.t.Manager == ManagerPatroni || !r.doc.has("standby_cluster") {
+	if r.t.Manager == ManagerPatroni {
 		return
 	}
-	r.rep.errorf(r.doc.keyAt("standby_cluster"), "standby_cluster", "a standby cluster is a second Patroni cluster and manager is %s: remove standby_cluster, or use manager: patroni", r.t.Manager)
+	if r.doc.has("standby_cluster") {
+		r.rep.errorf(r.doc.keyAt("standby_cluster"), "standby_cluster", "a standby cluster is a second Patroni cluster and manager is %s: remove standby_cluster, or use manager: patroni", r.t.Manager)
+	}
+	if r.doc.has("engine.image") {
+		r.errorf("engine.image", "the image contract covers PostgreSQL with Patroni: manager %s runs on replab's own image only (it has pg_auto_failover 2.0 and repmgr 5.3); remove image, or use manager: patroni", r.t.Manager)
+	}
 }
 
 // WithManager returns a copy of t run by manager kind: at the manager's
@@ -182,6 +188,9 @@ func (t *Topology) WithManager(kind ManagerKind, defaults bool) (*Topology, erro
 	}
 	if t.Engine.Kind != EnginePostgres {
 		return nil, fmt.Errorf("select manager %s: engine %s has no failover manager to choose", kind, t.Engine.Kind)
+	}
+	if kind != ManagerPatroni && t.Engine.Image != "" {
+		return nil, fmt.Errorf("select manager %s: %s runs its own image (engine.image), which the image contract makes Patroni's", kind, t.Name)
 	}
 	if kind != ManagerPatroni && t.Standby.Region != "" {
 		return nil, fmt.Errorf("select manager %s: %s has a standby cluster, which is Patroni's", kind, t.Name)
