@@ -97,6 +97,11 @@ func (f *fakeCluster) Start(ctx context.Context, name string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.state[name].Running {
+		// harness.Lab.Start waits for a container to stop first: on one
+		// that runs, it waits until its context ends.
+		return fmt.Errorf("start %s: wait for it to stop first: it runs", name)
+	}
 	f.state[name].Running = true
 	return nil
 }

@@ -41,15 +41,30 @@ func (f hostFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 		return "", nil, fmt.Errorf("inject %s: %w", f.name, err)
 	}
 	target := strings.Join(targets, ",")
+	// undone remembers the hosts healed already: a second heal must not
+	// start again what the first started (Start waits for a stop that a
+	// running container never makes).
+	var mu sync.Mutex
+	undone := map[string]bool{}
 	heal := func(ctx context.Context) error {
 		if f.undo == nil {
 			return nil
 		}
 		var errs []error
 		for _, h := range targets {
+			mu.Lock()
+			skip := undone[h]
+			mu.Unlock()
+			if skip {
+				continue
+			}
 			if err := f.undo(ctx, c, h); err != nil {
 				errs = append(errs, fmt.Errorf("undo %s on %s: %w", f.name, h, err))
+				continue
 			}
+			mu.Lock()
+			undone[h] = true
+			mu.Unlock()
 		}
 		return errors.Join(errs...)
 	}
@@ -89,6 +104,18 @@ func (f hostFault) Inject(ctx context.Context, c Cluster) (string, Heal, error) 
 }
 
 func start(ctx context.Context, c Cluster, h string) error { return c.Start(ctx, h) }
+
+// running makes sure h runs: the heal of Restart, whose inject started it
+// again already (Start waits for a container to stop, which a running
+// one never does). A host that died since is started.
+func running(ctx context.Context, c Cluster, h string) error {
+	if t, ok := c.(Topology); ok {
+		if st, err := t.HostState(ctx, h); err == nil && st.Running {
+			return nil
+		}
+	}
+	return c.Start(ctx, h)
+}
 
 // Kill sends SIGKILL to the whole container of each selected host: the
 // node dies at once, as on power loss. Heal starts it again, so it rejoins
@@ -163,7 +190,7 @@ func Restart(s Selector) Fault {
 			}
 			return c.Start(ctx, h)
 		},
-		undo: start,
+		undo: running,
 	}
 }
 
