@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,7 +122,7 @@ func managerFaultScenario(name, what string, fault func(*Run) chaos.Fault) Scena
 				return Await(converged("fault"), bound, "the cluster did not converge on one leader with every other node streaming").do(ctx, r)
 			}},
 			Measure("leaders after the heal", leadersFigure),
-			{Text: "restart a former leader left as a second primary", do: restartSecondPrimary},
+			{Text: "restart what did not rejoin, as an operator would", do: restartLeftovers},
 		},
 	}
 }
@@ -145,38 +146,51 @@ func managerSwitchoverScenario() Scenario {
 	}
 }
 
-// restartSecondPrimary is the operator's move when the fault's target
-// still accepts writes beside another leader once the manager's bound
-// has passed after the heal (repmgr fences nothing): restart it. A
-// restarted node's entrypoint finds the other primary and rejoins it
-// (harness/scripts/repmgr-node.sh), and what the target acknowledged
-// meanwhile is rewound away: the comparison's lost writes. The restart
-// is a fault of its own ("operator"), so the runner heals and reports it.
-func restartSecondPrimary(ctx context.Context, r *Run) error {
-	a, err := r.Fault("fault")
-	if err != nil {
-		return err
-	}
+// restartLeftovers is the operator's move when the cluster has not
+// converged once the manager's bound has passed after the heal (repmgr
+// fences nothing): every leader but the one on the newest timeline, then
+// every replica that does not stream, is restarted, one after another. A
+// restarted node's entrypoint finds the primary and rejoins it
+// (harness/scripts/repmgr-node.sh), and what a former leader acknowledged
+// meanwhile is rewound away: the comparison's lost writes. Each restart
+// is a fault of its own ("operator-N"), so the runner heals and reports
+// it.
+func restartLeftovers(ctx context.Context, r *Run) error {
 	ms, err := r.Lab.Members(ctx)
 	if err != nil {
 		return nil // the next await sees it
 	}
-	var leaders []string
+	var leaders []harness.Member
 	for _, m := range ms {
 		if m.Role == harness.RoleLeader {
-			leaders = append(leaders, m.Name)
+			leaders = append(leaders, m)
 		}
 	}
-	target := targets(a)[0]
-	if len(leaders) < 2 || !slices.Contains(leaders, target) {
+	if len(leaders) == 0 {
 		return nil
 	}
-	note := fmt.Sprintf("%s still a primary beside %s after the heal: replab restarted it to rejoin", target, strings.Join(slices.DeleteFunc(leaders, func(s string) bool { return s == target }), ", "))
-	r.Rec.Event(results.Event{Kind: results.EventNote, Detail: note})
-	if err := Inject("operator", func(*Run) chaos.Fault { return chaos.Restart(chaos.Node(target)) }).do(ctx, r); err != nil {
-		return err
+	newest := slices.MaxFunc(leaders, func(a, b harness.Member) int { return cmp.Compare(a.Timeline, b.Timeline) })
+	var restart []string
+	for _, m := range leaders {
+		if m.Name != newest.Name {
+			restart = append(restart, m.Name)
+		}
 	}
-	return Await(converged("fault"), ManagerBound(r.Topology)+CompareSlack, "the restarted former leader did not rejoin").do(ctx, r)
+	for _, m := range ms {
+		if m.Role != harness.RoleLeader && m.State != "streaming" {
+			restart = append(restart, m.Name)
+		}
+	}
+	if len(restart) == 0 {
+		return nil
+	}
+	r.Rec.Event(results.Event{Kind: results.EventNote, Detail: fmt.Sprintf("not converged after the heal (%d leaders): replab restarted %s to rejoin %s", len(leaders), strings.Join(restart, ", "), newest.Name)})
+	for i, name := range restart {
+		if err := Inject(fmt.Sprintf("operator-%d", i+1), func(*Run) chaos.Fault { return chaos.Restart(chaos.Node(name)) }).do(ctx, r); err != nil {
+			return err
+		}
+	}
+	return Await(converged("fault"), ManagerBound(r.Topology)+CompareSlack, "the cluster did not converge after the restarts").do(ctx, r)
 }
 
 // converged is exactly one leader, every other node streaming; the

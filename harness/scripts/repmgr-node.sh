@@ -40,15 +40,39 @@ wait_primary() {
 	die "the primary $BOOT_PRIMARY did not register within 150s"
 }
 
-# other_primary prints "ADDRESS NODE_ID" of a peer that answers it is a
-# primary and is registered as one.
+# other_primary prints "ADDRESS NODE_ID" of the peer that is a primary on
+# the newest timeline (after a split-brain two answer; the newer won).
 other_primary() {
+	best="" best_tl=-1
 	for h in $PEERS; do
 		[ "$h" = "$MY_IP" ] && continue
-		r=$(rq "$h" "SELECT pg_is_in_recovery(), (SELECT node_id FROM repmgr.nodes WHERE type = 'primary' AND active AND conninfo LIKE '%host=$h %')")
-		case "$r" in f\|[0-9]*) echo "$h ${r#f|}"; return 0 ;; esac
+		r=$(rq "$h" "SELECT coalesce((SELECT node_id FROM repmgr.nodes WHERE type = 'primary' AND active AND conninfo LIKE '%host=$h %'), 0), ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int WHERE NOT pg_is_in_recovery()")
+		case "$r" in
+		[0-9]*\|[0-9]*)
+			tl=${r##*|}
+			if [ "$tl" -gt "$best_tl" ]; then best="$h ${r%%|*}" best_tl=$tl; fi
+			;;
+		esac
 	done
-	return 1
+	[ -n "$best" ] && echo "$best"
+}
+
+# rejoin ADDRESS NODE_ID: attach this stopped node to the primary there,
+# rewinding what it has that the primary has not (pg_rewind recovers a
+# data directory that was not shut down cleanly first); a fresh clone if
+# that fails, as Patroni does when a rewind fails.
+rejoin() {
+	# pg_rewind reads the source's timeline from its control file, which
+	# a fresh promotion updates only at its checkpoint.
+	psql "host=$1 user=repmgr dbname=repmgr connect_timeout=2" -XAtqc CHECKPOINT || log "CHECKPOINT on $1 failed"
+	repmgr -f $CONF node rejoin -d "host=$1 user=repmgr dbname=repmgr connect_timeout=2" --force-rewind \
+		--config-files=postgresql.conf,pg_hba.conf && return 0
+	log "rejoin failed: cloning $1 afresh"
+	pg_ctl -D "$PGDATA" -w -t 60 -m immediate stop >/dev/null 2>&1
+	rm -rf "${PGDATA:?}"/*
+	repmgr -f $CONF -h "$1" -U repmgr -d repmgr standby clone --fast-checkpoint || die "repmgr standby clone failed: not starting"
+	pgstart
+	repmgr -f $CONF standby register --force --upstream-node-id="$2" || die "repmgr standby register failed"
 }
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -82,30 +106,13 @@ else
 		fi
 	elif other=$(other_primary); then
 		set -- $other
-		if [ -f "$PGDATA/standby.signal" ]; then
+		if [ -f "$PGDATA/standby.signal" ] && grep -q "host=$1 " "$PGDATA/postgresql.auto.conf"; then
 			pgstart
-			grep -q "host=$1 " "$PGDATA/postgresql.auto.conf" || repmgr -f $CONF standby follow --upstream-node-id="$2" || die "repmgr standby follow failed"
 		else
-			log "node $2 ($1) is primary now: rejoining it as a standby"
-			state=$(pg_controldata "$PGDATA" | sed -n 's/^Database cluster state: *//p')
-			if [ "$state" != "shut down" ] && [ "$state" != "shut down in recovery" ]; then
-				# pg_rewind needs a cleanly shut down data directory:
-				# crash recovery in single-user mode accepts no client.
-				postgres --single -D "$PGDATA" -c listen_addresses='' postgres </dev/null >>"$PGLOG" 2>&1 || die "crash recovery failed"
-			fi
-			# pg_rewind reads the source's timeline from its control
-			# file, which a fresh promotion updates only at its checkpoint.
-			psql "host=$1 user=repmgr dbname=repmgr connect_timeout=2" -XAtqc CHECKPOINT || log "CHECKPOINT on $1 failed"
-			if ! repmgr -f $CONF node rejoin -d "host=$1 user=repmgr dbname=repmgr connect_timeout=2" --force-rewind \
-				--config-files=postgresql.conf,pg_hba.conf; then
-				# What Patroni does when a rewind fails: a new copy.
-				log "rejoin failed: cloning $1 afresh"
-				pg_ctl -D "$PGDATA" -w -t 60 -m immediate stop >/dev/null 2>&1
-				rm -rf "${PGDATA:?}"/*
-				repmgr -f $CONF -h "$1" -U repmgr -d repmgr standby clone --fast-checkpoint || die "repmgr standby clone failed: not starting a second primary"
-				pgstart
-				repmgr -f $CONF standby register --force --upstream-node-id="$2" || die "repmgr standby register failed"
-			fi
+			# A former primary, or a standby of a node that is no
+			# longer the primary (it may hold WAL the primary lacks).
+			log "node $2 ($1) is the primary: rejoining it"
+			rejoin "$1" "$2"
 		fi
 	elif [ -f "$PGDATA/standby.signal" ]; then
 		pgstart
@@ -124,5 +131,11 @@ else
 		pgstart
 	fi
 fi
-rm -f /tmp/repmgrd.pid
-exec repmgrd -f $CONF --daemonize=false
+# repmgrd exits when it cannot reach its upstream as it starts; like the
+# service manager that runs it in production, start it again.
+while :; do
+	rm -f /tmp/repmgrd.pid
+	repmgrd -f $CONF --daemonize=false
+	log "repmgrd exited ($?): starting it again in 1s"
+	sleep 1
+done
