@@ -3,6 +3,7 @@ package experiment
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,9 +65,9 @@ func ManagerBound(t *topologies.Topology) time.Duration {
 // as a note (the outcome), not a failure.
 func CompareScenarios() []Scenario {
 	return []Scenario{
-		managerFaultScenario("leader-kill", "SIGKILL the leader", func(*Run) chaos.Fault { return chaos.Kill(chaos.Leader) }),
-		managerFaultScenario("cut-coordinator", "cut the leader from its coordinator (etcd, monitor or witness)", func(*Run) chaos.Fault { return chaos.CutFromDCS(chaos.Leader) }),
-		managerFaultScenario("leader-partition", "cut the leader from every other node and the coordinator; its clients still reach it", func(*Run) chaos.Fault { return chaos.Partition(chaos.Leader, chaos.Peers) }),
+		managerFaultScenario("leader-kill", "SIGKILL the leader", false, func(*Run) chaos.Fault { return chaos.Kill(chaos.Leader) }),
+		managerFaultScenario("cut-coordinator", "cut the leader from its coordinator (etcd, monitor or witness)", true, func(*Run) chaos.Fault { return chaos.CutFromDCS(chaos.Leader) }),
+		managerFaultScenario("leader-partition", "cut the leader from every other node and the coordinator; its clients still reach it", true, func(*Run) chaos.Fault { return chaos.Partition(chaos.Leader, chaos.Peers) }),
 		managerSwitchoverScenario(),
 	}
 }
@@ -84,11 +85,12 @@ func CompareScenario(name string) (Scenario, error) {
 }
 
 // managerFaultScenario injects a fault on the leader, waits for the
-// manager to elect another and for writes there, keeps the fault until
-// the manager's bound has passed (so that a leader that stays writable
-// on its side shows as split-brain), heals, and waits for the lab to have
-// one leader that every other node streams from.
-func managerFaultScenario(name, what string, fault func(*Run) chaos.Fault) Scenario {
+// manager to elect another and for writes there, keeps a cut (hold)
+// until the manager's bound has passed, so that a leader that stays
+// writable on its side shows as split-brain, heals, and waits for the lab
+// to have one leader that every other node streams from. A dead leader
+// has no side to take writes on: a kill is healed once writes resumed.
+func managerFaultScenario(name, what string, hold bool, fault func(*Run) chaos.Fault) Scenario {
 	return Scenario{
 		Name:    "compare-" + name,
 		Summary: what + ": what the manager did, how long writes stopped, lost writes, split-brain, the old leader's rejoin",
@@ -106,12 +108,11 @@ func managerFaultScenario(name, what string, fault func(*Run) chaos.Fault) Scena
 			}},
 			{Text: "hold the fault for the manager's bound", do: func(ctx context.Context, r *Run) error {
 				a, err := r.Fault("fault")
-				if err != nil {
+				if err != nil || !hold {
 					return err
 				}
-				hold := ManagerBound(r.Topology) - (r.Rec.Now() - a.Injected)
-				if hold > 0 {
-					return Sleep("", hold).do(ctx, r)
+				if left := ManagerBound(r.Topology) - (r.Rec.Now() - a.Injected); left > 0 {
+					return Sleep("", left).do(ctx, r)
 				}
 				return nil
 			}},
@@ -354,6 +355,9 @@ func Compare(ctx context.Context, req CompareRequest) (CompareResult, error) {
 					log.Warn("comparison trial failed", "manager", tr.Manager, "scenario", tr.Scenario, "error", err)
 				}
 				res.Trials = append(res.Trials, tr)
+				if err := res.write(dir); err != nil {
+					return res, err
+				}
 				if req.Progress != nil {
 					req.Progress(len(res.Trials), total, tr)
 				}
@@ -363,16 +367,33 @@ func Compare(ctx context.Context, req CompareRequest) (CompareResult, error) {
 			}
 		}
 	}
+	return res, nil
+}
+
+// write renders the table of the trials so far into dir/compare.md and
+// every trial into dir/compare.json: after each trial, so that a
+// comparison cut short keeps what it measured.
+func (res *CompareResult) write(dir string) error {
 	res.Cells = results.CompareManagers(res.Trials)
-	res.Table = CompareMarkdown(res)
+	res.Table = CompareMarkdown(*res)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return res, fmt.Errorf("write comparison: %w", err)
+		return fmt.Errorf("write comparison: %w", err)
 	}
 	res.Path = filepath.Join(dir, "compare.md")
 	if err := os.WriteFile(res.Path, []byte(res.Table), 0o644); err != nil {
-		return res, fmt.Errorf("write comparison: %w", err)
+		return fmt.Errorf("write comparison: %w", err)
 	}
-	return res, nil
+	js, err := json.MarshalIndent(struct {
+		Trials   []results.ManagerTrial                  `json:"trials"`
+		Settings map[string]map[string]map[string]string `json:"settings"`
+	}{res.Trials, res.Settings}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write comparison: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "compare.json"), js, 0o644); err != nil {
+		return fmt.Errorf("write comparison: %w", err)
+	}
+	return nil
 }
 
 // CompareMarkdown is the comparison's table followed by each manager's

@@ -39,6 +39,9 @@ func (l *Lab) managedNodeSpec(n member, i int) containerSpec {
 	if l.plan.Manager == topologies.ManagerRepmgr {
 		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(repmgrConf(l.topo, l.plan, n, i)), ContainerFilePath: repmgrConfPath, FileMode: 0o644})
 		env = append(env, "ROLE="+repmgrRole(l.plan, n))
+		if l.topo.Replication.Mode != topologies.Async {
+			env = append(env, "SYNC_STANDBY_NAMES="+syncStandbyNames(l.topo, l.plan))
+		}
 	} else {
 		env = append(env, pgafNodeEnv(l.topo, l.plan, n)...)
 	}
@@ -80,9 +83,10 @@ func (l *Lab) managedEnv(n member) []string {
 
 // managedPostgresConf is appended to the bootstrap primary's
 // postgresql.conf (the others copy it with their base backup): the
-// parameters every manager's nodes get (pgParameters), the manager's
-// library, and under repmgr the synchronous standbys, which repmgr does
-// not manage (pg_auto_failover sets synchronous_standby_names itself).
+// parameters every manager's nodes get (pgParameters) and the manager's
+// library. synchronous_standby_names is pg_auto_failover's to set; under
+// repmgr, which does not manage it, the bootstrap primary sets it once it
+// has registered (SYNC_STANDBY_NAMES, syncStandbyNames).
 func managedPostgresConf(t *topologies.Topology, p plan) []byte {
 	params := pgParameters(t)
 	params["listen_addresses"] = "*"
@@ -90,9 +94,6 @@ func managedPostgresConf(t *topologies.Topology, p plan) []byte {
 	params["unix_socket_directories"] = "/var/run/postgresql"
 	if p.Manager == topologies.ManagerRepmgr {
 		params["shared_preload_libraries"] = "repmgr"
-		if t.Replication.Mode != topologies.Async {
-			params["synchronous_standby_names"] = syncStandbyNames(t, p)
-		}
 	}
 	var b strings.Builder
 	b.WriteString("# replab: the node's settings (harness.managedPostgresConf)\n")

@@ -71,13 +71,21 @@ func TestRepmgrSettingsFollowTheTopology(t *testing.T) {
 		}
 	}
 	pg := string(managedPostgresConf(topo, p))
-	for _, want := range []string{`synchronous_standby_names = 'ANY 1 ("mgr-1", "mgr-2", "mgr-3")'`, "synchronous_commit = 'remote_apply'", "shared_preload_libraries = 'repmgr'"} {
+	for _, want := range []string{"synchronous_commit = 'remote_apply'", "shared_preload_libraries = 'repmgr'"} {
 		if !strings.Contains(pg, want) {
 			t.Errorf("postgresql.conf lacks %q:\n%s", want, pg)
 		}
 	}
+	if got, want := syncStandbyNames(topo, p), `ANY 1 ("mgr-1", "mgr-2", "mgr-3")`; got != want {
+		t.Errorf("synchronous_standby_names = %s, want %s", got, want)
+	}
+	l := &Lab{topo: topo, plan: p}
+	if env := strings.Join(l.managedNodeSpec(p.Nodes[0], 1).env, "\n"); !strings.Contains(env, "SYNC_STANDBY_NAMES=ANY 1") {
+		t.Errorf("the bootstrap primary is not told its synchronous standbys:\n%s", env)
+	}
 	topo, p = managedPlan(t, topologies.ManagerRepmgr, topologies.Async)
-	if strings.Contains(string(managedPostgresConf(topo, p)), "synchronous_standby_names") {
+	l = &Lab{topo: topo, plan: p}
+	if env := strings.Join(l.managedNodeSpec(p.Nodes[0], 1).env, "\n"); strings.Contains(env, "SYNC_STANDBY_NAMES") {
 		t.Error("async names synchronous standbys")
 	}
 }

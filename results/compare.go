@@ -36,6 +36,9 @@ type ManagerTrial struct {
 	// another was elected.
 	SplitBrain    time.Duration `json:"split_brain_ns"`
 	AfterElection int           `json:"after_election"`
+	// FailedOver says another member than the fault's target was
+	// elected after the fault began: only then is there a rejoin.
+	FailedOver bool `json:"failed_over"`
 	// Rejoined says the fault's target streamed from the new leader
 	// again; Rejoin is how long after the heal (or, when it streamed
 	// before any heal, as after a switchover, after the fault's begin)
@@ -59,6 +62,12 @@ func ManagerTrialOf(h History) ManagerTrial {
 		t.Outage, t.Recovered, t.RTO, t.RTOUncertainty = fr.Outage, fr.Recovered, fr.RTO, fr.RTOUncertainty
 		target, _, _ := strings.Cut(f.Node, "<->")
 		target, _, _ = strings.Cut(target, ",")
+		for _, e := range sortedEvents(h) {
+			if e.Kind == EventLeaderChanged && e.At >= f.Injected && e.Node != "" && e.Node != target && e.Detail != "initial" {
+				t.FailedOver = true
+				break
+			}
+		}
 		// From the heal, or from the injection for a fault with nothing
 		// to heal (a switchover's no-op heal comes after the rejoin).
 		for _, e := range sortedEvents(h) {
@@ -132,7 +141,8 @@ type ManagerCell struct {
 	Recovered, Outages int
 	RTO                Stats // seconds, over recovered trials
 	// Lost, SplitBrain and Rejoin list each measured trial's figure in
-	// run order; Rejoin holds -1 for a target that never rejoined.
+	// run order; Rejoin only the trials that failed over, -1 for a target
+	// that never rejoined.
 	Lost       []int
 	SplitBrain []time.Duration
 	After      []int
@@ -170,9 +180,11 @@ func CompareManagers(trials []ManagerTrial) []ManagerCell {
 		}
 		c.SplitBrain = append(c.SplitBrain, t.SplitBrain)
 		c.After = append(c.After, t.AfterElection)
-		if t.Rejoined {
+		switch {
+		case !t.FailedOver:
+		case t.Rejoined:
 			c.Rejoin = append(c.Rejoin, t.Rejoin)
-		} else {
+		default:
 			c.Rejoin = append(c.Rejoin, -1)
 		}
 		for _, n := range t.Notes {
@@ -233,12 +245,15 @@ func CompareMarkdown(cells []ManagerCell) string {
 				rejoined = append(rejoined, d.Seconds())
 			}
 		}
-		rj := "–"
+		rj := "no failover"
+		if len(c.Rejoin) > 0 {
+			rj = "never"
+		}
 		if len(rejoined) > 0 {
 			st := NewStats(rejoined)
 			rj = fmt.Sprintf("%s / %s", seconds1(st.P50), seconds1(st.Max))
 		}
-		if len(rejoined) < len(c.Rejoin) {
+		if len(rejoined) > 0 && len(rejoined) < len(c.Rejoin) {
 			rj += fmt.Sprintf(" (%d of %d)", len(rejoined), len(c.Rejoin))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",

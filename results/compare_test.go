@@ -17,7 +17,7 @@ func TestManagerTrialOfACleanFailover(t *testing.T) {
 	if !tr.LostKnown || tr.Lost != 0 || tr.SplitBrain != 0 || tr.AfterElection != 0 {
 		t.Errorf("clean history: lost %d (known %v), split-brain %s, after election %d", tr.Lost, tr.LostKnown, tr.SplitBrain, tr.AfterElection)
 	}
-	if !tr.Rejoined || tr.Rejoin != 1500*time.Millisecond {
+	if !tr.FailedOver || !tr.Rejoined || tr.Rejoin != 1500*time.Millisecond {
 		t.Errorf("rejoin %s (rejoined %v), want 1.5s after the heal", tr.Rejoin, tr.Rejoined)
 	}
 }
@@ -37,10 +37,10 @@ func TestManagerTrialOfCatchesLossAndSplitBrain(t *testing.T) {
 
 func TestCompareManagersTable(t *testing.T) {
 	trials := []ManagerTrial{
-		{Manager: "patroni", Settings: "tuned", Scenario: "leader-kill", Outage: true, Recovered: true, RTO: 12 * time.Second, LostKnown: true, Rejoined: true, Rejoin: 4 * time.Second},
-		{Manager: "patroni", Settings: "tuned", Scenario: "leader-kill", Outage: true, Recovered: true, RTO: 14 * time.Second, LostKnown: true, Rejoined: true, Rejoin: 6 * time.Second},
+		{Manager: "patroni", Settings: "tuned", Scenario: "leader-kill", Outage: true, Recovered: true, RTO: 12 * time.Second, LostKnown: true, FailedOver: true, Rejoined: true, Rejoin: 4 * time.Second},
+		{Manager: "patroni", Settings: "tuned", Scenario: "leader-kill", Outage: true, Recovered: true, RTO: 14 * time.Second, LostKnown: true, FailedOver: true, Rejoined: true, Rejoin: 6 * time.Second},
 		{Manager: "patroni", Settings: "tuned", Scenario: "leader-kill", Err: "lab did not come up"},
-		{Manager: "repmgr", Settings: "tuned", Scenario: "leader-partition", Outage: false, LostKnown: true, Lost: 7, SplitBrain: 9 * time.Second, AfterElection: 40, Notes: []string{"two leaders after the heal"}},
+		{Manager: "repmgr", Settings: "tuned", Scenario: "leader-partition", Outage: false, LostKnown: true, FailedOver: true, Lost: 7, SplitBrain: 9 * time.Second, AfterElection: 40, Notes: []string{"two leaders after the heal"}},
 	}
 	cells := CompareManagers(trials)
 	if len(cells) != 2 {
@@ -51,7 +51,7 @@ func TestCompareManagersTable(t *testing.T) {
 	}
 	md := CompareMarkdown(cells)
 	for _, want := range []string{"| tuned | patroni | leader-kill | 3 (1 failed) | 12.0s / 14.0s | 0, 0 | none | 0, 0 | 4.0s / 6.0s | – |",
-		"| tuned | repmgr | leader-partition | 1 | no outage | 7 | 9s | 40 | – (0 of 1) | two leaders after the heal |"} {
+		"| tuned | repmgr | leader-partition | 1 | no outage | 7 | 9s | 40 | never | two leaders after the heal |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}

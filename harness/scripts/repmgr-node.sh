@@ -3,7 +3,8 @@
 # PostgreSQL, register it, then run repmgrd in the foreground.
 #
 # Environment: ROLE (primary, standby or witness), NODE_NAME, MY_IP,
-# BOOT_PRIMARY (the first node's address), PEERS (every node's), PGDATA.
+# BOOT_PRIMARY (the first node's address), PEERS (every node's), PGDATA,
+# SYNC_STANDBY_NAMES (empty in async).
 #
 # repmgr fences nothing: a former primary started again would come back
 # as a second primary. On a restart this script asks its peers first and,
@@ -23,8 +24,7 @@ init_cluster() {
 		--auth-local=trust --auth-host=scram-sha-256 >/dev/null || die "initdb failed"
 	cat /etc/replab/postgresql.conf >>"$PGDATA/postgresql.conf"
 	cp /etc/replab/pg_hba.conf "$PGDATA/pg_hba.conf"
-	# Bootstrap alone: no standby exists yet to acknowledge.
-	pg_ctl -D "$PGDATA" -w -t 120 -l "$PGLOG" -o "-c synchronous_standby_names=" start >/dev/null || die "pg_ctl start failed"
+	pgstart
 	# repmgr's own writes (registration, events) never wait for a
 	# synchronous standby: they happen while one is being lost.
 	psql -X -v ON_ERROR_STOP=1 -q -d postgres \
@@ -80,7 +80,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 	primary)
 		init_cluster
 		repmgr -f $CONF primary register || die "repmgr primary register failed"
-		pg_ctl -D "$PGDATA" -w -t 60 -m fast stop >/dev/null && pgstart
+		# Synchronous standbys only now: no standby existed to
+		# acknowledge the bootstrap. The standbys copy the setting
+		# (postgresql.auto.conf) with their base backup.
+		if [ -n "${SYNC_STANDBY_NAMES:-}" ]; then
+			echo "ALTER SYSTEM SET synchronous_standby_names = :'names'; SELECT pg_reload_conf();" |
+				psql -X -v ON_ERROR_STOP=1 -q -d postgres -v names="$SYNC_STANDBY_NAMES" >/dev/null || die "set synchronous_standby_names"
+		fi
 		;;
 	standby)
 		wait_primary
