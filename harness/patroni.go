@@ -84,7 +84,9 @@ type PatroniState struct {
 	Timeline int
 }
 
-// Patroni reads a member's state from its Patroni REST API (GET /patroni).
+// Patroni reads a member's state from its Patroni REST API (GET
+// /patroni); under pg_auto_failover or repmgr, from the node over SQL
+// (sqlStatus), in the same shape.
 func (l *Lab) Patroni(ctx context.Context, node string) (PatroniState, error) {
 	st, err := l.patroni(ctx, node)
 	if err != nil {
