@@ -16,7 +16,7 @@ comma    := ,
 ENGINES  := $(words $(subst $(comma), ,$(REPLAB_DOCKER_HOSTS)))
 SUITE_PROCS ?= $(if $(filter-out 0 1,$(ENGINES)),--procs=$(ENGINES))
 
-.PHONY: all build lab images test unit suites catalog verify vet fmt-check bench bench-provision bench-netem bench-results rpo fuzz gc clean
+.PHONY: all build lab images test unit suites catalog verify vet fmt-check bench bench-provision bench-netem bench-results rpo compare fuzz gc clean
 
 all: build
 
@@ -69,6 +69,9 @@ bench-netem: build ## RTT error per delay and userspace throughput, per backend
 
 rpo: build images ## What each replication mode loses when a cut-off leader dies (TRIALS=3 for more)
 	$(REPLAB) rpo --trials $(or $(TRIALS),1)
+
+compare: build images ## Patroni, pg_auto_failover and repmgr under the same faults, one table (TRIALS=3, SETTINGS=defaults,tuned)
+	$(REPLAB) compare --trials $(or $(TRIALS),3) $(if $(SETTINGS),--settings $(SETTINGS))
 
 fuzz: ## Fuzz the topology reader for a minute
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./topologies/
