@@ -99,6 +99,13 @@ func (n Needs) String() string {
 		}
 		parts = append(parts, "engine "+strings.Join(es, "|"))
 	}
+	if len(n.Managers) > 0 {
+		var ms []string
+		for _, m := range n.Managers {
+			ms = append(ms, string(m))
+		}
+		parts = append(parts, "manager "+strings.Join(ms, "|"))
+	}
 	if n.Candidates > 0 {
 		parts = append(parts, fmt.Sprintf("%d+ failover candidates", n.Candidates))
 	}
