@@ -163,7 +163,7 @@ func restartLeftovers(ctx context.Context, r *Run) error {
 	}
 	var leaders []harness.Member
 	for _, m := range ms {
-		if m.Role == harness.RoleLeader {
+		if leading(m) {
 			leaders = append(leaders, m)
 		}
 	}
@@ -178,7 +178,7 @@ func restartLeftovers(ctx context.Context, r *Run) error {
 		}
 	}
 	for _, m := range ms {
-		if m.Role != harness.RoleLeader && m.State != "streaming" {
+		if !leading(m) && m.State != "streaming" {
 			restart = append(restart, m.Name)
 		}
 	}
@@ -210,7 +210,7 @@ func converged(fault string) Condition {
 		leaders, others := 0, 0
 		for _, m := range ms {
 			switch {
-			case m.Role == harness.RoleLeader:
+			case leading(m):
 				leaders++
 			case m.Role == harness.RoleReplica && m.State == "streaming":
 			default:
@@ -231,7 +231,11 @@ func converged(fault string) Condition {
 	}}
 }
 
-// leadersFigure names the members that accept writes now.
+// leading reports whether m leads and runs: Patroni keeps reporting the
+// leader role for a leader it demoted offline (PostgreSQL stopped).
+func leading(m harness.Member) bool { return m.Role == harness.RoleLeader && m.State == "running" }
+
+// leadersFigure names the members that lead and run now.
 func leadersFigure(ctx context.Context, r *Run) string {
 	ms, err := r.Lab.Members(ctx)
 	if err != nil {
@@ -239,7 +243,7 @@ func leadersFigure(ctx context.Context, r *Run) string {
 	}
 	var ls []string
 	for _, m := range ms {
-		if m.Role == harness.RoleLeader {
+		if leading(m) {
 			ls = append(ls, m.Name)
 		}
 	}
