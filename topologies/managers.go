@@ -114,8 +114,13 @@ func (r *resolver) manager() {
 		r.errorf(path, "primary_demote_timeout %s must exceed network_partition_timeout %s: the monitor would let a new primary take writes before a primary cut off from everyone has demoted itself (split-brain); raise primary_demote_timeout or lower network_partition_timeout", a.PrimaryDemoteTimeout, a.NetworkPartitionTimeout)
 	}
 	a.HealthCheckMaxRetries = d.HealthCheckMaxRetries
-	if r.doc.has("pg_auto_failover.health_check_max_retries") {
-		a.HealthCheckMaxRetries = r.count("pg_auto_failover.health_check_max_retries", p.HealthCheckMaxRetries)
+	if path := "pg_auto_failover.health_check_max_retries"; r.doc.has(path) {
+		// The monitor's GUC takes 1 to 100; it would not start otherwise.
+		if n := p.HealthCheckMaxRetries; n < 1 || n > 100 {
+			r.errorf(path, "%d is outside the 1 to 100 pgautofailover.health_check_max_retries takes: use 2 (its default), or 1 to fail over sooner", n)
+		} else {
+			a.HealthCheckMaxRetries = n
+		}
 	}
 	r.t.PGAutoFailover = a
 
@@ -148,12 +153,19 @@ func (r *resolver) positive(path string, text format.Duration, def, least time.D
 	case d < least:
 		r.errorf(path, "%s is below %s: use at least %s, or remove it for the default %s", d, least, least, def)
 		return def
+	case d > maxManagerSetting:
+		r.errorf(path, "%s is above %s, the most the setting takes (a 32-bit count of milliseconds): use less, or remove it for the default %s", d, maxManagerSetting, def)
+		return def
 	case least == time.Second && d%time.Second != 0:
 		r.errorf(path, "%s is not whole seconds: the setting takes seconds; use %s", d, ceilSeconds(d))
 		return def
 	}
 	return d
 }
+
+// maxManagerSetting is the longest duration the managers' settings take:
+// pg_auto_failover's GUCs count milliseconds in a 32-bit integer.
+const maxManagerSetting = time.Duration(1<<31-1) * time.Millisecond
 
 // count resolves a non-negative integer.
 func (r *resolver) count(path string, n int) int {
