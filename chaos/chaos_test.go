@@ -515,3 +515,24 @@ func TestSlowLinksFromTheLeaderToItsFollowers(t *testing.T) {
 		t.Errorf("slow-links without NodeLinks: %v, want ErrUnsupported", err)
 	}
 }
+
+func TestCoordinatorAndPeersFollowTheManager(t *testing.T) {
+	ctx := context.Background()
+	for role, want := range map[string]string{RoleEtcd: "etcd-1", RoleMonitor: "monitor", RoleWitness: "witness"} {
+		f := newFake()
+		f.hosts[0] = Host{Name: want, Role: role, Region: "r1", IP: "10.0.0.10"}
+		got, err := Coordinator.Resolve(ctx, f, nil)
+		if err != nil || len(got) != 1 || got[0] != want {
+			t.Errorf("coordinator with a %s: %v, %v; want [%s]", role, got, err, want)
+		}
+		peers, err := Peers.Resolve(ctx, f, []string{"a"})
+		if err != nil || !slices.Equal(peers, []string{want, "b", "c"}) {
+			t.Errorf("peers of a with a %s: %v, %v; want the coordinator and b, c, not the proxy", role, peers, err)
+		}
+	}
+	f := newFake()
+	f.hosts = f.hosts[1:] // repmgr without a witness
+	if _, err := Coordinator.Resolve(ctx, f, nil); !errors.Is(err, ErrNoTarget) {
+		t.Errorf("no coordinator: %v, want ErrNoTarget", err)
+	}
+}
