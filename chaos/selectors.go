@@ -192,102 +192,59 @@ func (leaderRegionSelector) String() string { return "the leader's region" }
 // at inject time.
 var LeaderRegion Selector = leaderRegionSelector{}
 
-type etcdSelector struct{}
+// hostsSelector selects the hosts keep accepts: the roles a fault may
+// aim at as a group (the etcd members, the coordinator, the rest of a
+// partition). except is what the other side of a partition selected.
+type hostsSelector struct {
+	what string // String, and the error's subject
+	hint string // added to ErrNoTarget's message
+	keep func(h Host, except []string) bool
+}
 
-func (etcdSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {
+func (s *hostsSelector) Resolve(ctx context.Context, c Cluster, except []string) ([]string, error) {
 	hs, err := hosts(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, h := range hs {
-		if h.Role == RoleEtcd {
+		if s.keep(h, except) {
 			out = append(out, h.Name)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("resolve the etcd members: %w", ErrNoTarget)
+		return nil, fmt.Errorf("resolve %s: %w%s", s.what, ErrNoTarget, s.hint)
 	}
 	return out, nil
 }
-func (etcdSelector) String() string { return "the etcd members" }
+func (s *hostsSelector) String() string { return s.what }
 
 // EtcdMembers selects every member of the DCS.
-var EtcdMembers Selector = etcdSelector{}
-
-type coordinatorSelector struct{}
-
-func (coordinatorSelector) Resolve(ctx context.Context, c Cluster, _ []string) ([]string, error) {
-	hs, err := hosts(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, h := range hs {
-		if h.Role == RoleEtcd || h.Role == RoleMonitor || h.Role == RoleWitness {
-			out = append(out, h.Name)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("resolve the coordinator: %w (no etcd, monitor or witness: a repmgr lab without repmgr.witness has none)", ErrNoTarget)
-	}
-	return out, nil
-}
-func (coordinatorSelector) String() string { return "the coordinator" }
+var EtcdMembers Selector = &hostsSelector{what: "the etcd members", keep: func(h Host, _ []string) bool { return h.Role == RoleEtcd }}
 
 // Coordinator selects what decides or witnesses who leads: the etcd
 // members under Patroni, pg_auto_failover's monitor, repmgr's witness.
-var Coordinator Selector = coordinatorSelector{}
-
-type restSelector struct{}
-
-func (restSelector) Resolve(ctx context.Context, c Cluster, except []string) ([]string, error) {
-	hs, err := hosts(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, h := range hs {
-		if !slices.Contains(except, h.Name) {
-			out = append(out, h.Name)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("resolve the rest: %w", ErrNoTarget)
-	}
-	return out, nil
+var Coordinator Selector = &hostsSelector{
+	what: "the coordinator",
+	hint: " (no etcd, monitor or witness: a repmgr lab without repmgr.witness has none)",
+	keep: func(h Host, _ []string) bool {
+		return h.Role == RoleEtcd || h.Role == RoleMonitor || h.Role == RoleWitness
+	},
 }
-func (restSelector) String() string { return "the rest" }
-
-type peersSelector struct{}
-
-func (peersSelector) Resolve(ctx context.Context, c Cluster, except []string) ([]string, error) {
-	hs, err := hosts(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, h := range hs {
-		if h.Role != RoleProxy && !slices.Contains(except, h.Name) {
-			out = append(out, h.Name)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("resolve the peers: %w", ErrNoTarget)
-	}
-	return out, nil
-}
-func (peersSelector) String() string { return "the peers" }
 
 // Peers selects every database node and coordinator (etcd, monitor,
 // witness) the other side of a partition did not, but not the proxies:
 // Partition(Leader, Peers) cuts the leader from the cluster and leaves it
 // its clients, who see whether it goes on taking writes.
-var Peers Selector = peersSelector{}
+var Peers Selector = &hostsSelector{what: "the peers", keep: func(h Host, except []string) bool {
+	return h.Role != RoleProxy && !slices.Contains(except, h.Name)
+}}
 
 // Rest selects every host (nodes, etcd, proxy) the other side of a
 // partition did not: Partition(Node("a"), Rest) isolates a.
-var Rest Selector = restSelector{}
+var Rest Selector = &hostsSelector{what: "the rest", keep: func(h Host, except []string) bool {
+	return !slices.Contains(except, h.Name)
+}}
 
 // resolveOne resolves s and requires a single target.
 func resolveOne(ctx context.Context, c Cluster, s Selector) (string, error) {
