@@ -231,10 +231,6 @@ func converged(fault string) Condition {
 	}}
 }
 
-// leading reports whether m leads and runs: Patroni keeps reporting the
-// leader role for a leader it demoted offline (PostgreSQL stopped).
-func leading(m harness.Member) bool { return m.Role == harness.RoleLeader && m.State == "running" }
-
 // leadersFigure names the members that lead and run now.
 func leadersFigure(ctx context.Context, r *Run) string {
 	ms, err := r.Lab.Members(ctx)

@@ -109,7 +109,7 @@ func NewLeaderAfter(fault string) Condition {
 		}
 		var leaders []string
 		for _, m := range ms {
-			if m.Role == harness.RoleLeader && m.State == "running" && !slices.Contains(targets(a), m.Name) {
+			if leading(m) && !slices.Contains(targets(a), m.Name) {
 				leaders = append(leaders, m.Name)
 			}
 		}
@@ -120,6 +120,10 @@ func NewLeaderAfter(fault string) Condition {
 		return true, nil
 	}}
 }
+
+// leading reports whether m leads and runs: Patroni keeps reporting the
+// leader role for a leader it demoted offline (PostgreSQL stopped).
+func leading(m harness.Member) bool { return m.Role == harness.RoleLeader && m.State == "running" }
 
 // WritesAfter is an acknowledged write invoked after fault was wholly in
 // effect (its end stamp): a write invoked between its begin and end may

@@ -121,23 +121,12 @@ func (s *statusConns) closeAll() {
 // of Patroni's status: state "running" once it answers.
 func (l *Lab) sqlStatus(ctx context.Context, node string) (patroniStatus, error) {
 	var st patroniStatus
-	sc := l.status.of(node)
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	cctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if sc.conn == nil || sc.conn.IsClosed() {
-		c, err := l.Connect(cctx, node)
-		if err != nil {
-			return st, fmt.Errorf("query status of %s: %w", node, err)
-		}
-		sc.conn = c
-	}
 	var primary bool
 	var lsn, received string
-	if err := sc.conn.QueryRow(cctx, sqlStatusQuery).Scan(&primary, &lsn, &received, &st.Timeline); err != nil {
-		_ = sc.conn.Close(context.WithoutCancel(ctx))
-		sc.conn = nil
+	err := l.onKept(ctx, node, func() (string, error) { return l.DSN(node) }, func(ctx context.Context, c *pgx.Conn) error {
+		return c.QueryRow(ctx, sqlStatusQuery).Scan(&primary, &lsn, &received, &st.Timeline)
+	})
+	if err != nil {
 		return st, fmt.Errorf("query status of %s: %w", node, err)
 	}
 	st.State = "running"
@@ -150,6 +139,34 @@ func (l *Lab) sqlStatus(ctx context.Context, node string) (patroniStatus, error)
 		st.Xlog.ReceivedLocation = ParseLSN(received)
 	}
 	return st, nil
+}
+
+// onKept runs f, bounded by a second, on the connection kept for key
+// (statusConns), opening it from dsn when there is none and closing it
+// after an error so that the next call opens a fresh one.
+func (l *Lab) onKept(ctx context.Context, key string, dsn func() (string, error), f func(context.Context, *pgx.Conn) error) error {
+	sc := l.status.of(key)
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if sc.conn == nil || sc.conn.IsClosed() {
+		url, err := dsn()
+		if err != nil {
+			return err
+		}
+		c, err := pgx.Connect(cctx, url)
+		if err != nil {
+			return fmt.Errorf("connect to %s: %w", key, err)
+		}
+		sc.conn = c
+	}
+	if err := f(cctx, sc.conn); err != nil {
+		_ = sc.conn.Close(context.WithoutCancel(ctx))
+		sc.conn = nil
+		return err
+	}
+	return nil
 }
 
 // sqlLeader names the one node that accepts writes, "" when none or

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -103,28 +102,10 @@ func (l *Lab) monitorPrimary(ctx context.Context) (string, error) {
 // onMonitor runs f on a kept connection to the monitor's pg_auto_failover
 // database, opened again after an error.
 func (l *Lab) onMonitor(ctx context.Context, f func(context.Context, *pgx.Conn) error) error {
-	sc := l.status.of(RoleMonitor)
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	cctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if sc.conn == nil || sc.conn.IsClosed() {
+	return l.onKept(ctx, RoleMonitor, func() (string, error) {
 		dsn, err := l.DSN(RoleMonitor)
-		if err != nil {
-			return err
-		}
-		c, err := pgx.Connect(cctx, strings.Replace(dsn, "/postgres?", "/pg_auto_failover?", 1))
-		if err != nil {
-			return fmt.Errorf("connect to the monitor: %w", err)
-		}
-		sc.conn = c
-	}
-	if err := f(cctx, sc.conn); err != nil {
-		_ = sc.conn.Close(context.WithoutCancel(ctx))
-		sc.conn = nil
-		return err
-	}
-	return nil
+		return strings.Replace(dsn, "/postgres?", "/pg_auto_failover?", 1), err
+	}, f)
 }
 
 // pgafSettle is the monitor's part of readiness: every node's reported
