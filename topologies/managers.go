@@ -96,9 +96,7 @@ func (r *resolver) manager() {
 	a := PGAutoFailover{Region: r.primary}
 	if r.doc.has("pg_auto_failover.region") {
 		a.Region = p.Region
-		if !slices.Contains(r.regions, p.Region) {
-			r.errorf("pg_auto_failover.region", "unknown region %q%s", p.Region, suggest(p.Region, r.regions, "regions"))
-		}
+		r.knownRegion("pg_auto_failover.region", p.Region)
 	}
 	a.HealthCheckPeriod = r.positive("pg_auto_failover.health_check_period", p.HealthCheckPeriod, d.HealthCheckPeriod, time.Millisecond)
 	a.HealthCheckTimeout = r.positive("pg_auto_failover.health_check_timeout", p.HealthCheckTimeout, d.HealthCheckTimeout, time.Millisecond)
@@ -129,9 +127,7 @@ func (r *resolver) manager() {
 	g := Repmgr{}
 	if r.doc.has("repmgr.witness") {
 		g.Witness = m.Witness
-		if !slices.Contains(r.regions, m.Witness) {
-			r.errorf("repmgr.witness", "unknown region %q%s", m.Witness, suggest(m.Witness, r.regions, "regions"))
-		}
+		r.knownRegion("repmgr.witness", m.Witness)
 	}
 	g.ReconnectInterval = r.positive("repmgr.reconnect_interval", m.ReconnectInterval, rd.ReconnectInterval, time.Second)
 	g.MonitorInterval = r.positive("repmgr.monitor_interval", m.MonitorInterval, rd.MonitorInterval, time.Second)

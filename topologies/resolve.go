@@ -127,6 +127,16 @@ func (r *resolver) errorf(path, format string, args ...any) {
 	r.rep.errorf(r.doc.at(path), path, format, args...)
 }
 
+// knownRegion reports whether name is one of the file's regions, and
+// reports it at path, with the nearest names, when it is not.
+func (r *resolver) knownRegion(path, name string) bool {
+	if slices.Contains(r.regions, name) {
+		return true
+	}
+	r.errorf(path, "unknown region %q%s", name, suggest(name, r.regions, "regions"))
+	return false
+}
+
 // missing reports whether path is absent (and not merely broken).
 func (r *resolver) missing(path string) bool {
 	return !r.doc.has(path) && !r.doc.broken(path)
@@ -290,8 +300,7 @@ func (r *resolver) primaryRegion() {
 	}
 	if r.doc.has("primary_region") {
 		pr := r.f.PrimaryRegion
-		if !slices.Contains(r.regions, pr) {
-			r.errorf("primary_region", "unknown region %q%s", pr, suggest(pr, r.regions, "regions"))
+		if !r.knownRegion("primary_region", pr) {
 			return
 		}
 		r.primary = pr
@@ -597,9 +606,7 @@ func (r *resolver) dcs() {
 	}
 	if r.doc.has("dcs.region") {
 		r.t.DCS.Region = d.Region
-		if !slices.Contains(r.regions, d.Region) {
-			r.errorf("dcs.region", "unknown region %q%s", d.Region, suggest(d.Region, r.regions, "regions"))
-		}
+		r.knownRegion("dcs.region", d.Region)
 	}
 	if r.doc.has("dcs.regions") {
 		r.dcsRegions()
@@ -625,8 +632,7 @@ func (r *resolver) dcsRegions() {
 	}
 	ok := true
 	for i, reg := range d.Regions {
-		if !slices.Contains(r.regions, reg) {
-			r.errorf(fmt.Sprintf("dcs.regions[%d]", i), "unknown region %q%s", reg, suggest(reg, r.regions, "regions"))
+		if !r.knownRegion(fmt.Sprintf("dcs.regions[%d]", i), reg) {
 			ok = false
 		}
 		if j := slices.Index(d.Regions, reg); j < i {
